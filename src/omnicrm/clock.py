@@ -6,14 +6,14 @@ Domain code never reads the wall clock; services take a :class:`Clock`. Tests us
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from omnicrm.errors import InvalidTypeError, ValidationError
 from omnicrm.validation import check_aware
 
-__all__ = ["Clock", "SystemClock", "to_utc", "zone"]
+__all__ = ["Clock", "SystemClock", "from_micros", "to_micros", "to_utc", "zone"]
 
 
 @runtime_checkable
@@ -46,3 +46,16 @@ def zone(field: str, name: object) -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValidationError(field, name, "is not a known IANA time zone") from exc
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_micros(instant: datetime) -> int:
+    """Return an aware instant as integer microseconds since the Unix epoch (sortable)."""
+    return (instant - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(micros: int) -> datetime:
+    """Return the UTC instant ``micros`` microseconds after the Unix epoch."""
+    return _EPOCH + timedelta(microseconds=micros)

@@ -1,0 +1,36 @@
+"""Domain events of the customers capability."""
+
+from __future__ import annotations
+
+import attrs
+
+from omnicrm.events import DomainEvent
+from omnicrm.validation import id_validator
+
+__all__ = ["CustomerRegistered", "CustomerUpdated"]
+
+
+@attrs.frozen(kw_only=True)
+class CustomerRegistered(DomainEvent):
+    """A new customer was stored.
+
+    Attributes:
+        customer_id: the new customer's id.
+        channel: where they signed up (a channel name).
+    """
+
+    customer_id: str = attrs.field(validator=id_validator)
+    channel: str = attrs.field(validator=id_validator)
+
+
+@attrs.frozen(kw_only=True)
+class CustomerUpdated(DomainEvent):
+    """A customer's profile changed.
+
+    Attributes:
+        customer_id: the customer's id.
+        version: the version the change produced.
+    """
+
+    customer_id: str = attrs.field(validator=id_validator)
+    version: int

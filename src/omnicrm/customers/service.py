@@ -1,0 +1,155 @@
+"""The customers application service: register, update and look up profiles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from omnicrm.channel import Channel
+from omnicrm.clock import Clock
+from omnicrm.customers.codec import customer_from_json, customer_to_json, profile_to_dict
+from omnicrm.customers.events import CustomerRegistered, CustomerUpdated
+from omnicrm.customers.model import Customer, IdentifierKey, Profile
+from omnicrm.errors import InvalidTypeError
+from omnicrm.events import DomainEvent
+from omnicrm.idempotency import IdempotencyRecord, fingerprint, replay_or_none
+from omnicrm.ids import IdGenerator, UuidIds
+from omnicrm.validation import check_id, check_int
+
+if TYPE_CHECKING:  # the unit-of-work port imports this package's port
+    from omnicrm.unit_of_work import Store, UnitOfWork
+
+__all__ = ["CommandResult", "CustomerService"]
+
+
+@attrs.frozen
+class CommandResult:
+    """A command's customer and the events its commit released (empty on a replay).
+
+    Attributes:
+        customer: the customer as the command left it.
+        events: the domain events of the commit.
+        replayed: ``True`` when an earlier run with the same idempotency key answered.
+    """
+
+    customer: Customer
+    events: tuple[DomainEvent, ...] = ()
+    replayed: bool = False
+
+
+class CustomerService:
+    """Registers and updates customers, one unit of work per command.
+
+    Args:
+        store: the store to open units of work on.
+        clock: the source of "now".
+        ids: the id generator for new customers (random by default).
+    """
+
+    def __init__(self, store: Store, clock: Clock, ids: IdGenerator | None = None) -> None:
+        self._store = store
+        self._clock = clock
+        self._ids = ids or UuidIds()
+
+    def _run(
+        self,
+        scope: str,
+        key: str,
+        payload: dict[str, Any],
+        command: Callable[[UnitOfWork], Customer],
+    ) -> CommandResult:
+        check_id("idempotency_key", key)
+        digest = fingerprint(payload)
+        with self._store.unit_of_work() as uow:
+            earlier = replay_or_none(uow.idempotency, scope, key, digest)
+            if earlier is not None:
+                return CommandResult(customer_from_json(earlier), replayed=True)
+            customer = command(uow)
+            uow.idempotency.add(
+                IdempotencyRecord(
+                    scope=scope,
+                    key=key,
+                    fingerprint=digest,
+                    result=customer_to_json(customer),
+                    created_at=self._clock.now(),
+                )
+            )
+            uow.commit()
+        return CommandResult(customer, uow.events)
+
+    def register(
+        self, profile: Profile, *, channel: Channel, idempotency_key: str
+    ) -> CommandResult:
+        """Store a new customer who signed up through ``channel``; return it (version 1)."""
+        if not isinstance(profile, Profile):
+            raise InvalidTypeError("profile", profile, "must be a Profile")
+        if not isinstance(channel, Channel):
+            raise InvalidTypeError("channel", channel, "must be a Channel")
+        payload = {"profile": profile_to_dict(profile), "channel": channel.name}
+
+        def command(uow: UnitOfWork) -> Customer:
+            now = self._clock.now()
+            customer_id = self._ids.new_id("cus")
+            stored = uow.customers.add(
+                Customer(id=customer_id, created_at=now, updated_at=now, profile=profile)
+            )
+            uow.record(
+                CustomerRegistered(
+                    event_id=self._ids.new_id("evt"),
+                    occurred_at=now,
+                    customer_id=customer_id,
+                    channel=channel.name,
+                )
+            )
+            return stored
+
+        return self._run("customers.register", idempotency_key, payload, command)
+
+    def update(
+        self, customer_id: str, profile: Profile, *, expected_version: int, idempotency_key: str
+    ) -> CommandResult:
+        """Replace a customer's profile if nobody changed it since ``expected_version``.
+
+        Raises ``ConcurrencyError`` on a stale version and ``NotFoundError`` if absent.
+        """
+        check_id("customer_id", customer_id)
+        check_int("expected_version", expected_version, minimum=1)
+        if not isinstance(profile, Profile):
+            raise InvalidTypeError("profile", profile, "must be a Profile")
+        payload = {
+            "customer_id": customer_id,
+            "profile": profile_to_dict(profile),
+            "expected_version": expected_version,
+        }
+
+        def command(uow: UnitOfWork) -> Customer:
+            now = self._clock.now()
+            current = uow.customers.get(customer_id)
+            stored = uow.customers.update(
+                attrs.evolve(current, profile=profile, updated_at=now, version=expected_version)
+            )
+            uow.record(
+                CustomerUpdated(
+                    event_id=self._ids.new_id("evt"),
+                    occurred_at=now,
+                    customer_id=customer_id,
+                    version=stored.version,
+                )
+            )
+            return stored
+
+        return self._run("customers.update", idempotency_key, payload, command)
+
+    def get(self, customer_id: str) -> Customer:
+        """Return a customer, or raise ``NotFoundError``."""
+        with self._store.unit_of_work() as uow:
+            return uow.customers.get(customer_id)
+
+    def find(self, key: IdentifierKey) -> Sequence[Customer]:
+        """Return every customer carrying ``key``."""
+        if not isinstance(key, IdentifierKey):
+            raise InvalidTypeError("key", key, "must be an IdentifierKey")
+        with self._store.unit_of_work() as uow:
+            return uow.customers.find_by_identifier(key)

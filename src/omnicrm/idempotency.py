@@ -1,0 +1,104 @@
+"""Idempotent commands: the record of a command's first result, and the check on retry.
+
+Every mutating command carries an idempotency key. The first run stores a record
+(scope, key, a fingerprint of the payload, the encoded result) in the same unit of
+work as the command's writes, so both commit or neither does. A retry with the same
+key and payload returns the stored result; the same key with another payload raises
+:class:`~omnicrm.errors.IdempotencyConflictError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Protocol
+
+import attrs
+
+from omnicrm.errors import IdempotencyConflictError
+from omnicrm.validation import aware_validator, check_text, id_validator
+
+__all__ = [
+    "IdempotencyRecord",
+    "IdempotencyRepository",
+    "fingerprint",
+    "replay_or_none",
+]
+
+
+def _check_scope(_instance: Any, attribute: Any, value: Any) -> None:
+    check_text(attribute.name, value, max_length=100)
+
+
+@attrs.frozen(kw_only=True)
+class IdempotencyRecord:
+    """What a command stored the first time it ran under an idempotency key.
+
+    Attributes:
+        scope: the command's name ("customers.register", "loyalty.spend").
+        key: the caller's idempotency key.
+        fingerprint: a hash of the command's payload (see :func:`fingerprint`).
+        result: the command's result, encoded as text by the service.
+        created_at: when the command first ran.
+    """
+
+    scope: str = attrs.field(validator=_check_scope)
+    key: str = attrs.field(validator=id_validator)
+    fingerprint: str = attrs.field(validator=_check_scope)
+    result: str
+    created_at: datetime = attrs.field(validator=aware_validator)
+
+
+class IdempotencyRepository(Protocol):
+    """Stores :class:`IdempotencyRecord` rows, unique by ``(scope, key)``."""
+
+    def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        """Return the record for ``(scope, key)``, or ``None``."""
+        ...
+
+    def add(self, record: IdempotencyRecord) -> None:
+        """Store a new record; raises ``DuplicateError`` if ``(scope, key)`` exists."""
+        ...
+
+
+def _plain(value: Any) -> Any:
+    if attrs.has(type(value)):
+        return {"__type__": type(value).__name__, **attrs.asdict(value, recurse=False)}
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | Enum):
+        return str(value)
+    if isinstance(value, frozenset | set):
+        return sorted((_plain(v) for v in value), key=repr)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return str(value)
+
+
+def fingerprint(payload: Mapping[str, Any]) -> str:
+    """Return a stable SHA-256 hex digest of a command's payload.
+
+    The payload is rendered as canonical JSON (sorted keys); datetimes, attrs values,
+    sets and mappings are rendered deterministically.
+    """
+    text = json.dumps(payload, sort_keys=True, default=_plain, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def replay_or_none(
+    repository: IdempotencyRepository, scope: str, key: str, payload_fingerprint: str
+) -> str | None:
+    """Return the stored result of an earlier run of this command, or ``None`` if new.
+
+    Raises ``IdempotencyConflictError`` when ``key`` was used with another payload.
+    """
+    record = repository.get(scope, key)
+    if record is None:
+        return None
+    if record.fingerprint != payload_fingerprint:
+        raise IdempotencyConflictError(scope, key)
+    return record.result

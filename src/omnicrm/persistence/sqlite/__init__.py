@@ -1,0 +1,110 @@
+"""The SQLite backend (stdlib ``sqlite3``): the embedded default for a real process.
+
+One file, WAL journaling, a connection per thread and process, write transactions
+begun with ``BEGIN IMMEDIATE`` (a command waits its turn instead of failing half-way)
+and retried with back-off while another writer holds the lock. Parameterised SQL only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from omnicrm.errors import ConfigurationError, StateError
+from omnicrm.persistence._base import BaseUnitOfWork
+from omnicrm.persistence.sqlite._connection import (
+    ConnectionPool,
+    begin_immediate,
+    translate_errors,
+)
+from omnicrm.persistence.sqlite.customers import SQLiteCustomerRepository
+from omnicrm.persistence.sqlite.idempotency import SQLiteIdempotencyRepository
+from omnicrm.persistence.sqlite.schema import migrate
+from omnicrm.unit_of_work import Capability
+from omnicrm.validation import check_int
+
+__all__ = ["SQLiteStore", "SQLiteUnitOfWork"]
+
+
+class SQLiteStore:
+    """A store on one SQLite file; ``open_store("sqlite:///path/to.db")`` returns one.
+
+    Args:
+        path: the database file (created if missing, with its schema).
+        busy_timeout: seconds one attempt waits for another writer's lock.
+        retries: further attempts, with jittered back-off, before ``StorageBusyError``.
+    """
+
+    capabilities: frozenset[str] = frozenset(
+        {Capability.THREADS, Capability.PROCESSES, Capability.DURABLE}
+    )
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 5.0, retries: int = 20) -> None:
+        text = str(path)
+        if not text or text == ":memory:" or text.startswith("file:"):
+            raise ConfigurationError(
+                "path", path, "must be a file path (an in-memory SQLite store cannot be shared)"
+            )
+        if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, int | float):
+            raise ConfigurationError("busy_timeout", busy_timeout, "must be a number of seconds")
+        self.path = Path(text)
+        self._retries = check_int("retries", retries, minimum=0)
+        self._busy_timeout = float(busy_timeout)
+        self._pool = ConnectionPool(text, busy_timeout=self._busy_timeout)
+        self.schema_versions = migrate(
+            self._pool.get(), retries=self._retries, busy_timeout=self._busy_timeout
+        )
+
+    def unit_of_work(self) -> SQLiteUnitOfWork:
+        """Return a new unit of work on this thread's connection."""
+        return SQLiteUnitOfWork(self)
+
+    def _connection(self) -> sqlite3.Connection:
+        return self._pool.get()
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        begin_immediate(conn, retries=self._retries, busy_timeout=self._busy_timeout)
+
+    def close(self) -> None:
+        """Close this process's connections."""
+        self._pool.close()
+
+
+class SQLiteUnitOfWork(BaseUnitOfWork):
+    """One SQLite write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``)."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        super().__init__()
+        self._store = store
+        self._conn = store._connection()
+        self._customers = SQLiteCustomerRepository(self._conn)
+        self._idempotency = SQLiteIdempotencyRepository(self._conn)
+
+    @property
+    def customers(self) -> SQLiteCustomerRepository:
+        """The customers repository."""
+        self._require_active()
+        return self._customers
+
+    @property
+    def idempotency(self) -> SQLiteIdempotencyRepository:
+        """The idempotency-record repository."""
+        self._require_active()
+        return self._idempotency
+
+    def _begin(self) -> None:
+        if self._conn.in_transaction:
+            raise StateError("a unit of work is already open on this thread; finish it first")
+        self._store._begin(self._conn)
+
+    def _commit(self) -> None:
+        with translate_errors("commit"):
+            self._conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            with translate_errors("roll back"):
+                self._conn.execute("ROLLBACK")
+
+    def _end(self) -> None:
+        """Nothing to release: the connection stays with its thread."""

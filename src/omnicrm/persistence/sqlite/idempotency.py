@@ -1,0 +1,55 @@
+"""The SQLite idempotency-record repository."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from omnicrm.errors import DuplicateError
+from omnicrm.idempotency import IdempotencyRecord
+from omnicrm.clock import from_micros, to_micros
+from omnicrm.persistence.sqlite._connection import translate_errors
+
+__all__ = ["SQLiteIdempotencyRepository"]
+
+
+class SQLiteIdempotencyRepository:
+    """:class:`~omnicrm.idempotency.IdempotencyRepository` on the ``idempotency`` table."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        """Return the record for ``(scope, key)``, or ``None``."""
+        with translate_errors("read an idempotency record"):
+            row = self._conn.execute(
+                "SELECT fingerprint, result, created_at FROM idempotency "
+                "WHERE scope = ? AND key = ?",
+                (scope, key),
+            ).fetchone()
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            scope=scope,
+            key=key,
+            fingerprint=row[0],
+            result=row[1],
+            created_at=from_micros(int(row[2])),
+        )
+
+    def add(self, record: IdempotencyRecord) -> None:
+        """Store a new record; ``DuplicateError`` if the key is taken."""
+        with translate_errors("add an idempotency record"):
+            try:
+                self._conn.execute(
+                    "INSERT INTO idempotency (scope, key, fingerprint, result, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (
+                        record.scope,
+                        record.key,
+                        record.fingerprint,
+                        record.result,
+                        to_micros(record.created_at),
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise DuplicateError("idempotency record", (record.scope, record.key)) from exc

@@ -1,0 +1,93 @@
+"""The storage ports every backend implements: :class:`Store` and :class:`UnitOfWork`.
+
+A store hands out units of work. A unit of work is a context manager grouping the
+repositories one command needs; it commits only when :meth:`UnitOfWork.commit` is
+called and rolls back otherwise (on an exception, or on leaving the block without a
+commit). A unit of work is used once.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from omnicrm.customers.ports import CustomerRepository
+from omnicrm.events import DomainEvent
+from omnicrm.idempotency import IdempotencyRepository
+
+__all__ = ["Capability", "Store", "UnitOfWork"]
+
+
+class Capability:
+    """Names of optional backend capabilities, declared in ``Store.capabilities``.
+
+    Contract tests that need a capability are skipped for a backend that lacks it.
+    """
+
+    THREADS = "threads"
+    """Safe to use from several threads at once."""
+    PROCESSES = "processes"
+    """Safe to share between several processes (a file or a server)."""
+    DURABLE = "durable"
+    """Committed data survives closing and reopening the store."""
+
+
+class UnitOfWork(Protocol):
+    """One atomic command's view of the store."""
+
+    @property
+    def customers(self) -> CustomerRepository:
+        """The customers repository."""
+        ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository:
+        """The idempotency-record repository."""
+        ...
+
+    def __enter__(self) -> Self:
+        """Begin the unit of work."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """End it, rolling back anything not committed."""
+        ...
+
+    def commit(self) -> None:
+        """Make every write of this unit of work durable and visible, atomically."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard every write of this unit of work."""
+        ...
+
+    def record(self, event: DomainEvent) -> None:
+        """Collect a domain event; it is released only if the unit of work commits."""
+        ...
+
+    @property
+    def events(self) -> tuple[DomainEvent, ...]:
+        """The events of a committed unit of work (empty before commit or after rollback)."""
+        ...
+
+
+class Store(Protocol):
+    """A storage backend: opens units of work. See :func:`omnicrm.open_store`."""
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """The :class:`Capability` names this backend supports."""
+        ...
+
+    def unit_of_work(self) -> UnitOfWork:
+        """Return a new, not yet begun unit of work."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources."""
+        ...
