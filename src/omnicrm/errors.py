@@ -54,6 +54,7 @@ class ValidationError(OmniCRMError, ValueError):
         field: the name of the field or argument at fault.
         value: the value that was rejected.
         reason: why it was rejected, in plain words.
+
     """
 
     def __init__(self, field: str, value: Any, reason: str) -> None:
@@ -93,6 +94,7 @@ class RuleViolationError(OmniCRMError, ValueError):
         field: the field whose value breaks the rule.
         value: that value.
         reason: the rule, in plain words.
+
     """
 
     def __init__(self, field: str, value: Any, reason: str) -> None:
@@ -111,6 +113,7 @@ class NotFoundError(OmniCRMError, KeyError):
     Attributes:
         kind: what was looked for ("customer", "location", ...).
         key: the key that was not found.
+
     """
 
     def __init__(self, kind: str, key: Any) -> None:
@@ -149,6 +152,7 @@ class ConcurrencyError(ConflictError):
         key: its key.
         expected: the version the writer read.
         actual: the version found in the store (``None`` if unknown).
+
     """
 
     def __init__(self, kind: str, key: Any, expected: int, actual: int | None) -> None:

@@ -25,6 +25,7 @@ class DomainEvent:
     Attributes:
         event_id: a unique id; consumers use it to ignore a duplicate delivery.
         occurred_at: when it happened (aware).
+
     """
 
     event_id: str = attrs.field(validator=id_validator)

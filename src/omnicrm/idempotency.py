@@ -44,6 +44,7 @@ class IdempotencyRecord:
         fingerprint: a hash of the command's payload (see :func:`fingerprint`).
         result: the command's result, encoded as text by the service.
         created_at: when the command first ran.
+
     """
 
     scope: str = attrs.field(validator=_check_scope)

@@ -36,10 +36,10 @@ _TWO = (
 )
 
 MINOR_UNITS: dict[str, int] = {
-    **{code: 2 for code in _TWO.split()},
-    **{code: 0 for code in _ZERO.split()},
-    **{code: 3 for code in _THREE.split()},
-    **{code: 4 for code in _FOUR.split()},
+    **dict.fromkeys(_TWO.split(), 2),
+    **dict.fromkeys(_ZERO.split(), 0),
+    **dict.fromkeys(_THREE.split(), 3),
+    **dict.fromkeys(_FOUR.split(), 4),
 }
 """ISO 4217 currency code -> number of minor-unit digits (JPY 0, USD 2, KWD 3, ...)."""
 
@@ -66,6 +66,7 @@ class Money:
     Attributes:
         amount: the amount in minor units (yen for JPY, cents for USD).
         currency: the ISO 4217 code.
+
     """
 
     amount: int = attrs.field(validator=_check_amount)
@@ -81,9 +82,7 @@ class Money:
         """Build from a major-unit amount ("19.99" USD -> 1999); refuses lost precision."""
         digits = MINOR_UNITS[check_currency("currency", currency)]
         if isinstance(value, bool) or not isinstance(value, Decimal | str | int):
-            raise InvalidTypeError(
-                "amount", value, "must be a Decimal, str or int (never a float)"
-            )
+            raise InvalidTypeError("amount", value, "must be a Decimal, str or int (never a float)")
         try:
             major = Decimal(value)
         except InvalidOperation as exc:

@@ -17,15 +17,15 @@ from omnicrm.errors import InvalidTypeError, NaiveDatetimeError, ValidationError
 __all__ = [
     "MAX_ID_LENGTH",
     "MAX_TEXT_LENGTH",
+    "aware_validator",
     "check_aware",
     "check_date",
     "check_id",
     "check_int",
     "check_optional_text",
     "check_text",
-    "id_validator",
-    "aware_validator",
     "field_validator",
+    "id_validator",
 ]
 
 T = TypeVar("T")

@@ -17,6 +17,7 @@ class CustomerRegistered(DomainEvent):
     Attributes:
         customer_id: the new customer's id.
         channel: where they signed up (a channel name).
+
     """
 
     customer_id: str = attrs.field(validator=id_validator)
@@ -30,6 +31,7 @@ class CustomerUpdated(DomainEvent):
     Attributes:
         customer_id: the customer's id.
         version: the version the change produced.
+
     """
 
     customer_id: str = attrs.field(validator=id_validator)

@@ -49,6 +49,7 @@ class IdentifierKey:
     Attributes:
         kind: ``"email"``, ``"phone"``, ``"member_card"`` or ``"external:<channel>"``.
         value: the identifier itself.
+
     """
 
     kind: str = attrs.field(validator=_check_kind)
@@ -136,6 +137,7 @@ class Profile:
         address: postal address.
         time_zone: IANA zone for timing and quiet hours ("Asia/Tokyo").
         attributes: free host attributes (tier, age band, ...), text to text.
+
     """
 
     identifiers: frozenset[IdentifierKey] = attrs.field(
@@ -179,6 +181,7 @@ class Customer:
         updated_at: when the profile last changed (aware); drives ``changed_since``.
         version: the optimistic-concurrency version.
         profile: the profile.
+
     """
 
     id: str = attrs.field(validator=id_validator)

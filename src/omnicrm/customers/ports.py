@@ -12,7 +12,9 @@ __all__ = ["CustomerRepository"]
 
 
 class CustomerRepository(Protocol):
-    """Stores customer profiles. Implement it on your own table; prove it with
+    """Stores customer profiles.
+
+    Implement it on your own table; prove it with
     :class:`omnicrm.testing.contracts.CustomerRepositoryContract`.
 
     Every method runs inside the unit of work that owns the repository; nothing is

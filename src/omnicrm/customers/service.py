@@ -32,6 +32,7 @@ class CommandResult:
         customer: the customer as the command left it.
         events: the domain events of the commit.
         replayed: ``True`` when an earlier run with the same idempotency key answered.
+
     """
 
     customer: Customer
@@ -46,6 +47,7 @@ class CustomerService:
         store: the store to open units of work on.
         clock: the source of "now".
         ids: the id generator for new customers (random by default).
+
     """
 
     def __init__(self, store: Store, clock: Clock, ids: IdGenerator | None = None) -> None:

@@ -10,9 +10,7 @@ from omnicrm.validation import check_id, check_int
 __all__ = ["check_page"]
 
 
-def check_page(
-    since: object, after_id: object, limit: object
-) -> tuple[datetime, int | None]:
+def check_page(since: object, after_id: object, limit: object) -> tuple[datetime, int | None]:
     """Validate ``changed_since`` arguments; return ``since`` in UTC and the limit."""
     since_utc = to_utc("since", since)
     if after_id is not None:

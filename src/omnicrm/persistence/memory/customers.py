@@ -31,7 +31,9 @@ class MemoryCustomerRepository:
         self._t = tables
         self._journal = journal
 
-    def _index(self, customer_id: str, old: Iterable[IdentifierKey], new: Iterable[IdentifierKey]) -> None:
+    def _index(
+        self, customer_id: str, old: Iterable[IdentifierKey], new: Iterable[IdentifierKey]
+    ) -> None:
         old_set, new_set = frozenset(old), frozenset(new)
         index = self._t.by_identifier
         for key in old_set - new_set:

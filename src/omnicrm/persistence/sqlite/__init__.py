@@ -33,6 +33,7 @@ class SQLiteStore:
         path: the database file (created if missing, with its schema).
         busy_timeout: seconds one attempt waits for another writer's lock.
         retries: further attempts, with jittered back-off, before ``StorageBusyError``.
+
     """
 
     capabilities: frozenset[str] = frozenset(
@@ -64,6 +65,10 @@ class SQLiteStore:
 
     def _begin(self, conn: sqlite3.Connection) -> None:
         begin_immediate(conn, retries=self._retries, busy_timeout=self._busy_timeout)
+
+    def reopen(self) -> SQLiteStore:
+        """Open the same file again as a new store (for durability checks)."""
+        return SQLiteStore(self.path, busy_timeout=self._busy_timeout, retries=self._retries)
 
     def close(self) -> None:
         """Close this process's connections."""

@@ -47,7 +47,7 @@ def begin_immediate(conn: sqlite3.Connection, *, retries: int, busy_timeout: flo
             if not _is_busy(exc) or attempt == retries:
                 with translate_errors("begin a transaction"):
                     raise
-            time.sleep(delay * (1 + random.random()))  # noqa: S311 - jitter, not security
+            time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, busy_timeout)
 
 

@@ -8,10 +8,10 @@ from datetime import datetime
 
 import attrs
 
-from omnicrm.customers.model import Customer, IdentifierKey
-from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError
 from omnicrm.clock import to_micros
 from omnicrm.customers.codec import customer_from_json, customer_to_json
+from omnicrm.customers.model import Customer, IdentifierKey
+from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError
 from omnicrm.persistence.paging import check_page
 from omnicrm.persistence.sqlite._connection import translate_errors
 from omnicrm.validation import check_id
@@ -68,7 +68,7 @@ class SQLiteCustomerRepository:
             chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
             for row in self._rows(
-                f"SELECT data, version FROM customers WHERE id IN ({marks})",  # noqa: S608 - only '?' marks
+                f"SELECT data, version FROM customers WHERE id IN ({marks})",
                 chunk,
             ):
                 found[row.id] = row
@@ -119,12 +119,13 @@ class SQLiteCustomerRepository:
         """Return profiles changed at or after ``since`` (after ``after_id`` on ties)."""
         since_utc, limit = check_page(since, after_id, limit)
         micros = to_micros(since_utc)
+        params: list[object]
         if after_id is None:
             where, params = "updated_us >= ?", [micros]
         else:
             where = "(updated_us > ? OR (updated_us = ? AND id > ?))"
             params = [micros, micros, after_id]
-        sql = f"SELECT data, version FROM customers WHERE {where} ORDER BY updated_us, id"  # noqa: S608
+        sql = f"SELECT data, version FROM customers WHERE {where} ORDER BY updated_us, id"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
+from omnicrm.clock import from_micros, to_micros
 from omnicrm.errors import DuplicateError
 from omnicrm.idempotency import IdempotencyRecord
-from omnicrm.clock import from_micros, to_micros
 from omnicrm.persistence.sqlite._connection import translate_errors
 
 __all__ = ["SQLiteIdempotencyRepository"]
