@@ -56,9 +56,7 @@ def test_retry_replays_and_other_payload_conflicts(service: CustomerService) -> 
 
 def test_update_checks_the_version(service: CustomerService) -> None:
     cid = service.register(Profile(), channel=Channel.STORE, idempotency_key="r").customer.id
-    updated = service.update(
-        cid, Profile(given_name="B"), expected_version=1, idempotency_key="u1"
-    )
+    updated = service.update(cid, Profile(given_name="B"), expected_version=1, idempotency_key="u1")
     assert updated.customer.version == 2
     assert isinstance(updated.events[0], CustomerUpdated)
     with pytest.raises(ConcurrencyError):
