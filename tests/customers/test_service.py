@@ -37,9 +37,11 @@ def test_register_stores_and_announces(service: CustomerService) -> None:
         channel=Channel.EC,
         idempotency_key="k1",
     )
-    assert result.customer.id == "cus_000001" and result.customer.version == 1
+    assert result.customer.id == "cus_000001"
+    assert result.customer.version == 1
     (event,) = result.events
-    assert isinstance(event, CustomerRegistered) and event.channel == "ec"
+    assert isinstance(event, CustomerRegistered)
+    assert event.channel == "ec"
     assert service.get("cus_000001") == result.customer
     assert service.find(IdentifierKey.email("h@example.jp")) == (result.customer,)
 
@@ -47,7 +49,9 @@ def test_register_stores_and_announces(service: CustomerService) -> None:
 def test_retry_replays_and_other_payload_conflicts(service: CustomerService) -> None:
     first = service.register(Profile(given_name="A"), channel=Channel.APP, idempotency_key="k")
     again = service.register(Profile(given_name="A"), channel=Channel.APP, idempotency_key="k")
-    assert again.replayed and again.customer == first.customer and again.events == ()
+    assert again.replayed
+    assert again.customer == first.customer
+    assert again.events == ()
     with pytest.raises(IdempotencyConflictError):
         service.register(Profile(given_name="B"), channel=Channel.APP, idempotency_key="k")
     with pytest.raises(IdempotencyConflictError):

@@ -53,7 +53,9 @@ def test_sequential_ids_and_event_bus() -> None:
 
 @given(st.from_type(Money), st.from_type(Channel), st.from_type(IdentifierKey))
 def test_values_are_registered_for_from_type(m: Money, c: Channel, k: IdentifierKey) -> None:
-    assert m.amount >= 0 and c.name and k.value
+    assert m.amount >= 0
+    assert c.name
+    assert k.value
 
 
 @given(st.from_type(Customer), st.from_type(Profile))
