@@ -16,6 +16,7 @@ __all__ = [
     "ConflictError",
     "CurrencyMismatchError",
     "DuplicateError",
+    "FieldError",
     "IdempotencyConflictError",
     "InvalidTypeError",
     "NaiveDatetimeError",
@@ -47,8 +48,8 @@ class OmniCRMError(Exception):
     """Base class of every error omnicrm raises deliberately."""
 
 
-class ValidationError(OmniCRMError, ValueError):
-    """A value given to omnicrm is not acceptable.
+class FieldError(OmniCRMError):
+    """An error about one field's value: names the field, the value and the reason.
 
     Attributes:
         field: the name of the field or argument at fault.
@@ -65,6 +66,10 @@ class ValidationError(OmniCRMError, ValueError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.field, self.value, self.reason))
+
+
+class ValidationError(FieldError, ValueError):
+    """A value given to omnicrm is not acceptable (see :class:`FieldError`)."""
 
 
 class InvalidTypeError(ValidationError, TypeError):
@@ -87,24 +92,11 @@ class ConfigurationError(ValidationError):
     """A configuration value (a store URL, a journey, a program) is not usable."""
 
 
-class RuleViolationError(OmniCRMError, ValueError):
-    """A well-formed command that the domain's rules refuse (spending more than the balance).
+class RuleViolationError(FieldError, ValueError):
+    """A well-formed command the domain's rules refuse (spending more than the balance).
 
-    Attributes:
-        field: the field whose value breaks the rule.
-        value: that value.
-        reason: the rule, in plain words.
-
+    ``field`` and ``value`` name what breaks the rule; ``reason`` states the rule.
     """
-
-    def __init__(self, field: str, value: Any, reason: str) -> None:
-        self.field = field
-        self.value = value
-        self.reason = reason
-        super().__init__(f"{field}={short_repr(value)}: {reason}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.field, self.value, self.reason))
 
 
 class NotFoundError(OmniCRMError, KeyError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -55,6 +56,10 @@ class CustomerService:
         self._clock = clock
         self._ids = ids or UuidIds()
 
+    def _event(self, now: datetime) -> dict[str, Any]:
+        """The fields every event of this service shares: a new id and the instant."""
+        return {"event_id": self._ids.new_id("evt"), "occurred_at": now}
+
     def _run(
         self,
         scope: str,
@@ -99,10 +104,7 @@ class CustomerService:
             )
             uow.record(
                 CustomerRegistered(
-                    event_id=self._ids.new_id("evt"),
-                    occurred_at=now,
-                    customer_id=customer_id,
-                    channel=channel.name,
+                    **self._event(now), customer_id=customer_id, channel=channel.name
                 )
             )
             return stored
@@ -133,12 +135,7 @@ class CustomerService:
                 attrs.evolve(current, profile=profile, updated_at=now, version=expected_version)
             )
             uow.record(
-                CustomerUpdated(
-                    event_id=self._ids.new_id("evt"),
-                    occurred_at=now,
-                    customer_id=customer_id,
-                    version=stored.version,
-                )
+                CustomerUpdated(**self._event(now), customer_id=customer_id, version=stored.version)
             )
             return stored
 

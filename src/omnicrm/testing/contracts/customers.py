@@ -55,6 +55,15 @@ def _race_in_process(store: Store, customer_id: str, name: str, barrier: Any, ou
     out.put((name, _race(store, customer_id, name, barrier)))
 
 
+def _assert_one_winner(store: Store, outcomes: dict[str, str]) -> None:
+    """Exactly one racer saved; the stored profile is the winner's, at version 2."""
+    assert sorted(outcomes.values()) == ["conflict", "ok"]
+    winner = next(n for n, o in outcomes.items() if o == "ok")
+    with store.unit_of_work() as uow:
+        final = uow.customers.get("c1")
+    assert (final.profile.family_name, final.version) == (winner, 2)
+
+
 class CustomerRepositoryContract(StoreContract):
     """Every behaviour of :class:`~omnicrm.customers.ports.CustomerRepository`."""
 
@@ -227,11 +236,7 @@ class CustomerRepositoryContract(StoreContract):
             t.start()
         for t in threads:
             t.join(timeout=60)
-        assert sorted(outcomes.values()) == ["conflict", "ok"]
-        winner = next(n for n, o in outcomes.items() if o == "ok")
-        with store.unit_of_work() as uow:
-            final = uow.customers.get("c1")
-        assert (final.profile.family_name, final.version) == (winner, 2)
+        _assert_one_winner(store, outcomes)
 
     def test_two_processes_racing_one_wins_one_conflicts(self, store: Store) -> None:
         self.require(store, Capability.PROCESSES)
@@ -247,11 +252,7 @@ class CustomerRepositoryContract(StoreContract):
         outcomes = dict(out.get(timeout=60) for _ in procs)
         for p in procs:
             p.join(timeout=60)
-        assert sorted(outcomes.values()) == ["conflict", "ok"]
-        winner = next(n for n, o in outcomes.items() if o == "ok")
-        with store.unit_of_work() as uow:
-            final = uow.customers.get("c1")
-        assert (final.profile.family_name, final.version) == (winner, 2)
+        _assert_one_winner(store, outcomes)
 
     def test_agrees_with_the_reference_under_any_sequence(
         self, store_factory: StoreFactory
