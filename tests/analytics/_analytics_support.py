@@ -74,6 +74,7 @@ def pair_counts(orders, items):
                     pairs[(a, b)] += 1
     return len(baskets), single, pairs
 
+
 # Instants around DST changes: New York (spring 2024-03-10), Berlin (autumn 2024-10-27),
 # Lord Howe (half-hour DST, 2024-04-07), Tokyo (no DST) and UTC.
 ZONES = ["America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Tokyo", "UTC"]
@@ -93,9 +94,7 @@ def transactions(draw, *, max_rows=40, str_ids=False, returns=True):
     n_customers = draw(st.integers(1, 8))
     ids = draw(st.lists(st.integers(0, n_customers), min_size=n, max_size=n))
     # Seconds within three days of the pivot, with many same-day repeats.
-    offsets = draw(
-        st.lists(st.integers(-3 * 86_400, 3 * 86_400), min_size=n, max_size=n)
-    )
+    offsets = draw(st.lists(st.integers(-3 * 86_400, 3 * 86_400), min_size=n, max_size=n))
     low = -500 if returns else 0
     amounts = draw(st.lists(st.integers(low, 10**12), min_size=n, max_size=n))
     instants = np.array([base + o * US for o in offsets], dtype=np.int64)

@@ -83,9 +83,7 @@ def as_ids(field: str, values: object) -> NDArray[Any]:
         want: type | tuple[type, ...] = str if isinstance(first, str) else (int, np.integer)
         for i, value in enumerate(array):
             if isinstance(value, bool) or not isinstance(value, want):
-                raise InvalidTypeError(
-                    f"{field}[{i}]", value, "ids must all be str or all be int"
-                )
+                raise InvalidTypeError(f"{field}[{i}]", value, "ids must all be str or all be int")
         return array.astype(str if want is str else np.int64)
     raise InvalidTypeError(field, array.dtype, "ids must be integers or strings")
 

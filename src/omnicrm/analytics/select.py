@@ -77,6 +77,8 @@ def _lookup(field: str, ids: object, values: NDArray[np.bool_] | None = None) ->
 
     def keep(candidates: NDArray[np.generic]) -> NDArray[np.bool_]:
         found, where_ = positions(known, candidates)
+        if not known.size:
+            return found
         kept: NDArray[np.bool_] = found & flags[where_]
         return kept
 
