@@ -160,7 +160,10 @@ def bench_cdnow(pd: Any, lt: Any) -> None:
         return
     path = Path(lt.__file__).parent / "datasets" / "CDNOW_master.txt"
     raw = pd.read_csv(
-        path, sep=r"\s+", header=None, names=["customer", "date", "cds", "dollars"],
+        path,
+        sep=r"\s+",
+        header=None,
+        names=["customer", "date", "cds", "dollars"],
         dtype={"customer": str, "date": str},
     )
     raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
@@ -173,7 +176,10 @@ def bench_cdnow(pd: Any, lt: Any) -> None:
     raw["cents"] = cents
     base, expected = median_time(
         lambda: lt.utils.summary_data_from_transaction_data(
-            raw, "customer", "date", monetary_value_col="cents",
+            raw,
+            "customer",
+            "date",
+            monetary_value_col="cents",
             observation_period_end=pd.Timestamp("1998-06-30"),
         ),
         3,
@@ -188,13 +194,22 @@ def bench_scores(summary: Any, pd: Any, repeats: int) -> None:
     base = None
     if pd is not None:
         frame = pd.DataFrame(
-            {"recency": summary.recency_days, "frequency": summary.frequency,
-             "monetary": summary.monetary_total}
+            {
+                "recency": summary.recency_days,
+                "frequency": summary.frequency,
+                "monetary": summary.monetary_total,
+            }
         )
         seg_map = {
-            r"[1-2][1-2]": "hibernating", r"[1-2][3-4]": "at risk", r"[1-2]5": "can't lose",
-            r"3[1-2]": "about to sleep", r"33": "need attention", r"[3-4][4-5]": "loyal",
-            r"41": "promising", r"51": "new", r"[4-5][2-3]": "potential loyalists",
+            r"[1-2][1-2]": "hibernating",
+            r"[1-2][3-4]": "at risk",
+            r"[1-2]5": "can't lose",
+            r"3[1-2]": "about to sleep",
+            r"33": "need attention",
+            r"[3-4][4-5]": "loyal",
+            r"41": "promising",
+            r"51": "new",
+            r"[4-5][2-3]": "potential loyalists",
             r"5[4-5]": "champions",
         }
 
@@ -242,31 +257,46 @@ def bench_copurchase(n_baskets: int, n_items: int, pd: Any, mlx: Any, repeats: i
     frame = pd.DataFrame(onehot, columns=present)
 
     def base_fn() -> Any:
-        itemsets = apriori(frame, min_support=min_support, use_colnames=True, max_len=2,
-                           low_memory=True)
-        return association_rules(itemsets, num_itemsets=n_baskets, metric="confidence",
-                                 min_threshold=0.0)
+        itemsets = apriori(
+            frame, min_support=min_support, use_colnames=True, max_len=2, low_memory=True
+        )
+        return association_rules(
+            itemsets, num_itemsets=n_baskets, metric="confidence", min_threshold=0.0
+        )
 
     base, expected = median_time(base_fn, max(1, repeats // 2))
     theirs = {
         (next(iter(a)), next(iter(c))): (s, conf, lift)
         for a, c, s, conf, lift in zip(
-            expected["antecedents"], expected["consequents"], expected["support"],
-            expected["confidence"], expected["lift"], strict=True,
+            expected["antecedents"],
+            expected["consequents"],
+            expected["support"],
+            expected["confidence"],
+            expected["lift"],
+            strict=True,
         )
     }
     mine = {
         (a, c): (s, conf, lift)
         for a, c, s, conf, lift in zip(
-            rules.antecedents.tolist(), rules.consequents.tolist(), rules.support,
-            rules.confidence, rules.lift, strict=True,
+            rules.antecedents.tolist(),
+            rules.consequents.tolist(),
+            rules.support,
+            rules.confidence,
+            rules.lift,
+            strict=True,
         )
     }
     same = theirs.keys() == mine.keys() and all(
         np.allclose(theirs[key], mine[key], rtol=1e-9) for key in mine
     )
-    row("CoPurchase fit+rules vs mlxtend", size, ours, base,
-        f"rules={len(mine)} same_rules={same} (apriori low_memory, max_len=2)")
+    row(
+        "CoPurchase fit+rules vs mlxtend",
+        size,
+        ours,
+        base,
+        f"rules={len(mine)} same_rules={same} (apriori low_memory, max_len=2)",
+    )
 
 
 def main() -> int:

@@ -14,7 +14,15 @@ from numpy.typing import NDArray
 
 from omnicrm.errors import InvalidTypeError
 
-__all__ = ["INT64_MAX", "INT64_MIN", "concat_ids", "factorize", "positions", "sorted_unique"]
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "concat_ids",
+    "factorize",
+    "positions",
+    "slots",
+    "sorted_unique",
+]
 
 INT64_MAX = int(np.iinfo(np.int64).max)
 INT64_MIN = int(np.iinfo(np.int64).min)
@@ -31,20 +39,42 @@ def sorted_unique(values: NDArray[Any]) -> NDArray[Any]:
     return ordered[keep]
 
 
+def _dense_span(values: NDArray[Any]) -> tuple[int, int] | None:
+    """``(low, span)`` when int keys are dense enough to index a table directly."""
+    if values.size == 0 or values.dtype.kind != "i":
+        return None
+    low, high = int(values.min()), int(values.max())
+    span = high - low + 1
+    return (low, span) if span <= 4 * values.size + 1024 else None
+
+
+def slots(values: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.intp]]:
+    """Return ``(slot_keys, codes)`` like :func:`factorize`, but slots may be empty.
+
+    Dense integer keys are used as codes directly (no sort, no copy when they start at 0);
+    the caller drops the slots no row fell into. Other keys are factorised.
+    """
+    dense = _dense_span(values)
+    if dense is None:
+        return factorize(values)
+    low, span = dense
+    codes = values if low == 0 else values - low
+    return np.arange(low, low + span, dtype=np.int64), codes
+
+
 def factorize(values: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.intp]]:
     """Return ``(uniques, codes)``: sorted distinct values and each value's index into them."""
     if values.size == 0:
         return values.copy(), np.zeros(0, dtype=np.intp)
-    if values.dtype.kind == "i":
-        low, high = int(values.min()), int(values.max())
-        span = high - low + 1
-        if span <= 4 * values.size + 1024:
-            shifted = values - low
-            present = np.zeros(span, dtype=bool)
-            present[shifted] = True
-            mapping = np.cumsum(present, dtype=np.intp) - 1
-            uniques = np.flatnonzero(present).astype(np.int64) + low
-            return uniques, mapping[shifted]
+    dense = _dense_span(values)
+    if dense is not None:
+        low, span = dense
+        shifted = values - low
+        present = np.zeros(span, dtype=bool)
+        present[shifted] = True
+        mapping = np.cumsum(present, dtype=np.intp) - 1
+        uniques = np.flatnonzero(present).astype(np.int64) + low
+        return uniques, mapping[shifted]
     uniques = sorted_unique(values)
     return uniques, np.searchsorted(uniques, values).astype(np.intp, copy=False)
 

@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from omnicrm.analytics._group import INT64_MAX, INT64_MIN, factorize
+from omnicrm.analytics._group import INT64_MAX, INT64_MIN, slots, sorted_unique
 from omnicrm.analytics._input import (
     as_amounts,
     as_ids,
@@ -108,8 +108,8 @@ def lifetimes_summary(
         ids, days = ids[keep], days[keep]
         money = None if money is None else money[keep]
 
-    uniques, codes = factorize(ids)
-    k = uniques.size
+    keys, codes = slots(ids)
+    k = keys.size
     first = np.full(k, INT64_MAX, dtype=np.int64)
     np.minimum.at(first, codes, days)
     last = np.full(k, INT64_MIN, dtype=np.int64)
@@ -117,11 +117,8 @@ def lifetimes_summary(
     # Distinct (customer, day) pairs: one sort of a combined int64 key.
     low = int(days.min()) if days.size else 0
     span = end_day - low + 1
-    keys = np.sort(codes.astype(np.int64) * span + (days - low))
-    distinct = np.empty(keys.size, dtype=bool)
-    distinct[:1] = True
-    np.not_equal(keys[1:], keys[:-1], out=distinct[1:])
-    active = np.bincount(keys[distinct] // span, minlength=k).astype(np.int64)
+    pairs = sorted_unique(codes * span + (days - low))
+    active = np.bincount(pairs // span, minlength=k).astype(np.int64)
     frequency = active if include_first_transaction else active - 1
 
     monetary: NDArray[np.float64] | None = None
@@ -134,10 +131,11 @@ def lifetimes_summary(
             np.add.at(first_total, codes[on_first], money[on_first])
             total -= first_total
         monetary = np.where(frequency > 0, total / np.maximum(frequency, 1), 0.0)
+    used = active > 0
     return LifetimesSummary(
-        customer_ids=uniques,
-        frequency=frequency,
-        recency=last - first,
-        T=end_day - first,
-        monetary_value=monetary,
+        customer_ids=keys[used],
+        frequency=frequency[used],
+        recency=(last - first)[used],
+        T=(end_day - first)[used],
+        monetary_value=None if monetary is None else monetary[used],
     )

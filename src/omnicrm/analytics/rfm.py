@@ -26,7 +26,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from omnicrm.analytics._group import INT64_MAX, INT64_MIN, concat_ids, factorize
+from omnicrm.analytics._group import INT64_MAX, INT64_MIN, concat_ids, slots
 from omnicrm.analytics._input import (
     as_amounts,
     as_ids,
@@ -154,10 +154,11 @@ class RFMPartial:
         returns: Returns,
     ) -> RFMPartial:
         """Group rows by id; ``purchases=None`` means every row counts as one purchase."""
-        uniques, codes = factorize(ids)
-        k = uniques.size
+        keys, codes = slots(ids)
+        k = keys.size
+        rows = np.bincount(codes, minlength=k)
         if purchases is None:
-            counts = np.bincount(codes, minlength=k).astype(np.int64)
+            counts = rows.astype(np.int64)
         else:
             counts = np.zeros(k, dtype=np.int64)
             np.add.at(counts, codes, purchases)
@@ -167,7 +168,12 @@ class RFMPartial:
         np.minimum.at(firsts, codes, first_us)
         lasts = np.full(k, INT64_MIN, dtype=np.int64)
         np.maximum.at(lasts, codes, last_us)
-        return cls(uniques, counts, sums, firsts, lasts, latest_us, returns)
+        used = rows > 0
+        if used.all():
+            return cls(keys, counts, sums, firsts, lasts, latest_us, returns)
+        return cls(
+            keys[used], counts[used], sums[used], firsts[used], lasts[used], latest_us, returns
+        )
 
     def merge(self, *others: RFMPartial) -> RFMPartial:
         """Return the partial of all the chunks together (exact; order does not matter)."""
