@@ -162,7 +162,7 @@ def bench_cdnow(pd: Any, lt: Any) -> None:
     raw = pd.read_csv(
         path,
         sep=r"\s+",
-        header=None,
+        header=0,
         names=["customer", "date", "cds", "dollars"],
         dtype={"customer": str, "date": str},
     )

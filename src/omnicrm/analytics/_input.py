@@ -27,6 +27,7 @@ __all__ = [
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
+_NAT = int(np.iinfo(np.int64).min)
 # The instants datetime can represent; outside them no calendar day can be computed.
 _MIN_US = (datetime(1, 1, 2, tzinfo=UTC) - _EPOCH) // _US
 _MAX_US = (datetime(9999, 12, 30, tzinfo=UTC) - _EPOCH) // _US
@@ -131,10 +132,10 @@ def as_instants(field: str, values: object) -> NDArray[np.int64]:
     if array.size == 0:
         return np.zeros(0, dtype=np.int64)
     if array.dtype.kind == "M":
-        if np.isnat(array).any():
-            i = int(np.flatnonzero(np.isnat(array))[0])
+        us = array.astype("datetime64[us]", copy=False).view(np.int64)
+        if int(us.min()) == _NAT:  # NaT is the smallest int64: one pass finds both
+            i = int(np.flatnonzero(us == _NAT)[0])
             raise ValidationError(f"{field}[{i}]", array[i], "must not be NaT")
-        us = array.astype("datetime64[us]").view(np.int64)
     elif array.dtype.kind == "O":
         us = np.fromiter(
             (
