@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -233,3 +236,28 @@ def test_accepts_numpy_datetime64_as_of_and_uint_ids():
     )
     assert s.customer_ids.tolist() == [1, 3]
     assert s.recency_days.tolist() == [1, 2]
+
+
+def test_importing_analytics_does_not_import_pandas_or_polars():
+    code = (
+        "import sys, omnicrm.analytics; "
+        "assert not {'pandas', 'polars'} & set(sys.modules), sorted(sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+class Column:
+    """A column type omnicrm does not know, readable through ``__array__``."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values if dtype is None else self.values.astype(dtype)
+
+
+def test_accepts_foreign_columns_through_array_protocol():
+    s = rfm_summary(Column([5, 5]), Column(STAMPS), Column([10, 20]), as_of=AS_OF, tz="UTC")
+    assert s.customer_ids.tolist() == [5]
+    assert s.monetary_total.tolist() == [30]

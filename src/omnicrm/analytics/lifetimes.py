@@ -100,9 +100,8 @@ def lifetimes_summary(
         check_same_length(customer_ids=ids, timestamps=instants, amounts=money)
     if instants.size and int(instants.min()) > as_of_us:
         raise ValidationError("as_of", as_of, "is before every transaction")
-    days = local_days(np.concatenate([instants, np.array([as_of_us], dtype=np.int64)]), zone)
-    end_day = int(days[-1])
-    days = days[:-1]
+    days = local_days(instants, zone)
+    end_day = int(local_days(np.array([as_of_us], dtype=np.int64), zone)[0])
     if instants.size and int(days.max()) > end_day:
         keep = days <= end_day
         ids, days = ids[keep], days[keep]

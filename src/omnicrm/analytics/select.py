@@ -137,7 +137,7 @@ def exclude(name: str, customer_ids: object) -> Step:
     """Drop the customers in ``customer_ids`` (a suppression list, staff, complaints)."""
     check_text("name", name, max_length=200)
     inside = _lookup("customer_ids", customer_ids)
-    return Step(name, lambda ids: ~inside.keep(ids))
+    return Step(f"excluding {name}", lambda ids: ~inside.keep(ids))
 
 
 def not_contacted_since(
@@ -148,7 +148,7 @@ def not_contacted_since(
     contacted = as_instants("last_contact", last_contact) >= since_us
     recent = _lookup("customer_ids", customer_ids, contacted)
     return Step(
-        f"not contacted since {np.datetime64(since_us, 'us')} UTC",
+        f"not contacted since {np.datetime_as_string(np.datetime64(since_us, 'us'), 'm')}Z",
         lambda ids: ~recent.keep(ids),
     )
 
