@@ -64,7 +64,7 @@ def _quantile_scores(goodness: NDArray[Any], bins: int) -> NDArray[np.int8]:
     if high - low <= 4 * n:  # days and counts: a histogram instead of a sort
         shifted = goodness - low
         counts = np.bincount(shifted, minlength=high - low + 1)
-        below = (np.cumsum(counts) - counts)[shifted]
+        below: NDArray[np.intp] = (np.cumsum(counts) - counts)[shifted]
     else:
         below = np.searchsorted(np.sort(goodness), goodness, side="left")
     return (1 + (bins * below) // n).astype(np.int8)
