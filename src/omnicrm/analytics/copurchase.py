@@ -161,23 +161,19 @@ class CoPurchase:
                 raise ValidationError(name, value, "must be a number between 0 and 1")
         n = max(self.n_baskets, 1)
         source = np.repeat(np.arange(self.items.size), np.diff(self.neighbour_start))
-        target = self.neighbours
-        count = self.neighbour_counts
-        support = count / n
-        confidence = count / self.item_counts[source]
-        keep = (support >= min_support) & (confidence >= min_confidence)
-        source, target, count = source[keep], target[keep], count[keep]
-        order = np.lexsort((target, source))
-        source, target, count = source[order], target[order], count[order]
+        support = self.neighbour_counts / n
+        confidence = self.neighbour_counts / self.item_counts[source]
+        keep = np.flatnonzero((support >= min_support) & (confidence >= min_confidence))
+        keep = keep[np.lexsort((self.neighbours[keep], source[keep]))]
+        source, target = source[keep], self.neighbours[keep]
         item_support = self.item_counts / n
-        confidence = count / self.item_counts[source]
         return AssociationRules(
             antecedents=self.items[source],
             consequents=self.items[target],
-            count=count,
-            support=count / n,
-            confidence=confidence,
-            lift=confidence / item_support[target],
+            count=self.neighbour_counts[keep],
+            support=support[keep],
+            confidence=confidence[keep],
+            lift=confidence[keep] / item_support[target],
             antecedent_support=item_support[source],
             consequent_support=item_support[target],
         )

@@ -36,7 +36,7 @@ from omnicrm.analytics._input import (
     resolve_tz,
 )
 from omnicrm.analytics._time import local_days
-from omnicrm.errors import ConfigurationError, ValidationError
+from omnicrm.errors import ConfigurationError, InvalidTypeError, ValidationError
 
 __all__ = ["RFMPartial", "RFMSummary", "Returns", "rfm_summary"]
 
@@ -178,7 +178,9 @@ class RFMPartial:
     def merge(self, *others: RFMPartial) -> RFMPartial:
         """Return the partial of all the chunks together (exact; order does not matter)."""
         parts = [self, *others]
-        for other in others:
+        for i, other in enumerate(others):
+            if not isinstance(other, RFMPartial):
+                raise InvalidTypeError(f"others[{i}]", other, "must be an RFMPartial")
             if other.returns != self.returns:
                 raise ConfigurationError(
                     "returns", other.returns, f"cannot merge with a {self.returns!r} partial"
