@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -8,8 +9,13 @@ from _analytics_support import lifetimes, transactions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omnicrm.analytics import lifetimes_summary
-from omnicrm.errors import NaiveDatetimeError, ValidationError
+from omnicrm.analytics import LifetimesPartial, lifetimes_summary
+from omnicrm.errors import (
+    ConfigurationError,
+    InvalidTypeError,
+    NaiveDatetimeError,
+    ValidationError,
+)
 
 
 def as_dt(us: int) -> datetime:
@@ -85,3 +91,52 @@ def test_errors_and_empty():
         tz="UTC",
     )
     assert len(empty) == 0
+
+
+@settings(deadline=None, max_examples=100)
+@given(
+    st.booleans().flatmap(lambda s: transactions(str_ids=s)),
+    st.lists(st.integers(0, 40), max_size=4),
+    st.booleans(),
+    st.booleans(),
+)
+def test_lifetimes_chunked_and_merged_equals_whole(data, cuts, with_amounts, include_first):
+    ids, instants, amounts, as_of_us, zone = data
+    stamps = instants.view("datetime64[us]")
+    money = amounts if with_amounts else None
+    bounds = [0, *sorted(min(c, ids.size) for c in cuts), ids.size]
+    parts = [
+        LifetimesPartial.from_transactions(
+            ids[a:b],
+            stamps[a:b],
+            None if money is None else money[a:b],
+            as_of=as_dt(as_of_us),
+            tz=zone,
+        )
+        for a, b in itertools.pairwise(bounds)
+    ]
+    merged = parts[0].merge(*parts[1:]).summary(include_first_transaction=include_first)
+    whole = lifetimes_summary(
+        ids, stamps, money, as_of=as_dt(as_of_us), tz=zone, include_first_transaction=include_first
+    )
+    for field in ("customer_ids", "frequency", "recency", "T", "monetary_value"):
+        np.testing.assert_array_equal(getattr(merged, field), getattr(whole, field))
+
+
+def test_lifetimes_partials_must_agree_on_as_of_and_zone():
+    stamps = np.array(["2024-01-05"], dtype="datetime64[us]")
+    a = LifetimesPartial.from_transactions(
+        [1], stamps, as_of=datetime(2024, 2, 1, tzinfo=UTC), tz="UTC"
+    )
+    b = LifetimesPartial.from_transactions(
+        [1], stamps, as_of=datetime(2024, 3, 1, tzinfo=UTC), tz="UTC"
+    )
+    c = LifetimesPartial.from_transactions(
+        [1], stamps, as_of=datetime(2024, 2, 1, tzinfo=UTC), tz="Asia/Tokyo"
+    )
+    with pytest.raises(ConfigurationError):
+        a.merge(b)
+    with pytest.raises(ConfigurationError):
+        a.merge(c)
+    with pytest.raises(InvalidTypeError):
+        a.merge("b")

@@ -14,7 +14,7 @@ columns) without importing pandas or polars. See ``docs/analytics.md``.
 """
 
 from omnicrm.analytics.copurchase import AssociationRules, CoPurchase, Recommendations
-from omnicrm.analytics.lifetimes import LifetimesSummary, lifetimes_summary
+from omnicrm.analytics.lifetimes import LifetimesPartial, LifetimesSummary, lifetimes_summary
 from omnicrm.analytics.rfm import Returns, RFMPartial, RFMSummary, rfm_summary
 from omnicrm.analytics.scores import RFMScores, rfm_scores
 from omnicrm.analytics.segments import DEFAULT_SEGMENTS, RFMSegments, SegmentRule, rfm_segments
@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_SEGMENTS",
     "AssociationRules",
     "CoPurchase",
+    "LifetimesPartial",
     "LifetimesSummary",
     "RFMPartial",
     "RFMScores",
