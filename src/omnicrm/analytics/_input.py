@@ -21,6 +21,7 @@ __all__ = [
     "as_ids",
     "as_instant",
     "as_instants",
+    "as_log",
     "check_same_length",
     "resolve_tz",
 ]
@@ -161,6 +162,20 @@ def as_instant(field: str, value: object) -> int:
     if isinstance(value, np.datetime64):
         return int(as_instants(field, np.array([value]))[0])
     return (check_aware(field, value) - _EPOCH) // _US
+
+
+def as_log(
+    customer_ids: object, timestamps: object, amounts: object | None
+) -> tuple[NDArray[Any], NDArray[np.int64], NDArray[np.int64] | None]:
+    """Read a transaction log's columns, checked and of one length (amounts may be absent)."""
+    ids = as_ids("customer_ids", customer_ids)
+    instants = as_instants("timestamps", timestamps)
+    if amounts is None:
+        check_same_length(customer_ids=ids, timestamps=instants)
+        return ids, instants, None
+    money = as_amounts("amounts", amounts)
+    check_same_length(customer_ids=ids, timestamps=instants, amounts=money)
+    return ids, instants, money
 
 
 def resolve_tz(tz: object) -> tzinfo:

@@ -29,14 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from omnicrm.analytics._group import INT64_MAX, INT64_MIN, concat_ids, slots, sorted_unique
-from omnicrm.analytics._input import (
-    as_amounts,
-    as_ids,
-    as_instant,
-    as_instants,
-    check_same_length,
-    resolve_tz,
-)
+from omnicrm.analytics._input import as_instant, as_log, resolve_tz
 from omnicrm.analytics._time import local_days
 from omnicrm.errors import ConfigurationError, InvalidTypeError, ValidationError
 
@@ -115,14 +108,8 @@ class LifetimesPartial:
         """Read one chunk of rows; see :func:`lifetimes_summary` for the arguments."""
         zone = resolve_tz(tz)
         as_of_us = as_instant("as_of", as_of)
-        ids = as_ids("customer_ids", customer_ids)
-        instants = as_instants("timestamps", timestamps)
-        money = None if amounts is None else as_amounts("amounts", amounts)
-        if money is None:
-            check_same_length(customer_ids=ids, timestamps=instants)
-            money = np.zeros(ids.size, dtype=np.int64)
-        else:
-            check_same_length(customer_ids=ids, timestamps=instants, amounts=money)
+        ids, instants, given = as_log(customer_ids, timestamps, amounts)
+        money = np.zeros(ids.size, dtype=np.int64) if given is None else given
         days = local_days(instants, zone)
         end_day = int(local_days(np.array([as_of_us], dtype=np.int64), zone)[0])
         if days.size and int(days.max()) > end_day:

@@ -27,14 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from omnicrm.analytics._group import INT64_MAX, INT64_MIN, concat_ids, slots
-from omnicrm.analytics._input import (
-    as_amounts,
-    as_ids,
-    as_instant,
-    as_instants,
-    check_same_length,
-    resolve_tz,
-)
+from omnicrm.analytics._input import as_instant, as_log, resolve_tz
 from omnicrm.analytics._time import local_days
 from omnicrm.errors import ConfigurationError, InvalidTypeError, ValidationError
 
@@ -115,10 +108,9 @@ class RFMPartial:
         """
         if returns not in _RETURNS:
             raise ConfigurationError("returns", returns, f"must be one of {_RETURNS}")
-        ids = as_ids("customer_ids", customer_ids)
-        instants = as_instants("timestamps", timestamps)
-        money = as_amounts("amounts", amounts)
-        check_same_length(customer_ids=ids, timestamps=instants, amounts=money)
+        ids, instants, money = as_log(customer_ids, timestamps, amounts)
+        if money is None:
+            raise InvalidTypeError("amounts", amounts, "classic RFM needs amounts")
         negative = money < 0
         has_returns = bool(negative.any())
         if has_returns and returns == "reject":
