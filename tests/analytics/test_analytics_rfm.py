@@ -190,6 +190,8 @@ AS_OF = datetime(2024, 2, 1, tzinfo=UTC)
         ({"customer_ids": np.array([1.5, 2.5])}, InvalidTypeError, "customer_ids"),
         ({"customer_ids": ["a", 2]}, InvalidTypeError, "customer_ids[1]"),
         ({"customer_ids": "ab"}, InvalidTypeError, "customer_ids"),
+        ({"customer_ids": [1, 2**70]}, ValidationError, "customer_ids"),
+        ({"amounts": [1, 2**70]}, ValidationError, "amounts"),
         ({"customer_ids": [[1], [2]]}, ValidationError, "customer_ids"),
     ],
 )

@@ -86,7 +86,10 @@ def as_ids(field: str, values: object) -> NDArray[Any]:
         for i, value in enumerate(array):
             if isinstance(value, bool) or not isinstance(value, want):
                 raise InvalidTypeError(f"{field}[{i}]", value, "ids must all be str or all be int")
-        return array.astype(str if want is str else np.int64)
+        try:
+            return array.astype(str if want is str else np.int64)
+        except OverflowError as exc:
+            raise ValidationError(field, values, "ids must fit in a signed 64-bit int") from exc
     raise InvalidTypeError(field, array.dtype, "ids must be integers or strings")
 
 
