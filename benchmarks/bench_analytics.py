@@ -4,7 +4,8 @@
     PYTHONPATH=src python benchmarks/bench_analytics.py --quick       # seconds, smoke test
 
 Each row: name, data size, omnicrm median seconds, baseline median seconds, ratio
-(baseline / omnicrm). Baselines are imported lazily and skipped (with a note) if missing.
+(baseline / omnicrm); the two are run alternately so both see the same machine load.
+Baselines are imported lazily and skipped (with a note) if missing.
 Peak memory is measured in a forked child as the growth of its resident set (VmHWM - VmRSS
 at the start), so the data shared with the parent is not counted.
 """
@@ -35,13 +36,24 @@ AS_OF = datetime(2025, 1, 1, tzinfo=UTC)
 ROWS: list[tuple[str, str, float, float | None, str]] = []
 
 
-def median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeats):
+def paired(
+    ours_fn: Callable[[], Any],
+    base_fn: Callable[[], Any] | None,
+    repeats: int,
+    base_repeats: int,
+) -> tuple[float, Any, float | None, Any]:
+    """Median times of ours and the baseline, run alternately so both see the same load."""
+    ours_times, base_times, ours, base = [], [], None, None
+    for i in range(repeats):
         start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        ours = ours_fn()
+        ours_times.append(time.perf_counter() - start)
+        if base_fn is not None and i < base_repeats:
+            start = time.perf_counter()
+            base = base_fn()
+            base_times.append(time.perf_counter() - start)
+    base_median = statistics.median(base_times) if base_times else None
+    return statistics.median(ours_times), ours, base_median, base
 
 
 def peak_mb(fn: Callable[[], Any]) -> float:
@@ -94,11 +106,10 @@ def make_transactions(n: int, customers: int, seed: int = 1) -> dict[str, np.nda
 
 
 def bench_rfm(tx: dict[str, np.ndarray], pd: Any, repeats: int, size: str) -> Any:
-    ours, summary = median_time(
-        lambda: rfm_summary(tx["ids"], tx["stamps"], tx["amounts"], as_of=AS_OF, tz="Asia/Tokyo"),
-        repeats,
-    )
-    base = None
+    def ours_fn() -> Any:
+        return rfm_summary(tx["ids"], tx["stamps"], tx["amounts"], as_of=AS_OF, tz="Asia/Tokyo")
+
+    pandas_rfm = None
     if pd is not None:
         frame = pd.DataFrame({"customer": tx["ids"], "ts": tx["stamps"], "amount": tx["amounts"]})
         as_of = pd.Timestamp(AS_OF).tz_localize(None)
@@ -110,7 +121,8 @@ def bench_rfm(tx: dict[str, np.ndarray], pd: Any, repeats: int, size: str) -> An
             g["recency"] = (as_of - g["last"]).dt.days
             return g
 
-        base, frame_result = median_time(pandas_rfm, repeats)
+    ours, summary, base, frame_result = paired(ours_fn, pandas_rfm, repeats, repeats)
+    if frame_result is not None:
         assert np.array_equal(frame_result["frequency"].to_numpy(), summary.frequency)
         assert np.array_equal(frame_result["monetary"].to_numpy(), summary.monetary_total)
     row("rfm_summary vs pandas groupby", size, ours, base, "(pandas: UTC days; ours: Asia/Tokyo)")
@@ -121,9 +133,8 @@ def bench_lifetimes(tx: dict[str, np.ndarray], pd: Any, lt: Any, repeats: int, s
     def ours_fn() -> Any:
         return lifetimes_summary(tx["ids"], tx["stamps"], tx["amounts"], as_of=AS_OF, tz="UTC")
 
-    ours, got = median_time(ours_fn, repeats)
     if lt is None or pd is None:
-        row("lifetimes_summary vs lifetimes", size, ours, None)
+        row("lifetimes_summary vs lifetimes", size, paired(ours_fn, None, repeats, 0)[0], None)
         return
     frame = pd.DataFrame({"customer": tx["ids"], "ts": tx["stamps"], "amount": tx["amounts"]})
     end = pd.Timestamp(AS_OF).tz_localize(None)
@@ -133,7 +144,7 @@ def bench_lifetimes(tx: dict[str, np.ndarray], pd: Any, lt: Any, repeats: int, s
             frame, "customer", "ts", monetary_value_col="amount", observation_period_end=end
         )
 
-    base, expected = median_time(base_fn, max(1, repeats // 2))
+    ours, got, base, expected = paired(ours_fn, base_fn, repeats, max(1, repeats // 2))
     same = compare_lifetimes(got, expected, 1)
     row("lifetimes_summary vs lifetimes", size, ours, base, f"identical={same}")
     ours_mb, base_mb = peak_mb(ours_fn), peak_mb(base_fn)
@@ -170,11 +181,10 @@ def bench_cdnow(pd: Any, lt: Any) -> None:
     cents = np.round(raw["dollars"].to_numpy() * 100).astype(np.int64)
     end = datetime(1998, 6, 30, tzinfo=UTC)
     stamps = raw["date"].to_numpy().astype("datetime64[us]")
-    ours, got = median_time(
-        lambda: lifetimes_summary(raw["customer"].to_numpy(), stamps, cents, as_of=end, tz="UTC"), 5
-    )
     raw["cents"] = cents
-    base, expected = median_time(
+    ids = raw["customer"].to_numpy()
+    ours, got, base, expected = paired(
+        lambda: lifetimes_summary(ids, stamps, cents, as_of=end, tz="UTC"),
         lambda: lt.utils.summary_data_from_transaction_data(
             raw,
             "customer",
@@ -182,7 +192,8 @@ def bench_cdnow(pd: Any, lt: Any) -> None:
             monetary_value_col="cents",
             observation_period_end=pd.Timestamp("1998-06-30"),
         ),
-        3,
+        5,
+        5,
     )
     same = compare_lifetimes(got, expected, 1)
     row("lifetimes_summary on CDNOW", f"{len(raw):,} rows", ours, base, f"identical={same}")
@@ -190,8 +201,7 @@ def bench_cdnow(pd: Any, lt: Any) -> None:
 
 def bench_scores(summary: Any, pd: Any, repeats: int) -> None:
     size = f"{len(summary):,} customers"
-    ours, _ = median_time(lambda: rfm_segments(rfm_scores(summary)), repeats)
-    base = None
+    pandas_recipe = None
     if pd is not None:
         frame = pd.DataFrame(
             {
@@ -223,7 +233,9 @@ def bench_scores(summary: Any, pd: Any, repeats: int) -> None:
             )
             return out
 
-        base, _ = median_time(pandas_recipe, repeats)
+    ours, _, base, _ = paired(
+        lambda: rfm_segments(rfm_scores(summary)), pandas_recipe, repeats, repeats
+    )
     row("rfm_scores+rfm_segments vs pandas", size, ours, base, "(qcut + regex grid)")
 
 
@@ -244,9 +256,8 @@ def bench_copurchase(n_baskets: int, n_items: int, pd: Any, mlx: Any, repeats: i
     def ours_fn() -> Any:
         return CoPurchase.fit(orders, items).rules(min_support=min_support)
 
-    ours, rules = median_time(ours_fn, repeats)
     if pd is None or mlx is None:
-        row("CoPurchase vs mlxtend", size, ours, None)
+        row("CoPurchase vs mlxtend", size, paired(ours_fn, None, repeats, 0)[0], None)
         return
     from mlxtend.frequent_patterns import apriori, association_rules
 
@@ -264,7 +275,7 @@ def bench_copurchase(n_baskets: int, n_items: int, pd: Any, mlx: Any, repeats: i
             itemsets, num_itemsets=n_baskets, metric="confidence", min_threshold=0.0
         )
 
-    base, expected = median_time(base_fn, max(1, repeats // 2))
+    ours, rules, base, expected = paired(ours_fn, base_fn, repeats, max(1, repeats // 2))
     theirs = {
         (next(iter(a)), next(iter(c))): (s, conf, lift)
         for a, c, s, conf, lift in zip(
