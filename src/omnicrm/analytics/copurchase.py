@@ -27,7 +27,7 @@ from omnicrm.validation import check_int
 
 __all__ = ["AssociationRules", "CoPurchase", "Recommendations"]
 
-_DENSE_LIMIT = 1 << 24  # count pairs in a dense items x items table up to this many cells
+_DENSE_LIMIT = 1 << 22  # count pairs in a dense items x items table (32 MB) up to this size
 
 
 @attrs.frozen(eq=False)
