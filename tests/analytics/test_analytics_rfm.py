@@ -263,3 +263,22 @@ def test_accepts_foreign_columns_through_array_protocol():
     s = rfm_summary(Column([5, 5]), Column(STAMPS), Column([10, 20]), as_of=AS_OF, tz="UTC")
     assert s.customer_ids.tolist() == [5]
     assert s.monetary_total.tolist() == [30]
+
+
+@pytest.mark.parametrize(
+    ("zone", "transition"),
+    [
+        (
+            "America/Sao_Paulo",
+            "2019-02-17T02:00",
+        ),  # midnight fall-back: 00:00 -> 23:00 the day before
+        ("America/Sao_Paulo", "2018-11-04T03:00"),  # midnight spring-forward
+        ("Europe/Berlin", "2024-03-31T01:00"),
+        ("Australia/Lord_Howe", "2024-04-06T15:00"),  # half-hour change
+    ],
+)
+def test_local_days_exactly_at_a_transition(zone, transition):
+    at = int(np.datetime64(transition, "us").astype(np.int64))
+    instants = np.array([at - 1, at, at + 1, at - 3_600 * US, at + 3_600 * US], dtype=np.int64)
+    got = local_days(instants, ZoneInfo(zone))
+    assert got.tolist() == [local_day(int(t), zone) for t in instants]
