@@ -1,4 +1,4 @@
-"""RFM segments, a targeted sale notice and "also bought", on generated data.
+"""RFM segments, a targeted sale notice, "also bought" and the lifetimes summary, on generated data.
 
 Run: ``python examples/analytics_segments.py`` (a few seconds, no arguments).
 """
@@ -16,6 +16,7 @@ from omnicrm.analytics import (
     consented,
     exclude,
     in_segment,
+    lifetimes_summary,
     min_scores,
     not_contacted_since,
     reachable,
@@ -95,6 +96,15 @@ def main() -> None:
     print(f"  {picks.items.tolist()}")
     top_rules = model.rules(min_support=0.002)
     print(f"\n{len(top_rules):,} rules with support >= 0.2 %")
+
+    # 5. The BTYD input (lifetimes / PyMC-Marketing): frequency, recency, T, monetary value.
+    btyd = lifetimes_summary(customer, stamps, amount, as_of=AS_OF, tz="Asia/Tokyo")
+    print("\nlifetimes summary (first 3 customers):")
+    for i in range(3):
+        print(
+            f"  customer {btyd.customer_ids[i]}: frequency {btyd.frequency[i]}, "
+            f"recency {btyd.recency[i]}, T {btyd.T[i]}, monetary {btyd.monetary_value[i]:.0f}"
+        )
 
 
 if __name__ == "__main__":
