@@ -21,7 +21,7 @@ from omnicrm.analytics import (
     select,
     where,
 )
-from omnicrm.errors import InvalidTypeError, NotFoundError
+from omnicrm.errors import InvalidTypeError, NotFoundError, ValidationError
 
 
 def summary_for(n):
@@ -106,3 +106,16 @@ def test_bad_steps():
         in_segment(rfm_segments(rfm_scores(summary_for(10))), "vip")
     custom = Step("odd", lambda ids: ids % 2 == 1)
     assert select([1, 2, 3], custom).customer_ids.tolist() == [1, 3]
+
+
+def test_misaligned_columns_name_the_column():
+    with pytest.raises(ValidationError) as info:
+        where("x", [1, 2], np.array([True]))
+    assert info.value.field == "mask"
+    with pytest.raises(ValidationError) as info:
+        not_contacted_since(
+            datetime(2024, 1, 1, tzinfo=UTC),
+            [1, 2],
+            np.array(["2024-01-01"], dtype="datetime64[us]"),
+        )
+    assert info.value.field == "last_contact"

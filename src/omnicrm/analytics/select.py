@@ -67,11 +67,13 @@ class Selection:
         return int(self.customer_ids.size)
 
 
-def _lookup(field: str, ids: object, values: NDArray[np.bool_] | None = None) -> Step:
+def _lookup(
+    ids: object, values: NDArray[np.bool_] | None = None, values_field: str = "values"
+) -> Mask:
     """Build a keep-mask: listed in ``ids`` (with a true ``values`` entry on any of its rows)."""
-    listed = as_ids(field, ids)
+    listed = as_ids("customer_ids", ids)
     rows = np.ones(listed.size, dtype=bool) if values is None else values
-    check_same_length(**{field: listed, "values": rows})
+    check_same_length(customer_ids=listed, **{values_field: rows})
     known, codes = factorize(listed)
     flags = np.bincount(codes[rows], minlength=known.size) > 0
 
@@ -82,7 +84,7 @@ def _lookup(field: str, ids: object, values: NDArray[np.bool_] | None = None) ->
         kept: NDArray[np.bool_] = found & flags[where_]
         return kept
 
-    return Step(field, keep)
+    return keep
 
 
 def where(name: str, customer_ids: object, mask: object) -> Step:
@@ -91,13 +93,13 @@ def where(name: str, customer_ids: object, mask: object) -> Step:
     flags = np.asarray(mask)
     if flags.dtype != np.bool_:
         raise InvalidTypeError("mask", flags.dtype, "must be booleans")
-    return attrs.evolve(_lookup("customer_ids", customer_ids, flags), name=name)
+    return Step(name, _lookup(customer_ids, flags, "mask"))
 
 
 def in_segment(segments: RFMSegments, *names: str) -> Step:
     """Keep customers in any of the segments ``names``."""
     members = segments.members(*names)
-    return attrs.evolve(_lookup("customer_ids", members), name=f"segment in {list(names)}")
+    return Step(f"segment in {list(names)}", _lookup(members))
 
 
 def min_scores(
@@ -113,8 +115,9 @@ def min_scores(
     mask = scores.recency >= recency
     mask &= scores.frequency >= frequency
     mask &= scores.monetary >= monetary
-    step = _lookup("customer_ids", scores.customer_ids, mask)
-    return attrs.evolve(step, name=f"scores >= R{recency} F{frequency} M{monetary}")
+    return Step(
+        f"scores >= R{recency} F{frequency} M{monetary}", _lookup(scores.customer_ids, mask)
+    )
 
 
 def _channel(channel: Channel | str) -> Channel:
@@ -123,21 +126,19 @@ def _channel(channel: Channel | str) -> Channel:
 
 def consented(channel: Channel | str, customer_ids: object) -> Step:
     """Keep customers who consented to messages on ``channel`` (the host's consent list)."""
-    step = _lookup("customer_ids", customer_ids)
-    return attrs.evolve(step, name=f"consented to {_channel(channel)}")
+    return Step(f"consented to {_channel(channel)}", _lookup(customer_ids))
 
 
 def reachable(channel: Channel | str, customer_ids: object) -> Step:
     """Keep customers with a working address on ``channel`` (e-mail, LINE id, app token)."""
-    step = _lookup("customer_ids", customer_ids)
-    return attrs.evolve(step, name=f"reachable on {_channel(channel)}")
+    return Step(f"reachable on {_channel(channel)}", _lookup(customer_ids))
 
 
 def exclude(name: str, customer_ids: object) -> Step:
     """Drop the customers in ``customer_ids`` (a suppression list, staff, complaints)."""
     check_text("name", name, max_length=200)
-    inside = _lookup("customer_ids", customer_ids)
-    return Step(f"excluding {name}", lambda ids: ~inside.keep(ids))
+    inside = _lookup(customer_ids)
+    return Step(f"excluding {name}", lambda ids: ~inside(ids))
 
 
 def not_contacted_since(
@@ -146,10 +147,10 @@ def not_contacted_since(
     """Drop customers whose last contact is at or after ``since``; never contacted passes."""
     since_us = as_instant("since", since)
     contacted = as_instants("last_contact", last_contact) >= since_us
-    recent = _lookup("customer_ids", customer_ids, contacted)
+    recent = _lookup(customer_ids, contacted, "last_contact")
     return Step(
         f"not contacted since {np.datetime_as_string(np.datetime64(since_us, 'us'), 'm')}Z",
-        lambda ids: ~recent.keep(ids),
+        lambda ids: ~recent(ids),
     )
 
 
