@@ -150,7 +150,7 @@ class LifetimesPartial:
         np.add.at(first_total_m, codes[on_first], first_total[on_first])
         owner = codes if pair_owner is None else codes[pair_owner]
         # Distinct (customer, day) pairs: one sort of a combined int64 key.
-        low = int(pair_day.min()) if pair_day.size else 0
+        low = int(pair_day.min()) if pair_day.size else end_day
         span = end_day - low + 1
         pairs = sorted_unique(owner * span + (pair_day - low))
         used = first_m != INT64_MAX
