@@ -1,0 +1,314 @@
+"""Journeys from plain data: dicts, JSON text or TOML text, checked as they load.
+
+A marketer's configuration can live outside code. Every problem is reported as a
+:class:`~omnicrm.timing.errors.JourneyDefinitionError` (or another
+:class:`~omnicrm.errors.ValidationError`) naming the path of the bad field, e.g.
+``journeys[0].steps[2].duration``; nothing is returned half-built.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, time
+from typing import Any, TypeVar
+
+from dateutil.relativedelta import relativedelta
+
+from omnicrm.errors import NaiveDatetimeError, ValidationError
+from omnicrm.timing.conditions import Condition
+from omnicrm.timing.errors import JourneyDefinitionError
+from omnicrm.timing.model import (
+    Action,
+    Branch,
+    Case,
+    Exit,
+    Journey,
+    Stage,
+    Step,
+    Trigger,
+    Wait,
+    WaitForEvent,
+    WaitRelative,
+    WaitUntil,
+)
+
+__all__ = [
+    "journey_from_dict",
+    "load_journeys",
+    "load_journeys_json",
+    "load_journeys_toml",
+    "parse_duration",
+]
+
+T = TypeVar("T")
+
+_UNITS = ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _fail(path: str, value: Any, reason: str) -> JourneyDefinitionError:
+    return JourneyDefinitionError(path, value, reason)
+
+
+def parse_duration(path: str, value: Any) -> relativedelta:
+    """Read ``{"days": 2}`` or ``"2 days"`` / ``"-7 days"`` as a ``relativedelta``."""
+    if isinstance(value, relativedelta):
+        return value
+    if isinstance(value, str):
+        parts = value.split()
+        if len(parts) != 2:
+            raise _fail(path, value, "must look like '2 days' or {'days': 2}")
+        unit = parts[1] if parts[1].endswith("s") else parts[1] + "s"
+        try:
+            value = {unit: int(parts[0])}
+        except ValueError as exc:
+            raise _fail(path, value, "must look like '2 days' or {'days': 2}") from exc
+    if not isinstance(value, Mapping) or not value:
+        raise _fail(path, value, "must be a mapping of units to whole numbers")
+    for unit, amount in value.items():
+        if unit not in _UNITS:
+            raise _fail(path, value, f"unknown unit {unit!r}; use {_UNITS}")
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise _fail(path, value, f"{unit} must be a whole number")
+    return relativedelta(**dict(value))
+
+
+def _time(path: str, value: Any) -> time | None:
+    if value is None or isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        try:
+            return time.fromisoformat(value)
+        except ValueError as exc:
+            raise _fail(path, value, "must be a time of day like '09:30'") from exc
+    raise _fail(path, value, "must be a time of day like '09:30'")
+
+
+def _weekday(path: str, value: Any) -> int | None:
+    if isinstance(value, str):
+        if value.lower() not in _WEEKDAYS:
+            raise _fail(path, value, f"must be one of {_WEEKDAYS} or 0-6")
+        return _WEEKDAYS.index(value.lower())
+    return value if value is None else int(value) if isinstance(value, int) else value
+
+
+def _datetime(path: str, value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise _fail(path, value, "must be an ISO 8601 date-time with an offset") from exc
+    if isinstance(value, datetime) and value.utcoffset() is None:
+        raise NaiveDatetimeError(path, value, "must carry a UTC offset (e.g. +09:00)")
+    return value  # type: ignore[no-any-return]
+
+
+def _conditions(path: str, items: Any) -> tuple[Condition, ...]:
+    if items is None:
+        return ()
+    if not isinstance(items, Sequence) or isinstance(items, str):
+        raise _fail(path, items, "must be a list of conditions")
+    out = []
+    for i, item in enumerate(items):
+        where = f"{path}[{i}]"
+        _keys(where, item, {"field", "op", "value"})
+        out.append(
+            _build(where, Condition, item.get("field"), item.get("op", "eq"), item.get("value"))
+        )
+    return tuple(out)
+
+
+def _keys(path: str, item: Any, allowed: set[str]) -> None:
+    if not isinstance(item, Mapping):
+        raise _fail(path, item, "must be a mapping")
+    unknown = sorted(set(item) - allowed)
+    if unknown:
+        raise _fail(path, unknown[0], f"unknown key; expected some of {sorted(allowed)}")
+
+
+def _build(path: str, factory: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    try:
+        return factory(*args, **kwargs)
+    except JourneyDefinitionError as exc:
+        if exc.field.startswith(path):
+            raise
+        raise _fail(f"{path}.{exc.field}", exc.value, exc.reason) from exc
+    except ValidationError as exc:
+        raise type(exc)(f"{path}.{exc.field}", exc.value, exc.reason) from exc
+    except TypeError as exc:
+        raise _fail(path, None, f"missing or unexpected field: {exc}") from exc
+
+
+def _trigger(path: str, item: Any) -> Trigger:
+    _keys(path, item, {"event_type", "conditions"})
+    return _build(
+        path,
+        Trigger,
+        event_type=item.get("event_type"),
+        conditions=_conditions(f"{path}.conditions", item.get("conditions")),
+    )
+
+
+_COMMON = {"id", "type", "stage"}
+
+
+def _step(path: str, item: Any) -> Step:
+    if not isinstance(item, Mapping):
+        raise _fail(path, item, "must be a mapping")
+    kind = item.get("type")
+    common = {"id": item.get("id"), "stage": item.get("stage")}
+    if kind == "wait":
+        _keys(path, item, _COMMON | {"duration", "next"})
+        duration = parse_duration(f"{path}.duration", item.get("duration"))
+        return _build(path, Wait, **common, duration=duration, next=item.get("next"))
+    if kind == "wait_until":
+        _keys(path, item, _COMMON | {"weekday", "at", "next"})
+        return _build(
+            path,
+            WaitUntil,
+            **common,
+            weekday=_weekday(f"{path}.weekday", item.get("weekday")),
+            at=_time(f"{path}.at", item.get("at")),
+            next=item.get("next"),
+        )
+    if kind == "wait_relative":
+        _keys(path, item, _COMMON | {"field", "offset", "at", "anniversary", "next"})
+        offset = item.get("offset")
+        return _build(
+            path,
+            WaitRelative,
+            **common,
+            field=item.get("field"),
+            offset=relativedelta() if offset is None else parse_duration(f"{path}.offset", offset),
+            at=_time(f"{path}.at", item.get("at")),
+            anniversary=bool(item.get("anniversary", False)),
+            next=item.get("next"),
+        )
+    if kind == "wait_for_event":
+        _keys(
+            path, item, _COMMON | {"event_type", "timeout", "on_event", "on_timeout", "conditions"}
+        )
+        return _build(
+            path,
+            WaitForEvent,
+            **common,
+            event_type=item.get("event_type"),
+            timeout=parse_duration(f"{path}.timeout", item.get("timeout")),
+            on_event=item.get("on_event"),
+            on_timeout=item.get("on_timeout"),
+            conditions=_conditions(f"{path}.conditions", item.get("conditions")),
+        )
+    if kind == "branch":
+        _keys(path, item, _COMMON | {"cases", "otherwise"})
+        cases = []
+        for i, case in enumerate(item.get("cases") or ()):
+            where = f"{path}.cases[{i}]"
+            _keys(where, case, {"conditions", "next"})
+            cases.append(
+                _build(
+                    where,
+                    Case,
+                    conditions=_conditions(f"{where}.conditions", case.get("conditions")),
+                    next=case.get("next"),
+                )
+            )
+        return _build(path, Branch, **common, cases=cases, otherwise=item.get("otherwise"))
+    if kind == "action":
+        _keys(path, item, _COMMON | {"content", "next", "kind", "channels", "guarded"})
+        extra = {k: item[k] for k in ("kind", "guarded") if k in item}
+        return _build(
+            path,
+            Action,
+            **common,
+            content=item.get("content"),
+            next=item.get("next"),
+            channels=tuple(item.get("channels") or ()),
+            **extra,
+        )
+    if kind == "exit":
+        _keys(path, item, _COMMON)
+        return _build(path, Exit, **common)
+    raise _fail(f"{path}.type", kind, "unknown step type")
+
+
+_JOURNEY_KEYS = {
+    "id", "name", "triggers", "steps", "start", "stages", "exit_on", "reentry",
+    "reentry_period", "priority", "exclusive", "holdout_basis_points", "starts_at", "ends_at",
+}  # fmt: skip
+
+
+def journey_from_dict(data: Mapping[str, Any], path: str = "journey") -> Journey:
+    """Build and check one :class:`Journey` from plain data."""
+    _keys(path, data, _JOURNEY_KEYS)
+    triggers = [
+        _trigger(f"{path}.triggers[{i}]", t) for i, t in enumerate(data.get("triggers") or ())
+    ]
+    exits = [_trigger(f"{path}.exit_on[{i}]", t) for i, t in enumerate(data.get("exit_on") or ())]
+    steps = [_step(f"{path}.steps[{i}]", s) for i, s in enumerate(data.get("steps") or ())]
+    stages = []
+    for i, stage in enumerate(data.get("stages") or ()):
+        where = f"{path}.stages[{i}]"
+        _keys(where, stage, {"name", "channels"})
+        stages.append(
+            _build(
+                where, Stage, name=stage.get("name"), channels=tuple(stage.get("channels") or ())
+            )
+        )
+    period = data.get("reentry_period")
+    extra = {
+        k: data[k]
+        for k in ("name", "reentry", "priority", "exclusive", "holdout_basis_points")
+        if k in data
+    }
+    return _build(
+        path,
+        Journey,
+        id=data.get("id"),
+        triggers=triggers,
+        exit_on=exits,
+        steps=steps,
+        stages=stages,
+        start=data.get("start"),
+        reentry_period=None if period is None else parse_duration(f"{path}.reentry_period", period),
+        starts_at=_datetime(f"{path}.starts_at", data.get("starts_at")),
+        ends_at=_datetime(f"{path}.ends_at", data.get("ends_at")),
+        **extra,
+    )
+
+
+def load_journeys(data: Any) -> tuple[Journey, ...]:
+    """Build journeys from a list of dicts, or a mapping with a ``journeys`` list."""
+    if isinstance(data, Mapping):
+        _keys("document", data, {"journeys"})
+        data = data.get("journeys")
+    if not isinstance(data, Sequence) or isinstance(data, str | bytes):
+        raise _fail("journeys", data, "must be a list of journeys")
+    journeys = tuple(journey_from_dict(item, f"journeys[{i}]") for i, item in enumerate(data))
+    seen: set[str] = set()
+    for journey in journeys:
+        if journey.id in seen:
+            raise _fail("journeys", journey.id, "two journeys share this id")
+        seen.add(journey.id)
+    return journeys
+
+
+def load_journeys_json(text: str | bytes) -> tuple[Journey, ...]:
+    """Build journeys from JSON text (a list, or ``{"journeys": [...]}``)."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _fail("json", str(exc), "is not valid JSON") from exc
+    return load_journeys(data)
+
+
+def load_journeys_toml(text: str) -> tuple[Journey, ...]:
+    """Build journeys from TOML text with ``[[journeys]]`` tables."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail("toml", str(exc), "is not valid TOML") from exc
+    return load_journeys(data)
