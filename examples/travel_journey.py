@@ -152,7 +152,9 @@ stages = [
   type = "branch"
   stage = "review"
   otherwise = "later"
-  cases = [{ conditions = [{ field = "event.rating", op = "le", value = 2 }], next = "phone_follow_up" }]
+  cases = [
+    { conditions = [{ field = "event.rating", op = "le", value = 2 }], next = "phone_follow_up" },
+  ]
 
   [[journeys.steps]]
   id = "phone_follow_up"

@@ -277,7 +277,7 @@ class TimingRepositoryContract(StoreContract):
         self, store_factory: StoreFactory
     ) -> None:
         run_state_machine_as_test(
-            lambda: TimingStoreComparison(store_factory()),
+            lambda: TimingStoreComparison(store_factory()),  # type: ignore[arg-type]
             settings=settings(
                 max_examples=15,
                 stateful_step_count=25,
