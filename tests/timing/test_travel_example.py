@@ -15,7 +15,8 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 def travel() -> ModuleType:
     path = Path(__file__).parents[2] / "examples" / "travel_journey.py"
     spec = importlib.util.spec_from_file_location("travel_journey", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["travel_journey"] = module
     spec.loader.exec_module(module)
