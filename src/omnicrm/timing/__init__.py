@@ -15,6 +15,7 @@ from omnicrm.timing.evaluation import Evaluation, Kpi, KpiResult, TouchpointStat
 from omnicrm.timing.guards import CapPolicy, FrequencyCap, GuardPolicy, LocalWindow, next_allowed
 from omnicrm.timing.loader import (
     journey_from_dict,
+    journey_to_dict,
     load_journeys,
     load_journeys_json,
     load_journeys_toml,
@@ -115,6 +116,7 @@ __all__ = [
     "choose_channel",
     "evaluate",
     "journey_from_dict",
+    "journey_to_dict",
     "load_journeys",
     "load_journeys_json",
     "load_journeys_toml",

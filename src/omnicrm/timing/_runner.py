@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from omnicrm.clock import to_micros
+from omnicrm.errors import ValidationError
 from omnicrm.frozenmap import FrozenMap
 from omnicrm.timing._compiled import CompiledJourney, Dispatch, matches
 from omnicrm.timing.channels import ChannelPolicy, choose_channel
@@ -334,7 +335,11 @@ class Runner:
             emit(ActionStatus.NO_CHANNEL, "not sent")
             return True
         if step.guarded:
-            allowed = next_allowed(self.guards, at, _zone(ctx.time_zone), choice.channel)
+            try:
+                allowed = next_allowed(self.guards, at, _zone(ctx.time_zone), choice.channel)
+            except ValidationError as exc:  # a window swallowed by a time change
+                emit(ActionStatus.DROPPED, f"no moment to send: {exc.reason}")
+                return None
             hit = None
             if allowed == at:
                 since = at - self._history

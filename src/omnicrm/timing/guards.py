@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from omnicrm.errors import InvalidTypeError, ValidationError
+from omnicrm.errors import ConfigurationError, InvalidTypeError, ValidationError
 from omnicrm.validation import check_id, check_int
 
 __all__ = [
@@ -133,6 +133,18 @@ class GuardPolicy:
     windows: dict[str, LocalWindow] = attrs.field(factory=dict, converter=_windows)
     caps: tuple[FrequencyCap, ...] = attrs.field(default=(), converter=_caps)
     max_deferrals: int = 20
+
+    def __attrs_post_init__(self) -> None:
+        check_int("max_deferrals", self.max_deferrals, minimum=0)
+        quiet = self.quiet_hours
+        for name, window in self.windows.items():
+            minutes = (time(m // 60, m % 60) for m in range(0, 24 * 60))
+            if not any(window.contains(t) and not (quiet and quiet.contains(t)) for t in minutes):
+                raise ConfigurationError(
+                    f"windows[{name!r}]", window, "lies wholly inside the quiet hours"
+                )
+        if quiet is not None and quiet.start == quiet.end:
+            raise ConfigurationError("quiet_hours", quiet, "would forbid every moment")
 
     def allowed(self, instant: datetime, zone: tzinfo, channel: str | None) -> bool:
         """Return ``True`` if sending on ``channel`` at ``instant`` is within the rules."""

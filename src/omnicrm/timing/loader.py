@@ -36,6 +36,7 @@ from omnicrm.timing.model import (
 
 __all__ = [
     "journey_from_dict",
+    "journey_to_dict",
     "load_journeys",
     "load_journeys_json",
     "load_journeys_toml",
@@ -312,3 +313,88 @@ def load_journeys_toml(text: str) -> tuple[Journey, ...]:
     except tomllib.TOMLDecodeError as exc:
         raise _fail("toml", str(exc), "is not valid TOML") from exc
     return load_journeys(data)
+
+
+def _duration_dict(delta: relativedelta) -> dict[str, int]:
+    parts = {unit: getattr(delta, unit) for unit in _UNITS if unit != "weeks"}
+    return {k: v for k, v in parts.items() if v} or {"days": 0}
+
+
+def _conditions_list(conditions: Sequence[Condition]) -> list[dict[str, Any]]:
+    out = []
+    for c in conditions:
+        value = list(c.value) if isinstance(c.value, tuple) else c.value
+        out.append({"field": c.field, "op": c.op, **({} if value is None else {"value": value})})
+    return out
+
+
+def _step_dict(step: Step) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": step.id}
+    if step.stage is not None:
+        data["stage"] = step.stage
+    if isinstance(step, Wait):
+        data.update(type="wait", duration=_duration_dict(step.duration), next=step.next)
+    elif isinstance(step, WaitUntil):
+        data.update(type="wait_until", next=step.next)
+        if step.weekday is not None:
+            data["weekday"] = step.weekday
+        if step.at is not None:
+            data["at"] = step.at.isoformat()
+    elif isinstance(step, WaitRelative):
+        data.update(type="wait_relative", field=step.field, next=step.next,
+                    offset=_duration_dict(step.offset), anniversary=step.anniversary)  # fmt: skip
+        if step.at is not None:
+            data["at"] = step.at.isoformat()
+    elif isinstance(step, WaitForEvent):
+        data.update(
+            type="wait_for_event",
+            event_type=step.event_type,
+            timeout=_duration_dict(step.timeout),
+            on_event=step.on_event,
+            on_timeout=step.on_timeout,
+            conditions=_conditions_list(step.conditions),
+        )
+    elif isinstance(step, Branch):
+        data.update(
+            type="branch",
+            cases=[
+                {"conditions": _conditions_list(c.conditions), "next": c.next} for c in step.cases
+            ],
+            otherwise=step.otherwise,
+        )
+    elif isinstance(step, Action):
+        data.update(type="action", content=step.content, kind=step.kind,
+                    channels=list(step.channels), guarded=step.guarded)  # fmt: skip
+        if step.next is not None:
+            data["next"] = step.next
+    else:
+        data["type"] = "exit"
+    return data
+
+
+def journey_to_dict(journey: Journey) -> dict[str, Any]:
+    """Return plain data (JSON-ready) that :func:`journey_from_dict` reads back equal."""
+
+    def trig(t: Trigger) -> dict[str, Any]:
+        return {"event_type": t.event_type, "conditions": _conditions_list(t.conditions)}
+
+    data: dict[str, Any] = {
+        "id": journey.id,
+        "name": journey.name,
+        "triggers": [trig(t) for t in journey.triggers],
+        "exit_on": [trig(t) for t in journey.exit_on],
+        "start": journey.start,
+        "steps": [_step_dict(s) for s in journey.steps],
+        "stages": [{"name": s.name, "channels": list(s.channels)} for s in journey.stages],
+        "reentry": journey.reentry,
+        "priority": journey.priority,
+        "exclusive": journey.exclusive,
+        "holdout_basis_points": journey.holdout_basis_points,
+    }
+    if journey.reentry_period is not None:
+        data["reentry_period"] = _duration_dict(journey.reentry_period)
+    for name in ("starts_at", "ends_at"):
+        value = getattr(journey, name)
+        if value is not None:
+            data[name] = value.isoformat()
+    return data
