@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from omnicrm.persistence.memory import MemoryStore
 from omnicrm.testing.strategies_timing import (
     TIME_ZONES,
+    conditions,
     customer_contexts,
     customer_events,
     frequency_caps,
@@ -18,8 +19,10 @@ from omnicrm.testing.strategies_timing import (
 )
 from omnicrm.timing import (
     ChannelPolicy,
+    Condition,
     CustomerEvent,
     Engine,
+    Facts,
     FrequencyCap,
     GuardPolicy,
     Journey,
@@ -29,6 +32,7 @@ from omnicrm.timing import (
     load_journeys_json,
     next_allowed,
 )
+from omnicrm.timing.conditions import compile_all_of
 from omnicrm.timing.guards import cap_exceeded
 
 FAST = settings(max_examples=40, deadline=None)
@@ -113,3 +117,30 @@ def test_replay_is_deterministic_and_every_id_unique(
     assert first == second
     ids = [a.action_id for a in first.actions]
     assert len(ids) == len(set(ids))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(conditions(), min_size=1, max_size=3),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "rating": st.sampled_from(["1", "4", "4.5", "abc", "", "nan"]),
+            "destination": st.sampled_from(["Okinawa", "Kyoto", "5"]),
+            "nights": st.integers(-1, 100).map(str),
+        },
+    ),
+    st.fixed_dictionaries(
+        {}, optional={"age": st.sampled_from(["27", "61", "x"]), "tier": st.just("gold")}
+    ),
+    st.none() | st.sampled_from(["gold", "silver"]),
+)
+def test_generated_predicates_agree_with_the_plain_ones(
+    found: list[Condition],
+    event: dict[str, str],
+    profile: dict[str, str],
+    segment: str | None,
+) -> None:
+    facts = Facts(event, profile, segment)
+    plain = all(c.compile()(facts) for c in found)
+    assert compile_all_of(tuple(found))(facts) is plain

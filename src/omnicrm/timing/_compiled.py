@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from omnicrm.timing.conditions import Condition, Facts
+from omnicrm.timing.conditions import Condition, Facts, compile_all_of
 from omnicrm.timing.errors import JourneyDefinitionError
 from omnicrm.timing.model import Branch, Journey, Step, Trigger, WaitForEvent
 
 __all__ = ["CompiledJourney", "Dispatch", "Predicate", "compile_all"]
 
-Predicate = tuple[Callable[[Facts], bool], ...]
+Predicate = Callable[[Facts], bool]
 
 
 def compile_conditions(conditions: Iterable[Condition]) -> Predicate:
-    """Compile conditions into a tuple of predicates (all must hold)."""
-    return tuple(c.compile() for c in conditions)
+    """Compile conditions into one predicate (all must hold)."""
+    return compile_all_of(tuple(conditions))
 
 
-def matches(tests: Predicate, facts: Facts) -> bool:
-    """Return ``True`` if every predicate accepts ``facts``."""
-    return all(test(facts) for test in tests)
+def matches(test: Predicate, facts: Facts) -> bool:
+    """Return ``True`` if the predicate accepts ``facts``."""
+    return test(facts)
 
 
 class CompiledJourney:
@@ -44,11 +44,11 @@ class CompiledJourney:
 
     def triggered(self, event_type: str, facts: Facts) -> bool:
         """Return ``True`` if an event of ``event_type`` with ``facts`` enters the journey."""
-        return any(matches(t, facts) for t in self.triggers.get(event_type, ()))
+        return any(t(facts) for t in self.triggers.get(event_type, ()))
 
     def exited(self, event_type: str, facts: Facts) -> bool:
         """Return ``True`` if the event takes a customer out of the journey."""
-        return any(matches(t, facts) for t in self.exits.get(event_type, ()))
+        return any(t(facts) for t in self.exits.get(event_type, ()))
 
 
 def _by_type(triggers: Iterable[Trigger]) -> dict[str, list[Predicate]]:
@@ -70,12 +70,23 @@ class Dispatch:
                 raise JourneyDefinitionError("journeys", item.journey.id, "two journeys share it")
             self.by_id[item.journey.id] = item
         self.entering: dict[str, tuple[CompiledJourney, ...]] = {}
+        self.rules: dict[str, tuple[tuple[str, Predicate], ...]] = {}
         types: set[str] = set(extra_types)
         for item in compiled:
             types |= item.journey.event_types()
-            for event_type in item.triggers:
+            for event_type, tests in item.triggers.items():
                 self.entering[event_type] = (*self.entering.get(event_type, ()), item)
+                pairs = tuple((item.journey.id, t) for t in tests)
+                self.rules[event_type] = (*self.rules.get(event_type, ()), *pairs)
         self.event_types = frozenset(types)
+
+    def matching(self, event_type: str, facts: Facts) -> list[str]:
+        """Return the ids of the journeys an event of ``event_type`` with ``facts`` enters."""
+        found: list[str] = []
+        for journey_id, test in self.rules.get(event_type, ()):
+            if test(facts) and journey_id not in found:
+                found.append(journey_id)
+        return found
 
 
 def compile_all(journeys: Iterable[Journey], extra_types: Iterable[str] = ()) -> Dispatch:

@@ -9,14 +9,14 @@ whose value is a date string compares as ISO dates (which sort as text).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
 from omnicrm.errors import InvalidTypeError
 from omnicrm.timing.errors import JourneyDefinitionError
 
-__all__ = ["OPERATORS", "Condition", "Facts", "all_match"]
+__all__ = ["OPERATORS", "Condition", "Facts", "all_match", "compile_all_of"]
 
 OPERATORS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "exists", "missing")
 """The operators a :class:`Condition` understands."""
@@ -26,8 +26,7 @@ _SOURCES = ("event", "profile")
 Scalar = str | int | float | bool
 
 
-@attrs.frozen
-class Facts:
+class Facts(NamedTuple):
     """What a condition looks at: the event's properties, the profile and the segment."""
 
     event: Mapping[str, str]
@@ -84,11 +83,18 @@ class Condition:
         field, op, value = self.field, self.op, self.value
         source, _, name = field.partition(".")
 
-        def read(facts: Facts) -> str | None:
-            if field == "segment":
-                return facts.segment
-            table = facts.event if source == "event" else facts.profile
-            return table.get(name)
+        read: Callable[[Facts], str | None]
+        if field == "segment":
+            read = _read_segment
+        elif source == "event":
+
+            def read(facts: Facts) -> str | None:
+                return facts[0].get(name)
+
+        else:
+
+            def read(facts: Facts) -> str | None:
+                return facts[1].get(name)
 
         if op == "exists":
             return lambda f: read(f) is not None
@@ -114,6 +120,61 @@ class Condition:
             return compare(found, target)
 
         return test
+
+    def expression(self, names: dict[str, Any]) -> str:
+        """Return a Python expression over ``e``, ``p``, ``s`` equal to :meth:`compile`.
+
+        Numbers are read with ``float()``; a ``ValueError`` (text where a number was
+        expected) must be answered by falling back to :meth:`compile`'s predicate.
+        Constants that are not literals are put in ``names``.
+        """
+        field, op, value = self.field, self.op, self.value
+        source, _, name = field.partition(".")
+        read = "s" if field == "segment" else f"{'e' if source == 'event' else 'p'}.get({name!r})"
+        if op == "exists":
+            return f"({read} is not None)"
+        if op == "missing":
+            return f"({read} is None)"
+        if op in ("in", "not_in"):
+            key = f"_c{len(names)}"
+            names[key] = frozenset(str(v) for v in value)
+            return f"({read} {'in' if op == 'in' else 'not in'} {key})"
+        symbol = _SYMBOLS[op]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return f"((v := {read}) is not None and float(v) {symbol} {float(value)!r})"
+        target = str(value).lower() if isinstance(value, bool) else value
+        return f"((v := {read}) is not None and v {symbol} {target!r})"
+
+
+_SYMBOLS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+
+def compile_all_of(conditions: tuple[Condition, ...]) -> Callable[[Facts], bool]:
+    """Compile conditions (all must hold) into one generated function, with a safe fallback."""
+    slow = tuple(c.compile() for c in conditions)
+    if not conditions:
+        return _always
+    names: dict[str, Any] = {"_slow": slow, "ValueError": ValueError, "float": float}
+    body = " and ".join(c.expression(names) for c in conditions)
+    source = (
+        "def _test(facts):\n"
+        "    e, p, s = facts\n"
+        "    try:\n"
+        f"        return {body}\n"
+        "    except ValueError:\n"
+        "        return all(t(facts) for t in _slow)\n"
+    )
+    exec(compile(source, "<omnicrm condition>", "exec"), names)  # literals and names only
+    test: Callable[[Facts], bool] = names["_test"]
+    return test
+
+
+def _always(_facts: Facts) -> bool:
+    return True
+
+
+def _read_segment(facts: Facts) -> str | None:
+    return facts[2]
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {

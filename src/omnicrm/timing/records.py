@@ -9,7 +9,7 @@ import attrs
 
 from omnicrm.clock import to_utc
 from omnicrm.frozenmap import FrozenMap, to_frozen_map
-from omnicrm.validation import check_id, check_int, check_optional_text, id_validator
+from omnicrm.validation import check_id, check_optional_text, id_validator
 
 __all__ = [
     "ActionStatus",
@@ -33,15 +33,6 @@ def _to_utc_converter(value: Any) -> Any:
     if isinstance(value, datetime) and value.utcoffset() is not None:
         return value.astimezone(UTC)
     return value
-
-
-def _optional_utc(value: Any) -> Any:
-    return None if value is None else _to_utc_converter(value)
-
-
-def _check_optional_aware(_instance: Any, attribute: Any, value: Any) -> None:
-    if value is not None:
-        to_utc(attribute.name, value)
 
 
 def _channel_set(value: Any) -> frozenset[str]:
@@ -128,22 +119,25 @@ class ActionStatus:
 class DueAction:
     """An action the engine decided on, with its deterministic id and the reasons.
 
+    Like :class:`Enrollment` and :class:`EntryRecord`, it is produced by the engine
+    (instants in UTC), so its fields are not re-validated on every copy.
+
     ``action_id`` is the host's idempotency key for sending. ``journey_id`` is the
     campaign id for company-origin sends. ``fallbacks`` are the channels to try next
     if the host reports this one ``failed``.
     """
 
-    action_id: str = attrs.field(validator=id_validator)
-    customer_id: str = attrs.field(validator=id_validator)
-    journey_id: str = attrs.field(validator=id_validator)
+    action_id: str
+    customer_id: str
+    journey_id: str
     stage: str = ""
-    step_id: str = attrs.field(validator=id_validator)
+    step_id: str
     run: int = 1
     kind: str = "send"
     content: str = ""
     channel: str | None = None
     fallbacks: tuple[str, ...] = ()
-    due_at: datetime = attrs.field(converter=_to_utc_converter, validator=_utc)
+    due_at: datetime
     status: str = ActionStatus.DUE
     reasons: tuple[str, ...] = ()
     holdout: bool = False
@@ -158,34 +152,28 @@ class Enrollment:
     that moved the customer (a departure date for a later wait).
     """
 
-    customer_id: str = attrs.field(validator=id_validator)
-    journey_id: str = attrs.field(validator=id_validator)
+    customer_id: str
+    journey_id: str
     run: int
-    step_id: str = attrs.field(validator=id_validator)
+    step_id: str
     active: bool
-    entered_at: datetime = attrs.field(converter=_to_utc_converter, validator=_utc)
-    due_at: datetime | None = attrs.field(
-        default=None, converter=_optional_utc, validator=_check_optional_aware
-    )
+    entered_at: datetime
+    due_at: datetime | None = None
     wait_event: str | None = None
     facts: FrozenMap = attrs.field(factory=FrozenMap, converter=to_frozen_map)
     deferrals: int = 0
     holdout: bool = False
     version: int = 0
 
-    def __attrs_post_init__(self) -> None:
-        check_int("run", self.run, minimum=1)
-        check_int("version", self.version, minimum=0)
-
 
 @attrs.frozen(kw_only=True)
 class EntryRecord:
     """One entry of a customer into a journey (for re-entry and for evaluation)."""
 
-    customer_id: str = attrs.field(validator=id_validator)
-    journey_id: str = attrs.field(validator=id_validator)
+    customer_id: str
+    journey_id: str
     run: int
-    at: datetime = attrs.field(converter=_to_utc_converter, validator=_utc)
+    at: datetime
     holdout: bool = False
 
 

@@ -21,6 +21,7 @@ from omnicrm.timing._compiled import compile_all
 from omnicrm.timing._runner import Runner
 from omnicrm.timing.campaigns import Campaign
 from omnicrm.timing.channels import ChannelPolicy
+from omnicrm.timing.conditions import Facts
 from omnicrm.timing.errors import UnknownEventTypeError
 from omnicrm.timing.guards import GuardPolicy
 from omnicrm.timing.model import Journey
@@ -128,7 +129,13 @@ class Engine:
             self._extra_types,
         )
         self.event_types = dispatch.event_types
+        self.dispatch = dispatch
         self._runner = Runner(dispatch, self.guards, self.channels)
+
+    def triggered(self, event: CustomerEvent, customer: CustomerContext) -> list[str]:
+        """Return the journeys ``event`` would enter for ``customer`` (conditions only)."""
+        facts = Facts(event.properties, customer.profile, customer.segment)
+        return self.dispatch.matching(event.event_type, facts)
 
     def _uow(self) -> TimingUnitOfWork:
         return cast("TimingUnitOfWork", self._store.unit_of_work())

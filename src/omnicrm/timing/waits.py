@@ -19,10 +19,36 @@ DEFAULT_TIME = time(9, 0)
 """The local time of day a date-relative wait ends at when its step gives none."""
 
 
+_FIXED: dict[relativedelta, timedelta | None] = {}
+
+
+def _as_timedelta(delta: relativedelta) -> timedelta | None:
+    """Return ``delta`` as a ``timedelta`` if it has no calendar (year, month, weekday) part."""
+    try:
+        return _FIXED[delta]
+    except KeyError:
+        pass
+    calendar = (
+        delta.years, delta.months, delta.year, delta.month, delta.day, delta.weekday,
+        delta.hour, delta.minute, delta.second, delta.microsecond, delta.leapdays,
+    )  # fmt: skip
+    fixed = None
+    if not any(calendar):
+        fixed = timedelta(
+            days=delta.days, hours=delta.hours, minutes=delta.minutes,
+            seconds=delta.seconds, microseconds=delta.microseconds,
+        )  # fmt: skip
+    if len(_FIXED) < 10_000:
+        _FIXED[delta] = fixed
+    return fixed
+
+
 def add_local(instant: datetime, delta: relativedelta, zone: tzinfo) -> datetime:
     """Return ``instant + delta`` counted on the customer's wall clock, in UTC."""
     local = instant.astimezone(zone)
-    return (local + delta).astimezone(UTC)
+    fixed = _as_timedelta(delta)
+    moved = local + fixed if fixed is not None else local + delta
+    return moved.astimezone(UTC)
 
 
 def until_due(step: WaitUntil, instant: datetime, zone: tzinfo) -> datetime:
