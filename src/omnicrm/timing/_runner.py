@@ -89,13 +89,18 @@ class Runner:
             for position in positions:
                 if position.active:
                     self._on_event(uow, position, event, facts, ctx, out)
-        entering = self.dispatch.entering.get(event.event_type)
-        if entering:
+        rules = self.dispatch.rules.get(event.event_type)
+        if rules:
             facts = Facts(event.properties, ctx.profile, ctx.segment)
-            for compiled in entering:
+            tried: set[str] = set()
+            by_id = self.dispatch.by_id
+            for journey_id, test in rules:
+                if journey_id in tried or not test(facts):
+                    continue
+                tried.add(journey_id)
+                compiled = by_id[journey_id]
                 if (
-                    compiled.triggered(event.event_type, facts)
-                    and self._enter(uow, compiled, ctx, at, event.properties, out)
+                    self._enter(uow, compiled, ctx, at, event.properties, out)
                     and compiled.journey.exclusive
                 ):
                     break
@@ -141,7 +146,7 @@ class Runner:
         """Continue a position whose ``due_at`` has come (a wait ended, a timeout, a deferral)."""
         compiled = self.dispatch.by_id.get(position.journey_id)
         if compiled is None or position.due_at is None:  # a journey the host removed
-            return uow.timing_enrollments.put(attrs.evolve(position, active=False, due_at=None))
+            return uow.timing_enrollments.put(position.ended())
         at = position.due_at
         step = compiled.steps[position.step_id]
         if isinstance(step, WaitForEvent):
@@ -166,9 +171,7 @@ class Runner:
         if compiled is None:
             return
         if compiled.exited(event.event_type, facts):
-            uow.timing_enrollments.put(
-                attrs.evolve(position, active=False, due_at=None, wait_event=None)
-            )
+            uow.timing_enrollments.put(position.ended())
             return
         if position.wait_event != event.event_type:
             return
@@ -271,8 +274,7 @@ class Runner:
                     continue
             waiting = step.event_type if isinstance(step, WaitForEvent) else None
             return uow.timing_enrollments.put(
-                attrs.evolve(
-                    position,
+                position.moved(
                     step_id=step.id,
                     active=True,
                     due_at=due,
@@ -282,8 +284,13 @@ class Runner:
                 )
             )
         return uow.timing_enrollments.put(
-            attrs.evolve(
-                position, step_id=step_id, active=False, due_at=None, wait_event=None, facts=facts
+            position.moved(
+                step_id=step_id,
+                active=False,
+                due_at=None,
+                wait_event=None,
+                facts=facts,
+                deferrals=0,
             )
         )
 

@@ -67,7 +67,11 @@ class EntryRepository(Protocol):
     """The log of entries into journeys."""
 
     def add(self, entry: EntryRecord) -> None:
-        """Append an entry; ``DuplicateError`` if ``(customer, journey, run)`` exists."""
+        """Append an entry.
+
+        The engine never adds the same ``(customer, journey, run)`` twice; a backend may
+        refuse a duplicate with ``DuplicateError`` (the SQLite one does).
+        """
         ...
 
     def all(self) -> Sequence[EntryRecord]:

@@ -165,6 +165,56 @@ class Enrollment:
     holdout: bool = False
     version: int = 0
 
+    def moved(
+        self,
+        *,
+        step_id: str,
+        active: bool,
+        due_at: datetime | None,
+        wait_event: str | None,
+        facts: FrozenMap,
+        deferrals: int,
+    ) -> Enrollment:
+        """Return this position at another step (a fast ``attrs.evolve``)."""
+        return Enrollment(
+            customer_id=self.customer_id,
+            journey_id=self.journey_id,
+            run=self.run,
+            step_id=step_id,
+            active=active,
+            entered_at=self.entered_at,
+            due_at=due_at,
+            wait_event=wait_event,
+            facts=facts,
+            deferrals=deferrals,
+            holdout=self.holdout,
+            version=self.version,
+        )
+
+    def with_version(self, version: int) -> Enrollment:
+        """Return this position with ``version``."""
+        return Enrollment(
+            customer_id=self.customer_id,
+            journey_id=self.journey_id,
+            run=self.run,
+            step_id=self.step_id,
+            active=self.active,
+            entered_at=self.entered_at,
+            due_at=self.due_at,
+            wait_event=self.wait_event,
+            facts=self.facts,
+            deferrals=self.deferrals,
+            holdout=self.holdout,
+            version=version,
+        )
+
+    def ended(self) -> Enrollment:
+        """Return this position, no longer active."""
+        return self.moved(
+            step_id=self.step_id, active=False, due_at=None, wait_event=None,
+            facts=self.facts, deferrals=0,
+        )  # fmt: skip
+
 
 @attrs.frozen(kw_only=True)
 class EntryRecord:

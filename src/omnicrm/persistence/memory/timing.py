@@ -11,10 +11,7 @@ import heapq
 from collections.abc import Sequence
 from datetime import datetime
 
-import attrs
-
-from omnicrm.clock import to_micros
-from omnicrm.errors import ConcurrencyError, DuplicateError
+from omnicrm.errors import ConcurrencyError
 from omnicrm.persistence.memory._tables import Journal, Table
 from omnicrm.timing.records import ActionStatus, DueAction, Enrollment, EntryRecord, Outcome
 from omnicrm.validation import check_aware, check_id, check_int
@@ -28,19 +25,16 @@ __all__ = [
     "TimingTables",
 ]
 
-_Key = tuple[str, str]
-
 
 class TimingTables:
-    """The committed timing state."""
+    """The committed timing state, laid out compactly (a million waits fit in memory)."""
 
     def __init__(self) -> None:
-        self.seen: Table[str, int] = Table()
-        self.positions: Table[_Key, Enrollment] = Table()
-        self.by_customer: Table[str, tuple[str, ...]] = Table()
-        self.due: list[tuple[int, str, str]] = []
+        self.seen: Table[str, bool] = Table()
+        self.positions: Table[str, tuple[Enrollment, ...]] = Table()  # by customer
+        self.due: list[tuple[datetime, str, str]] = []
         self.active: list[int] = [0]
-        self.entries: Table[tuple[str, str, int], EntryRecord] = Table()
+        self.entries: list[EntryRecord] = []
         self.actions: Table[str, DueAction] = Table()
         self.sends: Table[str, tuple[tuple[datetime, str], ...]] = Table()
         self.outcomes: Table[tuple[str, str], Outcome] = Table()
@@ -55,9 +49,10 @@ class MemoryProcessedEventRepository:
 
     def add(self, event_id: str, at: datetime) -> bool:
         """Remember ``event_id``; ``False`` if known."""
+        check_aware("at", at)
         if event_id in self._t.seen:
             return False
-        self._t.seen.put(self._journal, event_id, to_micros(check_aware("at", at)))
+        self._t.seen.put(self._journal, event_id, True)
         return True
 
 
@@ -70,57 +65,65 @@ class MemoryEnrollmentRepository:
 
     def get(self, customer_id: str, journey_id: str) -> Enrollment | None:
         """Return the position, or ``None``."""
-        return self._t.positions.get((customer_id, journey_id))
+        for row in self._t.positions.get(customer_id) or ():
+            if row.journey_id == journey_id:
+                return row
+        return None
 
     def for_customer(self, customer_id: str) -> Sequence[Enrollment]:
         """Return the customer's positions, by journey id."""
-        journeys = self._t.by_customer.get(customer_id)
-        if not journeys:
-            return ()
-        rows = self._t.positions
-        return tuple(rows._rows[(customer_id, j)] for j in journeys)
+        return self._t.positions.get(customer_id) or ()
 
     def put(self, enrollment: Enrollment) -> Enrollment:
         """Insert or replace if the version matches; return it with the next version."""
         if not isinstance(enrollment, Enrollment):
             raise TypeError("enrollment must be an Enrollment")
-        key = (enrollment.customer_id, enrollment.journey_id)
         t = self._t
-        current = t.positions.get(key)
+        customer_id, journey_id = enrollment.customer_id, enrollment.journey_id
+        rows = t.positions.get(customer_id) or ()
+        current = None
+        for row in rows:
+            if row.journey_id == journey_id:
+                current = row
+                break
         found = 0 if current is None else current.version
         if found != enrollment.version:
-            raise ConcurrencyError("enrollment", key, enrollment.version, found)
-        stored = attrs.evolve(enrollment, version=found + 1)
-        t.positions.put(self._journal, key, stored)
+            raise ConcurrencyError(
+                "enrollment", (customer_id, journey_id), enrollment.version, found
+            )
+        stored = enrollment.with_version(found + 1)
         if current is None:
-            journeys = t.by_customer.get(key[0]) or ()
-            t.by_customer.put(self._journal, key[0], tuple(sorted((*journeys, key[1]))))
+            updated = tuple(sorted((*rows, stored), key=lambda r: r.journey_id))
+        else:
+            updated = tuple(stored if r is current else r for r in rows)
+        t.positions.put(self._journal, customer_id, updated)
         change = int(stored.active) - int(current is not None and current.active)
         if change:
             counter = t.active
             counter[0] += change
             self._journal.record(lambda: counter.__setitem__(0, counter[0] - change))
+        due = stored.due_at
         if (
             stored.active
-            and stored.due_at is not None
-            and (current is None or current.due_at != stored.due_at or not current.active)
+            and due is not None
+            and (current is None or current.due_at != due or not current.active)
         ):
-            heapq.heappush(t.due, (to_micros(stored.due_at), key[0], key[1]))
+            heapq.heappush(t.due, (due, customer_id, journey_id))
         return stored
 
-    def _valid(self, entry: tuple[int, str, str]) -> Enrollment | None:
-        row = self._t.positions.get((entry[1], entry[2]))
-        if row is None or not row.active or row.due_at is None:
+    def _valid(self, entry: tuple[datetime, str, str]) -> Enrollment | None:
+        row = self.get(entry[1], entry[2])
+        if row is None or not row.active or row.due_at != entry[0]:
             return None
-        return row if to_micros(row.due_at) == entry[0] else None
+        return row
 
     def due(self, until: datetime, limit: int) -> Sequence[Enrollment]:
         """Return up to ``limit`` active positions due at or before ``until``, oldest first."""
-        bound = to_micros(check_aware("until", until))
+        bound = check_aware("until", until)
         check_int("limit", limit, minimum=1)
         heap = self._t.due
         found: list[Enrollment] = []
-        keep: list[tuple[int, str, str]] = []
+        keep: list[tuple[datetime, str, str]] = []
         seen: set[tuple[str, str]] = set()
         while heap and heap[0][0] <= bound and len(found) < limit:
             entry = heapq.heappop(heap)
@@ -142,7 +145,7 @@ class MemoryEnrollmentRepository:
 
 
 class MemoryEntryRepository:
-    """:class:`~omnicrm.timing.ports.EntryRepository` over a journaled dict."""
+    """:class:`~omnicrm.timing.ports.EntryRepository` over a journaled list."""
 
     def __init__(self, tables: TimingTables, journal: Journal) -> None:
         self._t = tables
@@ -150,18 +153,18 @@ class MemoryEntryRepository:
 
     def add(self, entry: EntryRecord) -> None:
         """Append an entry."""
-        key = (entry.customer_id, entry.journey_id, entry.run)
-        if key in self._t.entries:
-            raise DuplicateError("journey entry", key)
-        self._t.entries.put(self._journal, key, entry)
+        entries = self._t.entries
+        entries.append(entry)
+
+        def undo() -> None:
+            entries.pop()
+
+        self._journal.record(undo)
 
     def all(self) -> Sequence[EntryRecord]:
         """Return every entry in order."""
         return tuple(
-            sorted(
-                self._t.entries.values(),
-                key=lambda e: (e.at, e.customer_id, e.journey_id, e.run),
-            )
+            sorted(self._t.entries, key=lambda e: (e.at, e.customer_id, e.journey_id, e.run))
         )
 
 

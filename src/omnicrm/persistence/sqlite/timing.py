@@ -6,8 +6,6 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-import attrs
-
 from omnicrm.clock import from_micros, to_micros
 from omnicrm.errors import ConcurrencyError, DuplicateError
 from omnicrm.persistence.sqlite._connection import translate_errors
@@ -81,7 +79,7 @@ class SQLiteEnrollmentRepository:
 
     def put(self, enrollment: Enrollment) -> Enrollment:
         """Insert or replace if the version matches; return it with the next version."""
-        stored = attrs.evolve(enrollment, version=enrollment.version + 1)
+        stored = enrollment.with_version(enrollment.version + 1)
         values = (
             stored.run,
             stored.step_id,

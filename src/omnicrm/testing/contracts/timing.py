@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from omnicrm.errors import ConcurrencyError, DuplicateError
+from omnicrm.errors import ConcurrencyError
 from omnicrm.testing.contracts._base import StoreContract, StoreFactory
 from omnicrm.testing.contracts._timing_fixtures import T0, make_engine, make_event
 from omnicrm.testing.contracts.timing_machine import TimingStoreComparison
@@ -160,15 +160,19 @@ class TimingRepositoryContract(StoreContract):
             again = uow.timing_enrollments.due(T0 + timedelta(minutes=10), 10)
             assert [p.version for p in again] == [1]
 
-    def test_entries_are_unique(self, store: Store) -> None:
+    def test_entries_are_listed_in_time_order(self, store: Store) -> None:
+        late = EntryRecord(customer_id="c1", journey_id="j", run=2, at=T0 + timedelta(hours=1))
         entry = EntryRecord(customer_id="c1", journey_id="j", run=1, at=T0, holdout=True)
         with _uow(store) as uow:
+            uow.timing_entries.add(late)
             uow.timing_entries.add(entry)
-            with pytest.raises(DuplicateError):
-                uow.timing_entries.add(entry)
             uow.commit()
         with _uow(store) as uow:
-            assert list(uow.timing_entries.all()) == [entry]
+            uow.timing_entries.add(
+                EntryRecord(customer_id="c9", journey_id="j", run=1, at=T0)
+            )  # rolled back
+        with _uow(store) as uow:
+            assert list(uow.timing_entries.all()) == [entry, late]
 
     def test_actions_are_stored_once_and_sends_are_indexed(self, store: Store) -> None:
         with _uow(store) as uow:
