@@ -459,3 +459,26 @@ def test_restart_from_sqlite_keeps_waits(tmp_path: Path) -> None:
         ]
     finally:
         again.close()
+
+
+def test_a_journey_changed_under_waiting_customers_closes_their_positions() -> None:
+    store = MemoryStore()
+    engine(store=store).handle(ev(1, "searched", T0))
+    renamed = reminder(
+        start="wait2",
+        steps=(
+            WaitForEvent(
+                id="wait2",
+                event_type="booked",
+                timeout=relativedelta(days=2),
+                on_event="end",
+                on_timeout="end",
+            ),
+            Exit(id="end"),
+        ),
+    )
+    changed = engine(renamed, store=store)
+    assert changed.active_positions() == 1
+    assert changed.tick(T0 + timedelta(days=3)) == ()
+    assert changed.active_positions() == 0
+    assert changed.handle(ev(2, "booked", T0 + timedelta(days=4))) == ()

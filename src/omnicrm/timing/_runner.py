@@ -145,10 +145,10 @@ class Runner:
     ) -> Enrollment:
         """Continue a position whose ``due_at`` has come (a wait ended, a timeout, a deferral)."""
         compiled = self.dispatch.by_id.get(position.journey_id)
-        if compiled is None or position.due_at is None:  # a journey the host removed
-            return uow.timing_enrollments.put(position.ended())
+        step = None if compiled is None else compiled.steps.get(position.step_id)
+        if compiled is None or step is None or position.due_at is None:
+            return uow.timing_enrollments.put(position.ended())  # removed by the host
         at = position.due_at
-        step = compiled.steps[position.step_id]
         if isinstance(step, WaitForEvent):
             target = step.on_timeout
         elif isinstance(step, Wait | WaitUntil | WaitRelative):
@@ -175,7 +175,7 @@ class Runner:
             return
         if position.wait_event != event.event_type:
             return
-        step = compiled.steps[position.step_id]
+        step = compiled.steps.get(position.step_id)
         if isinstance(step, WaitForEvent) and matches(compiled.tests[(step.id, 0)], facts):
             merged = FrozenMap({**position.facts, **event.properties})
             self._advance(
