@@ -19,8 +19,7 @@ import attrs
 from omnicrm.clock import to_utc
 from omnicrm.errors import InvalidTypeError, ValidationError
 from omnicrm.money import Money
-from omnicrm.timing.records import ActionStatus, CustomerEvent, OutcomeKind
-from omnicrm.timing.service import TimingHistory
+from omnicrm.timing.records import ActionStatus, CustomerEvent, OutcomeKind, TimingHistory
 from omnicrm.validation import check_id, check_int
 
 __all__ = ["Evaluation", "Kpi", "KpiResult", "TouchpointStats", "evaluate"]

@@ -20,6 +20,7 @@ __all__ = [
     "EntryRecord",
     "Outcome",
     "OutcomeKind",
+    "TimingHistory",
 ]
 
 
@@ -253,3 +254,12 @@ class Outcome:
 
         if self.kind not in OutcomeKind.ALL:
             raise ValidationError("kind", self.kind, f"must be one of {OutcomeKind.ALL}")
+
+
+@attrs.frozen
+class TimingHistory:
+    """Everything the engine recorded: entries, action decisions and outcomes."""
+
+    entries: tuple[EntryRecord, ...]
+    actions: tuple[DueAction, ...]
+    outcomes: tuple[Outcome, ...]

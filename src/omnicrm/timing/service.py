@@ -30,9 +30,9 @@ from omnicrm.timing.records import (
     CustomerContext,
     CustomerEvent,
     DueAction,
-    EntryRecord,
     Outcome,
     OutcomeKind,
+    TimingHistory,
 )
 from omnicrm.validation import check_id, check_int
 
@@ -75,15 +75,6 @@ class StaticDirectory:
         if found is None:
             found = CustomerContext(customer_id=customer_id, time_zone=self._zone)
         return found
-
-
-@attrs.frozen
-class TimingHistory:
-    """Everything the engine recorded: entries, action decisions and outcomes."""
-
-    entries: tuple[EntryRecord, ...]
-    actions: tuple[DueAction, ...]
-    outcomes: tuple[Outcome, ...]
 
 
 class Engine:
