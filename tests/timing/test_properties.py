@@ -144,3 +144,13 @@ def test_generated_predicates_agree_with_the_plain_ones(
     facts = Facts(event, profile, segment)
     plain = all(c.compile()(facts) for c in found)
     assert compile_all_of(tuple(found))(facts) is plain
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.from_type(Journey), st.from_type(CustomerEvent), st.from_type(GuardPolicy))
+def test_strategies_are_registered_for_from_type(
+    journey: Journey, event: CustomerEvent, guards: GuardPolicy
+) -> None:
+    assert journey.event_types()
+    assert event.occurred_at.utcoffset() is not None
+    assert isinstance(guards, GuardPolicy)
