@@ -31,7 +31,8 @@ class TimingTables:
 
     def __init__(self) -> None:
         self.seen: Table[str, bool] = Table()
-        self.positions: Table[str, tuple[Enrollment, ...]] = Table()  # by customer
+        # by customer: the one position, or a tuple of them ordered by journey id
+        self.positions: Table[str, Enrollment | tuple[Enrollment, ...]] = Table()
         self.due: list[tuple[datetime, str, str]] = []
         self.active: list[int] = [0]
         self.entries: list[EntryRecord] = []
@@ -63,16 +64,25 @@ class MemoryEnrollmentRepository:
         self._t = tables
         self._journal = journal
 
+    def _rows(self, customer_id: str) -> tuple[Enrollment, ...]:
+        found = self._t.positions.get(customer_id)
+        if found is None:
+            return ()
+        return (found,) if isinstance(found, Enrollment) else found
+
     def get(self, customer_id: str, journey_id: str) -> Enrollment | None:
         """Return the position, or ``None``."""
-        for row in self._t.positions.get(customer_id) or ():
+        found = self._t.positions.get(customer_id)
+        if isinstance(found, Enrollment):
+            return found if found.journey_id == journey_id else None
+        for row in found or ():
             if row.journey_id == journey_id:
                 return row
         return None
 
     def for_customer(self, customer_id: str) -> Sequence[Enrollment]:
         """Return the customer's positions, by journey id."""
-        return self._t.positions.get(customer_id) or ()
+        return self._rows(customer_id)
 
     def put(self, enrollment: Enrollment) -> Enrollment:
         """Insert or replace if the version matches; return it with the next version."""
@@ -80,7 +90,7 @@ class MemoryEnrollmentRepository:
             raise TypeError("enrollment must be an Enrollment")
         t = self._t
         customer_id, journey_id = enrollment.customer_id, enrollment.journey_id
-        rows = t.positions.get(customer_id) or ()
+        rows = self._rows(customer_id)
         current = None
         for row in rows:
             if row.journey_id == journey_id:
@@ -92,7 +102,10 @@ class MemoryEnrollmentRepository:
                 "enrollment", (customer_id, journey_id), enrollment.version, found
             )
         stored = enrollment.with_version(found + 1)
-        if current is None:
+        updated: Enrollment | tuple[Enrollment, ...]
+        if len(rows) <= 1 and (current is not None or not rows):
+            updated = stored  # the common case: one journey per customer
+        elif current is None:
             updated = tuple(sorted((*rows, stored), key=lambda r: r.journey_id))
         else:
             updated = tuple(stored if r is current else r for r in rows)
