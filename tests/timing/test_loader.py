@@ -250,3 +250,30 @@ def test_window_and_timeout_rules() -> None:
     assert parse_duration("d", "3 weeks") == relativedelta(weeks=3)
     with pytest.raises(JourneyDefinitionError):
         parse_duration("d", "soon")
+
+
+def test_event_types_outside_the_host_catalogue_are_refused_at_load() -> None:
+    catalogue = {"plan_searched", "booking_made"}
+    assert journey_from_dict(base(), event_types=catalogue).id == "j"
+    data = base(exit_on=[{"event_type": "teleported"}])
+    with pytest.raises(JourneyDefinitionError) as info:
+        load_journeys([data], event_types=catalogue)
+    assert (info.value.field, info.value.value) == ("journeys[0].event_type", "teleported")
+    with pytest.raises(JourneyDefinitionError):
+        load_journeys_json(json.dumps([data]), event_types=catalogue)
+
+
+def test_a_naive_toml_datetime_is_refused() -> None:
+    toml = """
+[[journeys]]
+id = "j"
+start = "e"
+starts_at = 2026-01-01T00:00:00
+triggers = [{ event_type = "x" }]
+steps = [{ id = "e", type = "exit" }]
+"""
+    with pytest.raises(NaiveDatetimeError) as info:
+        load_journeys_toml(toml)
+    assert info.value.field == "journeys[0].starts_at"
+    aware = toml.replace("00:00:00", "00:00:00+09:00")
+    assert load_journeys_toml(aware)[0].starts_at == datetime(2025, 12, 31, 15, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, time
 from typing import Any, TypeVar
 
@@ -242,8 +242,30 @@ _JOURNEY_KEYS = {
 }  # fmt: skip
 
 
-def journey_from_dict(data: Mapping[str, Any], path: str = "journey") -> Journey:
-    """Build and check one :class:`Journey` from plain data."""
+def _check_types(path: str, journey: Journey, event_types: Iterable[str] | None) -> Journey:
+    if event_types is None:
+        return journey
+    known = frozenset(event_types)
+    for name in sorted(journey.event_types() - known):
+        raise _fail(f"{path}.event_type", name, "is not one of the host's event types")
+    return journey
+
+
+def journey_from_dict(
+    data: Mapping[str, Any],
+    path: str = "journey",
+    *,
+    event_types: Iterable[str] | None = None,
+) -> Journey:
+    """Build and check one :class:`Journey` from plain data.
+
+    With ``event_types`` (the host's catalogue), a trigger, exit or awaited event of
+    another type is refused.
+    """
+    return _check_types(path, _journey(data, path), event_types)
+
+
+def _journey(data: Mapping[str, Any], path: str) -> Journey:
     _keys(path, data, _JOURNEY_KEYS)
     triggers = [
         _trigger(f"{path}.triggers[{i}]", t) for i, t in enumerate(data.get("triggers") or ())
@@ -281,14 +303,17 @@ def journey_from_dict(data: Mapping[str, Any], path: str = "journey") -> Journey
     )
 
 
-def load_journeys(data: Any) -> tuple[Journey, ...]:
+def load_journeys(data: Any, *, event_types: Iterable[str] | None = None) -> tuple[Journey, ...]:
     """Build journeys from a list of dicts, or a mapping with a ``journeys`` list."""
     if isinstance(data, Mapping):
         _keys("document", data, {"journeys"})
         data = data.get("journeys")
     if not isinstance(data, Sequence) or isinstance(data, str | bytes):
         raise _fail("journeys", data, "must be a list of journeys")
-    journeys = tuple(journey_from_dict(item, f"journeys[{i}]") for i, item in enumerate(data))
+    journeys = tuple(
+        journey_from_dict(item, f"journeys[{i}]", event_types=event_types)
+        for i, item in enumerate(data)
+    )
     seen: set[str] = set()
     for journey in journeys:
         if journey.id in seen:
@@ -297,22 +322,26 @@ def load_journeys(data: Any) -> tuple[Journey, ...]:
     return journeys
 
 
-def load_journeys_json(text: str | bytes) -> tuple[Journey, ...]:
+def load_journeys_json(
+    text: str | bytes, *, event_types: Iterable[str] | None = None
+) -> tuple[Journey, ...]:
     """Build journeys from JSON text (a list, or ``{"journeys": [...]}``)."""
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise _fail("json", str(exc), "is not valid JSON") from exc
-    return load_journeys(data)
+    return load_journeys(data, event_types=event_types)
 
 
-def load_journeys_toml(text: str) -> tuple[Journey, ...]:
+def load_journeys_toml(
+    text: str, *, event_types: Iterable[str] | None = None
+) -> tuple[Journey, ...]:
     """Build journeys from TOML text with ``[[journeys]]`` tables."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _fail("toml", str(exc), "is not valid TOML") from exc
-    return load_journeys(data)
+    return load_journeys(data, event_types=event_types)
 
 
 def _duration_dict(delta: relativedelta) -> dict[str, int]:
