@@ -301,6 +301,31 @@ def bench_engine(n: int, customers: int, repeat: int) -> None:
     row("engine.handle on memory, events/s", size, n / ours_s, n / base_s, "ev/s", True)
 
 
+def bench_engine_sqlite(n: int) -> None:
+    """The same engine on a SQLite file (one write transaction per event), for scale."""
+    import tempfile
+    from pathlib import Path
+
+    from omnicrm.persistence.sqlite import SQLiteStore
+
+    journeys = engine_journeys(100, relativedelta(days=2), action=True)
+    events = engine_events(n, 1_000_000)
+    directory = Directory()
+    for e in events:
+        directory.context(e.customer_id)
+    with tempfile.TemporaryDirectory() as folder:
+        store = SQLiteStore(Path(folder) / "bench.db")
+        engine = Engine(store, journeys, directory=directory, event_types=("booked",),
+                        channels=ChannelPolicy(default_channels=("push", "email")))  # fmt: skip
+        start = time.perf_counter()
+        for e in events:
+            engine.handle(e)
+        ours_s = time.perf_counter() - start
+        store.close()
+    base_s = median_time(lambda: hand_engine(events, journeys), 3)
+    row("engine.handle on sqlite, events/s", f"{n:,} events", n / ours_s, n / base_s, "ev/s", True)
+
+
 # -- 3. pending waits: memory and tick ---------------------------------------------------
 def bench_waits(waits: int, repeat: int) -> None:
     journeys = engine_journeys(1, relativedelta(days=1), action=False)
@@ -384,17 +409,21 @@ def main() -> None:
     parser.add_argument("--no-baselines", action="store_true", help="skip third-party baselines")
     args = parser.parse_args()
     if args.quick:
-        sizes = {"dispatch": 20_000, "engine": 5_000, "customers": 1_000_000, "waits": 5_000}
+        sizes = {
+            "dispatch": 20_000, "engine": 5_000, "customers": 1_000_000, "waits": 5_000,
+            "sqlite": 500,
+        }  # fmt: skip
         repeat = 3
     else:
         sizes = {"dispatch": 100_000, "engine": 100_000, "customers": 1_000_000,
-                 "waits": 1_000_000}  # fmt: skip
+                 "waits": 1_000_000, "sqlite": 10_000}  # fmt: skip
         repeat = 3
     print(
         f"{'name':<34} {'size':<28} {'omnicrm':>14} {'':<8} {'baseline':>14} {'':<8} {'ratio':>7}"
     )
     bench_dispatch(sizes["dispatch"], repeat, not args.no_baselines)
     bench_engine(sizes["engine"], sizes["customers"], repeat)
+    bench_engine_sqlite(sizes["sqlite"])
     bench_waits(sizes["waits"], 1 if not args.quick else repeat)
 
 
