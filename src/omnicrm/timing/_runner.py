@@ -40,6 +40,8 @@ from omnicrm.timing.waits import add_local, relative_due, wait_due
 __all__ = ["Runner", "action_id", "in_holdout"]
 
 _ZONES: dict[str, tzinfo] = {}
+_TIMED = (Wait, WaitUntil, WaitForEvent)
+_PLAIN_WAITS = (Wait, WaitUntil, WaitRelative)
 
 
 def _zone(name: str) -> tzinfo:
@@ -151,7 +153,7 @@ class Runner:
         at = position.due_at
         if isinstance(step, WaitForEvent):
             target = step.on_timeout
-        elif isinstance(step, Wait | WaitUntil | WaitRelative):
+        elif isinstance(step, _PLAIN_WAITS):
             target = step.next
         else:  # a deferred action runs again
             target = step.id
@@ -257,7 +259,7 @@ class Runner:
                 if due is None or due <= at:
                     step_id = step.next
                     continue
-            elif isinstance(step, Wait | WaitUntil | WaitForEvent):
+            elif isinstance(step, _TIMED):
                 due = wait_due(step, at, zone)
             else:
                 decision = self._act(uow, compiled, position, step, at, ctx, view, deferrals, out)
