@@ -126,3 +126,28 @@ def test_bad_arguments() -> None:
         evaluate("history")  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         Kpi(name="x", event_type="y", target=-1)
+
+
+def test_satisfaction_kpi_is_a_mean_of_ratings() -> None:
+    crm, _ = run()
+    reviews = [
+        CustomerEvent(
+            event_id=f"r{i}",
+            event_type="review_submitted",
+            customer_id="c001",
+            occurred_at=T0,
+            properties={"rating": rating},
+        )
+        for i, rating in enumerate(["5", "4", "2", "not a number"])
+    ]
+    report = evaluate(
+        crm.history(),
+        kpis=(Kpi(name="satisfaction", event_type="review_submitted", target=4.0,
+                  mean_of="rating"),
+              Kpi(name="reviews", event_type="review_submitted", target=4)),
+        kpi_events=reviews,
+    )  # fmt: skip
+    satisfaction, count = report.kpis
+    assert satisfaction.actual == pytest.approx(11 / 3)
+    assert satisfaction.attainment == pytest.approx(11 / 12)
+    assert (count.actual, count.attainment) == (4, 1.0)

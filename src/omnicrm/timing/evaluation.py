@@ -10,6 +10,7 @@ holdout (control) group at the journey level.
 from __future__ import annotations
 
 import bisect
+import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -27,11 +28,23 @@ __all__ = ["Evaluation", "Kpi", "KpiResult", "TouchpointStats", "evaluate"]
 
 @attrs.frozen(kw_only=True)
 class Kpi:
-    """A process KPI: how many events of ``event_type`` the period should see."""
+    """A process KPI over a period, with its target.
+
+    By default it counts events of ``event_type`` (sign-ups, plan searches, phone
+    inquiries, store visits). With ``mean_of`` it averages that numeric property of the
+    events instead (satisfaction: the mean ``rating`` of ``review_submitted``).
+    """
 
     name: str = attrs.field(validator=lambda _i, a, v: check_id(a.name, v))
     event_type: str = attrs.field(validator=lambda _i, a, v: check_id(a.name, v))
-    target: int = attrs.field(validator=lambda _i, a, v: check_int(a.name, v, minimum=0))
+    target: int | float = attrs.field(validator=lambda _i, a, v: _check_target(a.name, v))
+    mean_of: str | None = None
+
+
+def _check_target(field: str, value: object) -> None:
+    if isinstance(value, float) and value >= 0:
+        return
+    check_int(field, value, minimum=0)
 
 
 @attrs.frozen
@@ -39,8 +52,8 @@ class KpiResult:
     """A KPI's target, actual count, attainment and the period's cost per unit."""
 
     name: str
-    target: int
-    actual: int
+    target: int | float
+    actual: int | float | None
     attainment: float | None
     cost: Money | None
     cost_per_unit: float | None
@@ -220,19 +233,32 @@ def evaluate(
             if price is not None:
                 acc.cost = price if acc.cost is None else acc.cost + price
     results = []
+    kpis = tuple(kpis)
     counted: dict[str, int] = defaultdict(int)
+    values: dict[tuple[str, str], list[float]] = defaultdict(list)
+    measured = {(k.event_type, k.mean_of) for k in kpis if k.mean_of is not None}
     for event in kpi_events:
         if inside(event.occurred_at):
             counted[event.event_type] += 1
+            for kind, prop in measured:
+                if kind == event.event_type and prop in event.properties:
+                    with contextlib.suppress(ValueError):
+                        values[(kind, prop)].append(float(event.properties[prop]))
     for kpi in kpis:
-        actual = counted.get(kpi.event_type, 0)
-        per_unit = None if total_cost is None or not actual else total_cost.amount / actual
+        actual: float | int | None
+        if kpi.mean_of is None:
+            actual = counted.get(kpi.event_type, 0)
+            per_unit = None if total_cost is None or not actual else total_cost.amount / actual
+        else:
+            ratings = values.get((kpi.event_type, kpi.mean_of), [])
+            actual = sum(ratings) / len(ratings) if ratings else None
+            per_unit = None
         results.append(
             KpiResult(
                 kpi.name,
                 kpi.target,
                 actual,
-                actual / kpi.target if kpi.target else None,
+                actual / kpi.target if kpi.target and actual is not None else None,
                 total_cost,
                 per_unit,
             )
