@@ -482,3 +482,21 @@ def test_a_journey_changed_under_waiting_customers_closes_their_positions() -> N
     assert changed.tick(T0 + timedelta(days=3)) == ()
     assert changed.active_positions() == 0
     assert changed.handle(ev(2, "booked", T0 + timedelta(days=4))) == ()
+
+
+def test_a_per_channel_cap_switches_to_the_next_usable_channel() -> None:
+    journey = Journey(
+        id="two",
+        triggers=(Trigger(event_type="searched"),),
+        start="a",
+        steps=(
+            Action(id="a", content="one", channels=("push", "email"), next="b"),
+            Action(id="b", content="two", channels=("push", "email")),
+        ),
+    )
+    guards = GuardPolicy(caps=(FrequencyCap(limit=1, window=timedelta(days=1), channel="push"),))
+    crm = engine(journey, guards=guards)
+    first, second = crm.handle(ev(1, "searched", T0))
+    assert (first.channel, second.channel) == ("push", "email")
+    assert second.fallbacks == ()
+    assert "push: frequency cap 1 per 1 day, 0:00:00 on push; switched to email" in second.reasons

@@ -351,13 +351,27 @@ class Runner:
                 return None
             hit = None
             if allowed == at:
-                since = at - self._history
-                hit = cap_exceeded(
-                    self.guards.caps,
-                    uow.timing_actions.sends(ctx.customer_id, since),
-                    at,
-                    choice.channel,
-                )
+                zone = _zone(ctx.time_zone)
+                sends = uow.timing_actions.sends(ctx.customer_id, at - self._history)
+                hit = cap_exceeded(self.guards.caps, sends, at, choice.channel)
+                if hit is not None and hit[0].channel is not None:  # try the next channel
+                    for other in choice.fallbacks:
+                        if self.guards.allowed(at, zone, other) and not cap_exceeded(
+                            self.guards.caps, sends, at, other
+                        ):
+                            rest = tuple(c for c in choice.fallbacks if c != other)
+                            note = (
+                                f"{choice.channel}: frequency cap {hit[0].describe()}; "
+                                f"switched to {other}"
+                            )
+                            record = attrs.evolve(
+                                record,
+                                channel=other,
+                                fallbacks=rest,
+                                reasons=(*record.reasons, note),
+                            )
+                            hit = None
+                            break
             if allowed > at or (hit is not None and hit[0].policy == CapPolicy.DEFER):
                 until = allowed if allowed > at else hit[1]  # type: ignore[index]
                 why = (
