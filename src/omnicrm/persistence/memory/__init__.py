@@ -14,6 +14,14 @@ from omnicrm.persistence._base import BaseUnitOfWork
 from omnicrm.persistence.memory._tables import Journal, Table
 from omnicrm.persistence.memory.customers import CustomerTables, MemoryCustomerRepository
 from omnicrm.persistence.memory.idempotency import MemoryIdempotencyRepository
+from omnicrm.persistence.memory.timing import (
+    MemoryActionRepository,
+    MemoryEnrollmentRepository,
+    MemoryEntryRepository,
+    MemoryOutcomeRepository,
+    MemoryProcessedEventRepository,
+    TimingTables,
+)
 from omnicrm.unit_of_work import Capability
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
@@ -29,6 +37,7 @@ class MemoryStore:
         self._owner: int | None = None
         self._customers = CustomerTables()
         self._idempotency: Table[tuple[str, str], IdempotencyRecord] = Table()
+        self._timing = TimingTables()
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         """Return a new unit of work over this store."""
@@ -58,6 +67,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self._locked = False
         self._customers = MemoryCustomerRepository(store._customers, self._journal)
         self._idempotency = MemoryIdempotencyRepository(store._idempotency, self._journal)
+        self._timing = _TimingRepositories(store._timing, self._journal)
 
     @property
     def customers(self) -> MemoryCustomerRepository:
@@ -70,6 +80,36 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         """The idempotency-record repository."""
         self._require_active()
         return self._idempotency
+
+    @property
+    def timing_events(self) -> MemoryProcessedEventRepository:
+        """Processed event ids (timing engine)."""
+        self._require_active()
+        return self._timing.events
+
+    @property
+    def timing_enrollments(self) -> MemoryEnrollmentRepository:
+        """Positions in journeys (timing engine)."""
+        self._require_active()
+        return self._timing.enrollments
+
+    @property
+    def timing_entries(self) -> MemoryEntryRepository:
+        """Entries into journeys (timing engine)."""
+        self._require_active()
+        return self._timing.entries
+
+    @property
+    def timing_actions(self) -> MemoryActionRepository:
+        """Action decisions (timing engine)."""
+        self._require_active()
+        return self._timing.actions
+
+    @property
+    def timing_outcomes(self) -> MemoryOutcomeRepository:
+        """Reported outcomes (timing engine)."""
+        self._require_active()
+        return self._timing.outcomes
 
     def _begin(self) -> None:
         self._store._acquire()
@@ -85,3 +125,16 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         if self._locked:
             self._locked = False
             self._store._release()
+
+
+class _TimingRepositories:
+    """The timing repositories of one unit of work, built together."""
+
+    __slots__ = ("actions", "enrollments", "entries", "events", "outcomes")
+
+    def __init__(self, tables: TimingTables, journal: Journal) -> None:
+        self.events = MemoryProcessedEventRepository(tables, journal)
+        self.enrollments = MemoryEnrollmentRepository(tables, journal)
+        self.entries = MemoryEntryRepository(tables, journal)
+        self.actions = MemoryActionRepository(tables, journal)
+        self.outcomes = MemoryOutcomeRepository(tables, journal)

@@ -20,6 +20,13 @@ from omnicrm.persistence.sqlite._connection import (
 from omnicrm.persistence.sqlite.customers import SQLiteCustomerRepository
 from omnicrm.persistence.sqlite.idempotency import SQLiteIdempotencyRepository
 from omnicrm.persistence.sqlite.schema import migrate
+from omnicrm.persistence.sqlite.timing import (
+    SQLiteActionRepository,
+    SQLiteEnrollmentRepository,
+    SQLiteEntryRepository,
+    SQLiteOutcomeRepository,
+    SQLiteProcessedEventRepository,
+)
 from omnicrm.unit_of_work import Capability
 from omnicrm.validation import check_int
 
@@ -84,6 +91,7 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         self._conn = store._connection()
         self._customers = SQLiteCustomerRepository(self._conn)
         self._idempotency = SQLiteIdempotencyRepository(self._conn)
+        self._timing = _TimingRepositories(self._conn)
 
     @property
     def customers(self) -> SQLiteCustomerRepository:
@@ -96,6 +104,36 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         """The idempotency-record repository."""
         self._require_active()
         return self._idempotency
+
+    @property
+    def timing_events(self) -> SQLiteProcessedEventRepository:
+        """Processed event ids (timing engine)."""
+        self._require_active()
+        return self._timing.events
+
+    @property
+    def timing_enrollments(self) -> SQLiteEnrollmentRepository:
+        """Positions in journeys (timing engine)."""
+        self._require_active()
+        return self._timing.enrollments
+
+    @property
+    def timing_entries(self) -> SQLiteEntryRepository:
+        """Entries into journeys (timing engine)."""
+        self._require_active()
+        return self._timing.entries
+
+    @property
+    def timing_actions(self) -> SQLiteActionRepository:
+        """Action decisions (timing engine)."""
+        self._require_active()
+        return self._timing.actions
+
+    @property
+    def timing_outcomes(self) -> SQLiteOutcomeRepository:
+        """Reported outcomes (timing engine)."""
+        self._require_active()
+        return self._timing.outcomes
 
     def _begin(self) -> None:
         if self._conn.in_transaction:
@@ -113,3 +151,16 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
 
     def _end(self) -> None:
         """Nothing to release: the connection stays with its thread."""
+
+
+class _TimingRepositories:
+    """The timing repositories of one unit of work, built together."""
+
+    __slots__ = ("actions", "enrollments", "entries", "events", "outcomes")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.events = SQLiteProcessedEventRepository(conn)
+        self.enrollments = SQLiteEnrollmentRepository(conn)
+        self.entries = SQLiteEntryRepository(conn)
+        self.actions = SQLiteActionRepository(conn)
+        self.outcomes = SQLiteOutcomeRepository(conn)

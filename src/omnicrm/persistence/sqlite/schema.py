@@ -46,6 +46,53 @@ MIGRATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
             "CREATE INDEX customer_identifiers_customer ON customer_identifiers (customer_id)",
         ),
     ),
+    "timing": (
+        (
+            """CREATE TABLE timing_seen (
+                event_id TEXT PRIMARY KEY,
+                at_us INTEGER NOT NULL
+            ) WITHOUT ROWID""",
+            """CREATE TABLE timing_positions (
+                customer_id TEXT NOT NULL,
+                journey_id TEXT NOT NULL,
+                run INTEGER NOT NULL,
+                step_id TEXT NOT NULL,
+                active INTEGER NOT NULL,
+                due_us INTEGER,
+                wait_event TEXT,
+                version INTEGER NOT NULL,
+                data TEXT NOT NULL,
+                PRIMARY KEY (customer_id, journey_id)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX timing_positions_due ON timing_positions (due_us, customer_id, "
+            "journey_id) WHERE active = 1 AND due_us IS NOT NULL",
+            """CREATE TABLE timing_entries (
+                customer_id TEXT NOT NULL,
+                journey_id TEXT NOT NULL,
+                run INTEGER NOT NULL,
+                at_us INTEGER NOT NULL,
+                holdout INTEGER NOT NULL,
+                PRIMARY KEY (customer_id, journey_id, run)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE timing_actions (
+                action_id TEXT PRIMARY KEY,
+                customer_id TEXT NOT NULL,
+                due_us INTEGER NOT NULL,
+                channel TEXT,
+                is_send INTEGER NOT NULL,
+                data TEXT NOT NULL
+            ) WITHOUT ROWID""",
+            "CREATE INDEX timing_actions_sends ON timing_actions (customer_id, due_us) "
+            "WHERE is_send = 1",
+            "CREATE INDEX timing_actions_due ON timing_actions (due_us, action_id)",
+            """CREATE TABLE timing_outcomes (
+                action_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                at_us INTEGER NOT NULL,
+                PRIMARY KEY (action_id, kind)
+            ) WITHOUT ROWID""",
+        ),
+    ),
 }
 
 

@@ -8,10 +8,14 @@ name starts with ``Test`` and override the ``store_factory`` fixture; see
 from omnicrm.testing.contracts._base import StoreContract, StoreFactory
 from omnicrm.testing.contracts.customers import CustomerRepositoryContract
 from omnicrm.testing.contracts.customers_machine import CustomerStoreComparison
+from omnicrm.testing.contracts.timing import TimingRepositoryContract
+from omnicrm.testing.contracts.timing_machine import TimingStoreComparison
 
 __all__ = [
     "CustomerRepositoryContract",
     "CustomerStoreComparison",
     "StoreContract",
     "StoreFactory",
+    "TimingRepositoryContract",
+    "TimingStoreComparison",
 ]

@@ -1,0 +1,234 @@
+"""The in-memory timing repositories (the reference implementation).
+
+Positions due for a wake-up are found through a heap of ``(due, customer, journey)``
+entries checked against the row on read (stale entries are dropped, and put back if
+the unit of work rolls back), so ``tick`` costs ``O(log n)`` per due position.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from datetime import datetime
+
+from omnicrm.errors import ConcurrencyError
+from omnicrm.persistence.memory._tables import Journal, Table
+from omnicrm.timing.records import ActionStatus, DueAction, Enrollment, EntryRecord, Outcome
+from omnicrm.validation import check_aware, check_id, check_int
+
+__all__ = [
+    "MemoryActionRepository",
+    "MemoryEnrollmentRepository",
+    "MemoryEntryRepository",
+    "MemoryOutcomeRepository",
+    "MemoryProcessedEventRepository",
+    "TimingTables",
+]
+
+
+class TimingTables:
+    """The committed timing state, laid out compactly (a million waits fit in memory)."""
+
+    def __init__(self) -> None:
+        self.seen: Table[str, bool] = Table()
+        # by customer: the one position, or a tuple of them ordered by journey id
+        self.positions: Table[str, Enrollment | tuple[Enrollment, ...]] = Table()
+        self.due: list[tuple[datetime, str, str]] = []
+        self.active: list[int] = [0]
+        self.entries: list[EntryRecord] = []
+        self.actions: Table[str, DueAction] = Table()
+        self.sends: Table[str, tuple[tuple[datetime, str], ...]] = Table()
+        self.outcomes: Table[tuple[str, str], Outcome] = Table()
+
+
+class MemoryProcessedEventRepository:
+    """:class:`~omnicrm.timing.ports.ProcessedEventRepository` over a journaled dict."""
+
+    def __init__(self, tables: TimingTables, journal: Journal) -> None:
+        self._t = tables
+        self._journal = journal
+
+    def add(self, event_id: str, at: datetime) -> bool:
+        """Remember ``event_id``; ``False`` if known."""
+        check_aware("at", at)
+        if event_id in self._t.seen:
+            return False
+        self._t.seen.put(self._journal, event_id, True)
+        return True
+
+
+class MemoryEnrollmentRepository:
+    """:class:`~omnicrm.timing.ports.EnrollmentRepository` with a heap of due positions."""
+
+    def __init__(self, tables: TimingTables, journal: Journal) -> None:
+        self._t = tables
+        self._journal = journal
+
+    def _rows(self, customer_id: str) -> tuple[Enrollment, ...]:
+        found = self._t.positions.get(customer_id)
+        if found is None:
+            return ()
+        return (found,) if isinstance(found, Enrollment) else found
+
+    def get(self, customer_id: str, journey_id: str) -> Enrollment | None:
+        """Return the position, or ``None``."""
+        found = self._t.positions.get(customer_id)
+        if isinstance(found, Enrollment):
+            return found if found.journey_id == journey_id else None
+        for row in found or ():
+            if row.journey_id == journey_id:
+                return row
+        return None
+
+    def for_customer(self, customer_id: str) -> Sequence[Enrollment]:
+        """Return the customer's positions, by journey id."""
+        return self._rows(customer_id)
+
+    def put(self, enrollment: Enrollment) -> Enrollment:
+        """Insert or replace if the version matches; return it with the next version."""
+        if not isinstance(enrollment, Enrollment):
+            raise TypeError("enrollment must be an Enrollment")
+        t = self._t
+        customer_id, journey_id = enrollment.customer_id, enrollment.journey_id
+        rows = self._rows(customer_id)
+        current = None
+        for row in rows:
+            if row.journey_id == journey_id:
+                current = row
+                break
+        found = 0 if current is None else current.version
+        if found != enrollment.version:
+            raise ConcurrencyError(
+                "enrollment", (customer_id, journey_id), enrollment.version, found
+            )
+        stored = enrollment.with_version(found + 1)
+        updated: Enrollment | tuple[Enrollment, ...]
+        if len(rows) <= 1 and (current is not None or not rows):
+            updated = stored  # the common case: one journey per customer
+        elif current is None:
+            updated = tuple(sorted((*rows, stored), key=lambda r: r.journey_id))
+        else:
+            updated = tuple(stored if r is current else r for r in rows)
+        t.positions.put(self._journal, customer_id, updated)
+        change = int(stored.active) - int(current is not None and current.active)
+        if change:
+            counter = t.active
+            counter[0] += change
+            self._journal.record(lambda: counter.__setitem__(0, counter[0] - change))
+        due = stored.due_at
+        if (
+            stored.active
+            and due is not None
+            and (current is None or current.due_at != due or not current.active)
+        ):
+            heapq.heappush(t.due, (due, customer_id, journey_id))
+        return stored
+
+    def _valid(self, entry: tuple[datetime, str, str]) -> Enrollment | None:
+        row = self.get(entry[1], entry[2])
+        if row is None or not row.active or row.due_at != entry[0]:
+            return None
+        return row
+
+    def due(self, until: datetime, limit: int) -> Sequence[Enrollment]:
+        """Return up to ``limit`` active positions due at or before ``until``, oldest first."""
+        bound = check_aware("until", until)
+        check_int("limit", limit, minimum=1)
+        heap = self._t.due
+        found: list[Enrollment] = []
+        keep: list[tuple[datetime, str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        while heap and heap[0][0] <= bound and len(found) < limit:
+            entry = heapq.heappop(heap)
+            row = self._valid(entry)
+            key = (entry[1], entry[2])
+            if row is not None and key not in seen:
+                seen.add(key)
+                found.append(row)
+                keep.append(entry)
+            else:
+                self._journal.record(lambda e=entry: heapq.heappush(heap, e))  # type: ignore[misc]
+        for entry in keep:
+            heapq.heappush(heap, entry)
+        return found
+
+    def count_active(self) -> int:
+        """Return the number of active positions."""
+        return self._t.active[0]
+
+
+class MemoryEntryRepository:
+    """:class:`~omnicrm.timing.ports.EntryRepository` over a journaled list."""
+
+    def __init__(self, tables: TimingTables, journal: Journal) -> None:
+        self._t = tables
+        self._journal = journal
+
+    def add(self, entry: EntryRecord) -> None:
+        """Append an entry."""
+        entries = self._t.entries
+        entries.append(entry)
+
+        def undo() -> None:
+            entries.pop()
+
+        self._journal.record(undo)
+
+    def all(self) -> Sequence[EntryRecord]:
+        """Return every entry in order."""
+        return tuple(
+            sorted(self._t.entries, key=lambda e: (e.at, e.customer_id, e.journey_id, e.run))
+        )
+
+
+class MemoryActionRepository:
+    """:class:`~omnicrm.timing.ports.ActionRepository` with a per-customer send index."""
+
+    def __init__(self, tables: TimingTables, journal: Journal) -> None:
+        self._t = tables
+        self._journal = journal
+
+    def add(self, action: DueAction) -> bool:
+        """Store the action; ``False`` if its id exists."""
+        t = self._t
+        if action.action_id in t.actions:
+            return False
+        t.actions.put(self._journal, action.action_id, action)
+        if action.status == ActionStatus.DUE and action.channel is not None:
+            earlier = t.sends.get(action.customer_id) or ()
+            t.sends.put(
+                self._journal, action.customer_id, (*earlier, (action.due_at, action.channel))
+            )
+        return True
+
+    def get(self, action_id: str) -> DueAction | None:
+        """Return the action or ``None``."""
+        return self._t.actions.get(check_id("action_id", action_id))
+
+    def sends(self, customer_id: str, since: datetime) -> Sequence[tuple[datetime, str]]:
+        """Return the customer's due sends after ``since``."""
+        return tuple(s for s in self._t.sends.get(customer_id) or () if s[0] > since)
+
+    def all(self) -> Sequence[DueAction]:
+        """Return every action by ``(due_at, action_id)``."""
+        return tuple(sorted(self._t.actions.values(), key=lambda a: (a.due_at, a.action_id)))
+
+
+class MemoryOutcomeRepository:
+    """:class:`~omnicrm.timing.ports.OutcomeRepository` over a journaled dict."""
+
+    def __init__(self, tables: TimingTables, journal: Journal) -> None:
+        self._t = tables
+        self._journal = journal
+
+    def add(self, outcome: Outcome) -> bool:
+        """Store the outcome; ``False`` if that kind was already reported."""
+        key = (outcome.action_id, outcome.kind)
+        if key in self._t.outcomes:
+            return False
+        self._t.outcomes.put(self._journal, key, outcome)
+        return True
+
+    def all(self) -> Sequence[Outcome]:
+        """Return every outcome in order."""
+        return tuple(sorted(self._t.outcomes.values(), key=lambda o: (o.at, o.action_id, o.kind)))

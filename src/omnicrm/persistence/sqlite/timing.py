@@ -1,0 +1,244 @@
+"""The SQLite timing repositories (tables ``timing_*``)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+from omnicrm.clock import from_micros, to_micros
+from omnicrm.errors import ConcurrencyError, DuplicateError
+from omnicrm.persistence.sqlite._connection import translate_errors
+from omnicrm.timing.codec import (
+    action_from_json,
+    action_to_json,
+    enrollment_from_json,
+    enrollment_to_json,
+)
+from omnicrm.timing.records import ActionStatus, DueAction, Enrollment, EntryRecord, Outcome
+from omnicrm.validation import check_aware, check_id, check_int
+
+__all__ = [
+    "SQLiteActionRepository",
+    "SQLiteEnrollmentRepository",
+    "SQLiteEntryRepository",
+    "SQLiteOutcomeRepository",
+    "SQLiteProcessedEventRepository",
+]
+
+_POSITION_COLUMNS = (
+    "customer_id, journey_id, run, step_id, active, due_us, wait_event, version, data"
+)
+
+
+class SQLiteProcessedEventRepository:
+    """Processed event ids in ``timing_seen``."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def add(self, event_id: str, at: datetime) -> bool:
+        """Remember ``event_id``; ``False`` if known."""
+        with translate_errors("remember an event"):
+            cursor = self._conn.execute(
+                "INSERT OR IGNORE INTO timing_seen (event_id, at_us) VALUES (?, ?)",
+                (event_id, to_micros(check_aware("at", at))),
+            )
+        return cursor.rowcount == 1
+
+
+class SQLiteEnrollmentRepository:
+    """Positions in ``timing_positions``."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def _rows(self, sql: str, params: Sequence[object]) -> list[Enrollment]:
+        with translate_errors("read journey positions"):
+            rows = self._conn.execute(sql, params).fetchall()
+        return [enrollment_from_json(*row) for row in rows]
+
+    def get(self, customer_id: str, journey_id: str) -> Enrollment | None:
+        """Return the position, or ``None``."""
+        rows = self._rows(
+            f"SELECT {_POSITION_COLUMNS} FROM timing_positions "
+            "WHERE customer_id = ? AND journey_id = ?",
+            (customer_id, journey_id),
+        )
+        return rows[0] if rows else None
+
+    def for_customer(self, customer_id: str) -> Sequence[Enrollment]:
+        """Return the customer's positions, by journey id."""
+        return tuple(
+            self._rows(
+                f"SELECT {_POSITION_COLUMNS} FROM timing_positions "
+                "WHERE customer_id = ? ORDER BY journey_id",
+                (customer_id,),
+            )
+        )
+
+    def put(self, enrollment: Enrollment) -> Enrollment:
+        """Insert or replace if the version matches; return it with the next version."""
+        stored = enrollment.with_version(enrollment.version + 1)
+        values = (
+            stored.run,
+            stored.step_id,
+            int(stored.active),
+            None if stored.due_at is None else to_micros(stored.due_at),
+            stored.wait_event,
+            stored.version,
+            enrollment_to_json(stored),
+        )
+        key = (enrollment.customer_id, enrollment.journey_id)
+        with translate_errors("write a journey position"):
+            if enrollment.version == 0:
+                cursor = self._conn.execute(
+                    f"INSERT OR IGNORE INTO timing_positions ({_POSITION_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*key, *values),
+                )
+            else:
+                cursor = self._conn.execute(
+                    "UPDATE timing_positions SET run = ?, step_id = ?, active = ?, due_us = ?, "
+                    "wait_event = ?, version = ?, data = ? "
+                    "WHERE customer_id = ? AND journey_id = ? AND version = ?",
+                    (*values, *key, enrollment.version),
+                )
+            if cursor.rowcount != 1:
+                row = self._conn.execute(
+                    "SELECT version FROM timing_positions WHERE customer_id = ? AND journey_id = ?",
+                    key,
+                ).fetchone()
+                raise ConcurrencyError(
+                    "enrollment", key, enrollment.version, None if row is None else int(row[0])
+                )
+        return stored
+
+    def due(self, until: datetime, limit: int) -> Sequence[Enrollment]:
+        """Return up to ``limit`` active positions due at or before ``until``, oldest first."""
+        check_int("limit", limit, minimum=1)
+        return tuple(
+            self._rows(
+                f"SELECT {_POSITION_COLUMNS} FROM timing_positions "
+                "WHERE active = 1 AND due_us IS NOT NULL AND due_us <= ? "
+                "ORDER BY due_us, customer_id, journey_id LIMIT ?",
+                (to_micros(check_aware("until", until)), limit),
+            )
+        )
+
+    def count_active(self) -> int:
+        """Return the number of active positions."""
+        with translate_errors("count journey positions"):
+            row = self._conn.execute(
+                "SELECT COUNT(*) FROM timing_positions WHERE active = 1"
+            ).fetchone()
+        return int(row[0])
+
+
+class SQLiteEntryRepository:
+    """Journey entries in ``timing_entries``."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def add(self, entry: EntryRecord) -> None:
+        """Append an entry."""
+        key = (entry.customer_id, entry.journey_id, entry.run)
+        with translate_errors("add a journey entry"):
+            try:
+                self._conn.execute(
+                    "INSERT INTO timing_entries (customer_id, journey_id, run, at_us, holdout) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (*key, to_micros(entry.at), int(entry.holdout)),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise DuplicateError("journey entry", key) from exc
+
+    def all(self) -> Sequence[EntryRecord]:
+        """Return every entry in order."""
+        with translate_errors("read journey entries"):
+            rows = self._conn.execute(
+                "SELECT customer_id, journey_id, run, at_us, holdout FROM timing_entries "
+                "ORDER BY at_us, customer_id, journey_id, run"
+            ).fetchall()
+        return tuple(
+            EntryRecord(customer_id=c, journey_id=j, run=r, at=from_micros(at), holdout=bool(h))
+            for c, j, r, at, h in rows
+        )
+
+
+class SQLiteActionRepository:
+    """Action decisions in ``timing_actions``."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def add(self, action: DueAction) -> bool:
+        """Store the action; ``False`` if its id exists."""
+        is_send = action.status == ActionStatus.DUE and action.channel is not None
+        with translate_errors("add an action"):
+            cursor = self._conn.execute(
+                "INSERT OR IGNORE INTO timing_actions "
+                "(action_id, customer_id, due_us, channel, is_send, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    action.action_id,
+                    action.customer_id,
+                    to_micros(action.due_at),
+                    action.channel,
+                    int(is_send),
+                    action_to_json(action),
+                ),
+            )
+        return cursor.rowcount == 1
+
+    def get(self, action_id: str) -> DueAction | None:
+        """Return the action or ``None``."""
+        check_id("action_id", action_id)
+        with translate_errors("read an action"):
+            row = self._conn.execute(
+                "SELECT data FROM timing_actions WHERE action_id = ?", (action_id,)
+            ).fetchone()
+        return None if row is None else action_from_json(row[0])
+
+    def sends(self, customer_id: str, since: datetime) -> Sequence[tuple[datetime, str]]:
+        """Return the customer's due sends after ``since``."""
+        with translate_errors("read sends"):
+            rows = self._conn.execute(
+                "SELECT due_us, channel FROM timing_actions "
+                "WHERE customer_id = ? AND is_send = 1 AND due_us > ? ORDER BY due_us, action_id",
+                (customer_id, to_micros(since)),
+            ).fetchall()
+        return tuple((from_micros(us), channel) for us, channel in rows)
+
+    def all(self) -> Sequence[DueAction]:
+        """Return every action by ``(due_at, action_id)``."""
+        with translate_errors("read actions"):
+            rows = self._conn.execute(
+                "SELECT data FROM timing_actions ORDER BY due_us, action_id"
+            ).fetchall()
+        return tuple(action_from_json(r[0]) for r in rows)
+
+
+class SQLiteOutcomeRepository:
+    """Outcomes in ``timing_outcomes``."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def add(self, outcome: Outcome) -> bool:
+        """Store the outcome; ``False`` if that kind was already reported."""
+        with translate_errors("add an outcome"):
+            cursor = self._conn.execute(
+                "INSERT OR IGNORE INTO timing_outcomes (action_id, kind, at_us) VALUES (?, ?, ?)",
+                (outcome.action_id, outcome.kind, to_micros(outcome.at)),
+            )
+        return cursor.rowcount == 1
+
+    def all(self) -> Sequence[Outcome]:
+        """Return every outcome in order."""
+        with translate_errors("read outcomes"):
+            rows = self._conn.execute(
+                "SELECT action_id, kind, at_us FROM timing_outcomes ORDER BY at_us, action_id, kind"
+            ).fetchall()
+        return tuple(Outcome(action_id=a, kind=k, at=from_micros(at)) for a, k, at in rows)

@@ -1,0 +1,94 @@
+"""Journeys prepared for fast dispatch: predicates compiled, triggers indexed by event type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from omnicrm.timing.conditions import Condition, Facts, compile_all_of
+from omnicrm.timing.errors import JourneyDefinitionError
+from omnicrm.timing.model import Branch, Journey, Step, Trigger, WaitForEvent
+
+__all__ = ["CompiledJourney", "Dispatch", "Predicate", "compile_all"]
+
+Predicate = Callable[[Facts], bool]
+
+
+def compile_conditions(conditions: Iterable[Condition]) -> Predicate:
+    """Compile conditions into one predicate (all must hold)."""
+    return compile_all_of(tuple(conditions))
+
+
+def matches(test: Predicate, facts: Facts) -> bool:
+    """Return ``True`` if the predicate accepts ``facts``."""
+    return test(facts)
+
+
+class CompiledJourney:
+    """A journey with its steps by id and its conditions compiled."""
+
+    __slots__ = ("exits", "journey", "stage_channels", "steps", "tests", "triggers")
+
+    def __init__(self, journey: Journey) -> None:
+        self.journey = journey
+        self.steps: dict[str, Step] = {s.id: s for s in journey.steps}
+        self.triggers: dict[str, list[Predicate]] = _by_type(journey.triggers)
+        self.exits: dict[str, list[Predicate]] = _by_type(journey.exit_on)
+        self.stage_channels = {s.name: s.channels for s in journey.stages}
+        self.tests: dict[tuple[str, int], Predicate] = {}
+        for step in journey.steps:
+            if isinstance(step, WaitForEvent):
+                self.tests[(step.id, 0)] = compile_conditions(step.conditions)
+            elif isinstance(step, Branch):
+                for i, case in enumerate(step.cases):
+                    self.tests[(step.id, i)] = compile_conditions(case.conditions)
+
+    def triggered(self, event_type: str, facts: Facts) -> bool:
+        """Return ``True`` if an event of ``event_type`` with ``facts`` enters the journey."""
+        return any(t(facts) for t in self.triggers.get(event_type, ()))
+
+    def exited(self, event_type: str, facts: Facts) -> bool:
+        """Return ``True`` if the event takes a customer out of the journey."""
+        return any(t(facts) for t in self.exits.get(event_type, ()))
+
+
+def _by_type(triggers: Iterable[Trigger]) -> dict[str, list[Predicate]]:
+    index: dict[str, list[Predicate]] = {}
+    for trigger in triggers:
+        index.setdefault(trigger.event_type, []).append(compile_conditions(trigger.conditions))
+    return index
+
+
+class Dispatch:
+    """Every journey, compiled, with journeys indexed by the event types they listen to."""
+
+    def __init__(self, journeys: Iterable[Journey], extra_types: Iterable[str] = ()) -> None:
+        compiled = [CompiledJourney(j) for j in journeys]
+        compiled.sort(key=lambda c: (-c.journey.priority, c.journey.id))
+        self.by_id: dict[str, CompiledJourney] = {}
+        for item in compiled:
+            if item.journey.id in self.by_id:
+                raise JourneyDefinitionError("journeys", item.journey.id, "two journeys share it")
+            self.by_id[item.journey.id] = item
+        self.entering: dict[str, tuple[CompiledJourney, ...]] = {}
+        self.rules: dict[str, tuple[tuple[str, Predicate], ...]] = {}
+        types: set[str] = set(extra_types)
+        for item in compiled:
+            types |= item.journey.event_types()
+            for event_type, tests in item.triggers.items():
+                self.entering[event_type] = (*self.entering.get(event_type, ()), item)
+                pairs = tuple((item.journey.id, t) for t in tests)
+                self.rules[event_type] = (*self.rules.get(event_type, ()), *pairs)
+        self.event_types = frozenset(types)
+
+    def matching(self, event_type: str, facts: Facts) -> list[str]:
+        """Return the ids of the journeys an event of ``event_type`` with ``facts`` enters."""
+        found: list[str] = []
+        for journey_id, test in self.rules.get(event_type, ()):
+            if test(facts) and journey_id not in found:
+                found.append(journey_id)
+        return found
+
+
+def compile_all(journeys: Iterable[Journey], extra_types: Iterable[str] = ()) -> Dispatch:
+    """Compile ``journeys`` into a :class:`Dispatch`."""
+    return Dispatch(journeys, extra_types)

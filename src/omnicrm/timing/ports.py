@@ -1,0 +1,140 @@
+"""The timing engine's storage ports: processed events, positions, entries, actions, outcomes.
+
+Each maps onto one ordinary table. Every method runs inside the unit of work that owns
+the repository. Prove an implementation with
+:class:`omnicrm.testing.contracts.TimingRepositoryContract`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from omnicrm.timing.records import DueAction, Enrollment, EntryRecord, Outcome
+from omnicrm.unit_of_work import UnitOfWork
+
+__all__ = [
+    "ActionRepository",
+    "EnrollmentRepository",
+    "EntryRepository",
+    "OutcomeRepository",
+    "ProcessedEventRepository",
+    "TimingUnitOfWork",
+]
+
+
+class ProcessedEventRepository(Protocol):
+    """The ids of events already handled (so a second delivery is a no-op)."""
+
+    def add(self, event_id: str, at: datetime) -> bool:
+        """Remember ``event_id``; return ``False`` (writing nothing) if it was already known."""
+        ...
+
+
+class EnrollmentRepository(Protocol):
+    """Customers' positions in journeys, one row per ``(customer_id, journey_id)``."""
+
+    def get(self, customer_id: str, journey_id: str) -> Enrollment | None:
+        """Return the position, or ``None``."""
+        ...
+
+    def for_customer(self, customer_id: str) -> Sequence[Enrollment]:
+        """Return every position of ``customer_id``, by journey id."""
+        ...
+
+    def put(self, enrollment: Enrollment) -> Enrollment:
+        """Insert or replace a position if the stored version equals ``enrollment.version``.
+
+        A new position has version 0 and nothing stored. Returns it with the version
+        incremented; raises ``ConcurrencyError`` on a mismatch.
+        """
+        ...
+
+    def due(self, until: datetime, limit: int) -> Sequence[Enrollment]:
+        """Return up to ``limit`` active positions with ``due_at <= until``.
+
+        Ordered by ``(due_at, customer_id, journey_id)``.
+        """
+        ...
+
+    def count_active(self) -> int:
+        """Return how many positions are active (waiting)."""
+        ...
+
+
+class EntryRepository(Protocol):
+    """The log of entries into journeys."""
+
+    def add(self, entry: EntryRecord) -> None:
+        """Append an entry.
+
+        The engine never adds the same ``(customer, journey, run)`` twice; a backend may
+        refuse a duplicate with ``DuplicateError`` (the SQLite one does).
+        """
+        ...
+
+    def all(self) -> Sequence[EntryRecord]:
+        """Return every entry, ordered by ``(at, customer_id, journey_id, run)``."""
+        ...
+
+
+class ActionRepository(Protocol):
+    """Every action decision (sent, held out, skipped, deferred, ...), keyed by action id."""
+
+    def add(self, action: DueAction) -> bool:
+        """Store ``action``; return ``False`` (writing nothing) if its id exists."""
+        ...
+
+    def get(self, action_id: str) -> DueAction | None:
+        """Return the action, or ``None``."""
+        ...
+
+    def sends(self, customer_id: str, since: datetime) -> Sequence[tuple[datetime, str]]:
+        """Return ``(due_at, channel)`` of the customer's *due* actions after ``since``."""
+        ...
+
+    def all(self) -> Sequence[DueAction]:
+        """Return every action, ordered by ``(due_at, action_id)``."""
+        ...
+
+
+class OutcomeRepository(Protocol):
+    """Outcomes the host reported, one per ``(action_id, kind)``."""
+
+    def add(self, outcome: Outcome) -> bool:
+        """Store ``outcome``; return ``False`` (writing nothing) if that kind was reported."""
+        ...
+
+    def all(self) -> Sequence[Outcome]:
+        """Return every outcome, ordered by ``(at, action_id, kind)``."""
+        ...
+
+
+class TimingUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work with the timing engine's repositories."""
+
+    @property
+    def timing_events(self) -> ProcessedEventRepository:
+        """Processed event ids."""
+        ...
+
+    @property
+    def timing_enrollments(self) -> EnrollmentRepository:
+        """Positions in journeys."""
+        ...
+
+    @property
+    def timing_entries(self) -> EntryRepository:
+        """Entries into journeys."""
+        ...
+
+    @property
+    def timing_actions(self) -> ActionRepository:
+        """Action decisions."""
+        ...
+
+    @property
+    def timing_outcomes(self) -> OutcomeRepository:
+        """Reported outcomes."""
+        ...

@@ -1,0 +1,310 @@
+"""The :class:`Engine`: events and clock ticks in, due actions out, exactly once.
+
+Every call runs in one unit of work on the host's store: the event id is remembered,
+positions move, and every action decision is written, or nothing is. A duplicate event
+is a no-op; a crash before the commit leaves the event to be delivered again and the
+due waits to be found again by the next ``tick``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
+
+import attrs
+
+from omnicrm.clock import to_utc
+from omnicrm.errors import InvalidTypeError, NotFoundError, ValidationError
+from omnicrm.timing._compiled import compile_all
+from omnicrm.timing._runner import Runner
+from omnicrm.timing.campaigns import Campaign
+from omnicrm.timing.channels import ChannelPolicy
+from omnicrm.timing.conditions import Facts
+from omnicrm.timing.errors import UnknownEventTypeError
+from omnicrm.timing.guards import GuardPolicy
+from omnicrm.timing.model import Journey
+from omnicrm.timing.records import (
+    ActionStatus,
+    CustomerContext,
+    CustomerEvent,
+    DueAction,
+    Outcome,
+    OutcomeKind,
+    TimingHistory,
+)
+from omnicrm.validation import check_id, check_int
+
+if TYPE_CHECKING:
+    from omnicrm.timing.ports import TimingUnitOfWork
+    from omnicrm.unit_of_work import Store
+
+__all__ = ["CustomerDirectory", "Engine", "StaticDirectory", "TimingHistory"]
+
+
+@runtime_checkable
+class CustomerDirectory(Protocol):
+    """Where the engine looks a customer up; the host implements it over its own data."""
+
+    def context(self, customer_id: str) -> CustomerContext:
+        """Return what the engine needs to know of ``customer_id``."""
+        ...
+
+
+class StaticDirectory:
+    """A :class:`CustomerDirectory` over a mapping; unknown customers get ``default``'s zone."""
+
+    def __init__(
+        self,
+        contexts: Mapping[str, CustomerContext] | Iterable[CustomerContext] = (),
+        *,
+        time_zone: str = "UTC",
+    ) -> None:
+        items = contexts.values() if isinstance(contexts, Mapping) else contexts
+        self._contexts = {c.customer_id: c for c in items}
+        self._zone = time_zone
+
+    def add(self, context: CustomerContext) -> None:
+        """Add or replace a customer's context."""
+        self._contexts[context.customer_id] = context
+
+    def context(self, customer_id: str) -> CustomerContext:
+        """Return the stored context, or a bare one (no consents) in the default zone."""
+        found = self._contexts.get(customer_id)
+        if found is None:
+            found = CustomerContext(customer_id=customer_id, time_zone=self._zone)
+        return found
+
+
+class Engine:
+    """Runs journeys and campaigns for customers: ``handle`` events, ``tick`` the clock.
+
+    Args:
+        store: a store whose units of work have the timing repositories.
+        journeys: the journeys to run (their ids are part of the action ids).
+        directory: looks customers up when ``handle`` is not given a context.
+        guards: quiet hours, sending windows, frequency caps.
+        channels: channel defaults, rules, costs and response rates.
+        campaigns: company-origin campaigns that :meth:`launch` may start.
+        event_types: further event types the host sends (so they are not unknown).
+        batch: due positions per unit of work in :meth:`tick`.
+
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        journeys: Iterable[Journey],
+        *,
+        directory: CustomerDirectory | None = None,
+        guards: GuardPolicy | None = None,
+        channels: ChannelPolicy | None = None,
+        campaigns: Iterable[Campaign] = (),
+        event_types: Iterable[str] = (),
+        batch: int = 1000,
+    ) -> None:
+        self._store = store
+        self.journeys = tuple(journeys)
+        for journey in self.journeys:
+            if not isinstance(journey, Journey):
+                raise InvalidTypeError("journeys", journey, "must be a Journey")
+        self.campaigns = {c.id: c for c in campaigns}
+        self.directory = directory or StaticDirectory()
+        self.guards = guards or GuardPolicy()
+        self.channels = channels or ChannelPolicy()
+        self._extra_types = tuple(check_id("event_types", t) for t in event_types)
+        self._batch = check_int("batch", batch, minimum=1)
+        dispatch = compile_all(
+            (*self.journeys, *(c.to_journey() for c in self.campaigns.values())),
+            self._extra_types,
+        )
+        self.event_types = dispatch.event_types
+        self.dispatch = dispatch
+        self._runner = Runner(dispatch, self.guards, self.channels)
+
+    def triggered(self, event: CustomerEvent, customer: CustomerContext) -> list[str]:
+        """Return the journeys ``event`` would enter for ``customer`` (conditions only)."""
+        facts = Facts(event.properties, customer.profile, customer.segment)
+        return self.dispatch.matching(event.event_type, facts)
+
+    def _uow(self) -> TimingUnitOfWork:
+        return cast("TimingUnitOfWork", self._store.unit_of_work())
+
+    def _context(self, customer_id: str, given: CustomerContext | None) -> CustomerContext:
+        if given is None:
+            return self.directory.context(customer_id)
+        if not isinstance(given, CustomerContext):
+            raise InvalidTypeError("customer", given, "must be a CustomerContext")
+        if given.customer_id != customer_id:
+            raise ValidationError(
+                "customer", given.customer_id, f"is not the event's customer {customer_id!r}"
+            )
+        return given
+
+    def handle(
+        self, event: CustomerEvent, customer: CustomerContext | None = None
+    ) -> tuple[DueAction, ...]:
+        """Apply one event; return the actions now due (none for a duplicate event id).
+
+        The customer's waits due by the event's time are resumed first, then exits and
+        awaited events, then journey entries in priority order.
+        """
+        if not isinstance(event, CustomerEvent):
+            raise InvalidTypeError("event", event, "must be a CustomerEvent")
+        if event.event_type not in self.event_types:
+            raise UnknownEventTypeError(
+                "event_type", event.event_type, "no journey or declared event type uses it"
+            )
+        ctx = self._context(event.customer_id, customer)
+        with self._uow() as uow:
+            if not uow.timing_events.add(event.event_id, event.occurred_at):
+                return ()
+            out = self._runner.handle(uow, event, ctx)
+            uow.commit()
+        return tuple(out)
+
+    def tick(self, now: datetime) -> tuple[DueAction, ...]:
+        """Resume every position due at or before ``now``; return the actions now due."""
+        now = to_utc("now", now)
+        out: list[DueAction] = []
+        while True:
+            with self._uow() as uow:
+                due = uow.timing_enrollments.due(now, self._batch)
+                if not due:
+                    return tuple(out)
+                contexts: dict[str, CustomerContext] = {}
+                for position in due:
+                    ctx = contexts.get(position.customer_id)
+                    if ctx is None:
+                        ctx = contexts[position.customer_id] = self.directory.context(
+                            position.customer_id
+                        )
+                    after = self._runner.resume(uow, position, ctx, out)
+                    if after.active and after.due_at is not None and after.due_at <= now:
+                        break  # it is due again: re-read so time order holds
+                uow.commit()
+
+    def launch(
+        self, campaign_id: str, customer_ids: Iterable[str], at: datetime
+    ) -> tuple[DueAction, ...]:
+        """Start a company-origin campaign for ``customer_ids`` at ``at`` (each at most once)."""
+        if campaign_id not in self.campaigns:
+            raise NotFoundError("campaign", campaign_id)
+        at = to_utc("at", at)
+        ids = sorted({check_id("customer_ids", c) for c in customer_ids})
+        out: list[DueAction] = []
+        with self._uow() as uow:
+            for customer_id in ids:
+                self._runner.enter(uow, campaign_id, self.directory.context(customer_id), at, out)
+            uow.commit()
+        return tuple(out)
+
+    def record_outcome(self, action_id: str, kind: str, at: datetime) -> tuple[DueAction, ...]:
+        """Record what happened to an action; a ``failed`` send returns its fallback action.
+
+        Reporting the same kind twice for an action is a no-op.
+        """
+        check_id("action_id", action_id)
+        outcome = Outcome(action_id=action_id, kind=kind, at=at)
+        with self._uow() as uow:
+            action = uow.timing_actions.get(action_id)
+            if action is None:
+                raise NotFoundError("action", action_id)
+            out: list[DueAction] = []
+            if (
+                uow.timing_outcomes.add(outcome)
+                and kind == OutcomeKind.FAILED
+                and action.fallbacks
+                and action.status == ActionStatus.DUE
+            ):
+                channel, rest = action.fallbacks[0], action.fallbacks[1:]
+                digest = hashlib.sha256(f"{action_id}\x1ffallback".encode()).hexdigest()
+                fallback = attrs.evolve(
+                    action,
+                    action_id="act_" + digest[:32],
+                    channel=channel,
+                    fallbacks=rest,
+                    due_at=outcome.at,
+                    reasons=(
+                        *action.reasons,
+                        f"{action.channel} failed: fell back to {channel}",
+                    ),
+                )
+                if uow.timing_actions.add(fallback):
+                    out.append(fallback)
+            uow.commit()
+        return tuple(out)
+
+    def unacknowledged(self) -> tuple[DueAction, ...]:
+        """Return due actions with no reported outcome (to re-send after a crash, same ids)."""
+        history = self.history()
+        done = {o.action_id for o in history.outcomes}
+        return tuple(
+            a for a in history.actions if a.status == ActionStatus.DUE and a.action_id not in done
+        )
+
+    def history(self) -> TimingHistory:
+        """Return every entry, action decision and outcome recorded so far."""
+        with self._uow() as uow:
+            return TimingHistory(
+                tuple(uow.timing_entries.all()),
+                tuple(uow.timing_actions.all()),
+                tuple(uow.timing_outcomes.all()),
+            )
+
+    def active_positions(self) -> int:
+        """Return how many customers are inside a journey now."""
+        with self._uow() as uow:
+            return uow.timing_enrollments.count_active()
+
+    def replay(
+        self, events: Iterable[CustomerEvent], start: datetime, end: datetime
+    ) -> tuple[DueAction, ...]:
+        """Run the journeys over a historical event log with a virtual clock.
+
+        Uses a fresh in-memory store (this engine's store is not touched). Events in
+        ``[start, end]`` are applied in ``(occurred_at, event_id)`` order, the clock
+        ticking to each; a last tick at ``end``. Returns every due action, in order.
+        """
+        return self.replay_history(events, start, end).actions_due()
+
+    def replay_history(
+        self, events: Iterable[CustomerEvent], start: datetime, end: datetime
+    ) -> ReplayResult:
+        """Like :meth:`replay`, returning the whole recorded history for :func:`evaluate`."""
+        from omnicrm.persistence.memory import MemoryStore  # service layer: allowed
+
+        start, end = to_utc("start", start), to_utc("end", end)
+        if end < start:
+            raise ValidationError("end", end, "must not be before start")
+        engine = Engine(
+            MemoryStore(),
+            self.journeys,
+            directory=self.directory,
+            guards=self.guards,
+            channels=self.channels,
+            campaigns=self.campaigns.values(),
+            event_types=self._extra_types,
+            batch=self._batch,
+        )
+        chosen: Sequence[CustomerEvent] = sorted(
+            (e for e in events if start <= e.occurred_at <= end),
+            key=lambda e: (e.occurred_at, e.event_id),
+        )
+        for event in chosen:
+            engine.tick(event.occurred_at)
+            engine.handle(event)
+        engine.tick(end)
+        return ReplayResult(engine.history())
+
+
+@attrs.frozen
+class ReplayResult:
+    """What a replay recorded."""
+
+    history: TimingHistory
+
+    def actions_due(self) -> tuple[DueAction, ...]:
+        """Return the due actions in ``(due_at, action_id)`` order."""
+        return tuple(a for a in self.history.actions if a.status == ActionStatus.DUE)
