@@ -14,6 +14,14 @@ from omnicrm.persistence._base import BaseUnitOfWork
 from omnicrm.persistence.memory._tables import Journal, Table
 from omnicrm.persistence.memory.customers import CustomerTables, MemoryCustomerRepository
 from omnicrm.persistence.memory.idempotency import MemoryIdempotencyRepository
+from omnicrm.persistence.memory.loyalty import (
+    LoyaltyTables,
+    MemoryAccountRepository,
+    MemoryGrantRepository,
+    MemoryHoldRepository,
+    MemoryLedgerRepository,
+    MemoryOrderRepository,
+)
 from omnicrm.unit_of_work import Capability
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
@@ -29,6 +37,7 @@ class MemoryStore:
         self._owner: int | None = None
         self._customers = CustomerTables()
         self._idempotency: Table[tuple[str, str], IdempotencyRecord] = Table()
+        self._loyalty = LoyaltyTables()
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         """Return a new unit of work over this store."""
@@ -58,6 +67,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self._locked = False
         self._customers = MemoryCustomerRepository(store._customers, self._journal)
         self._idempotency = MemoryIdempotencyRepository(store._idempotency, self._journal)
+        self._loyalty = (store._loyalty, self._journal)
 
     @property
     def customers(self) -> MemoryCustomerRepository:
@@ -70,6 +80,36 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         """The idempotency-record repository."""
         self._require_active()
         return self._idempotency
+
+    @property
+    def loyalty_accounts(self) -> MemoryAccountRepository:
+        """The loyalty accounts repository."""
+        self._require_active()
+        return MemoryAccountRepository(*self._loyalty)
+
+    @property
+    def loyalty_grants(self) -> MemoryGrantRepository:
+        """The loyalty grants repository."""
+        self._require_active()
+        return MemoryGrantRepository(*self._loyalty)
+
+    @property
+    def loyalty_holds(self) -> MemoryHoldRepository:
+        """The loyalty holds repository."""
+        self._require_active()
+        return MemoryHoldRepository(*self._loyalty)
+
+    @property
+    def loyalty_orders(self) -> MemoryOrderRepository:
+        """The loyalty orders repository."""
+        self._require_active()
+        return MemoryOrderRepository(*self._loyalty)
+
+    @property
+    def loyalty_ledger(self) -> MemoryLedgerRepository:
+        """The loyalty ledger repository."""
+        self._require_active()
+        return MemoryLedgerRepository(*self._loyalty)
 
     def _begin(self) -> None:
         self._store._acquire()

@@ -19,6 +19,13 @@ from omnicrm.persistence.sqlite._connection import (
 )
 from omnicrm.persistence.sqlite.customers import SQLiteCustomerRepository
 from omnicrm.persistence.sqlite.idempotency import SQLiteIdempotencyRepository
+from omnicrm.persistence.sqlite.loyalty import (
+    SQLiteAccountRepository,
+    SQLiteGrantRepository,
+    SQLiteHoldRepository,
+    SQLiteLedgerRepository,
+    SQLiteOrderRepository,
+)
 from omnicrm.persistence.sqlite.schema import migrate
 from omnicrm.unit_of_work import Capability
 from omnicrm.validation import check_int
@@ -84,6 +91,11 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         self._conn = store._connection()
         self._customers = SQLiteCustomerRepository(self._conn)
         self._idempotency = SQLiteIdempotencyRepository(self._conn)
+        self._loyalty_accounts = SQLiteAccountRepository(self._conn)
+        self._loyalty_grants = SQLiteGrantRepository(self._conn)
+        self._loyalty_holds = SQLiteHoldRepository(self._conn)
+        self._loyalty_orders = SQLiteOrderRepository(self._conn)
+        self._loyalty_ledger = SQLiteLedgerRepository(self._conn)
 
     @property
     def customers(self) -> SQLiteCustomerRepository:
@@ -96,6 +108,36 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         """The idempotency-record repository."""
         self._require_active()
         return self._idempotency
+
+    @property
+    def loyalty_accounts(self) -> SQLiteAccountRepository:
+        """The loyalty accounts repository."""
+        self._require_active()
+        return self._loyalty_accounts
+
+    @property
+    def loyalty_grants(self) -> SQLiteGrantRepository:
+        """The loyalty grants repository."""
+        self._require_active()
+        return self._loyalty_grants
+
+    @property
+    def loyalty_holds(self) -> SQLiteHoldRepository:
+        """The loyalty holds repository."""
+        self._require_active()
+        return self._loyalty_holds
+
+    @property
+    def loyalty_orders(self) -> SQLiteOrderRepository:
+        """The loyalty orders repository."""
+        self._require_active()
+        return self._loyalty_orders
+
+    @property
+    def loyalty_ledger(self) -> SQLiteLedgerRepository:
+        """The loyalty ledger repository."""
+        self._require_active()
+        return self._loyalty_ledger
 
     def _begin(self) -> None:
         if self._conn.in_transaction:
