@@ -80,9 +80,10 @@ class Kit:
         return self.service.earn(member, program, purchase, idempotency_key=self.key())
 
     def spend(self, points: int, *, member: str = "m1", program: str = "plain", **kw):  # type: ignore[no-untyped-def]
+        kw.setdefault("idempotency_key", self.key())
         kw.setdefault("company", "acme")
         kw.setdefault("channel", Channel.EC)
-        return self.service.spend(member, program, points, idempotency_key=self.key(), **kw)
+        return self.service.spend(member, program, points, **kw)
 
     def available(self, member: str = "m1", program: str = "plain") -> int:
         return self.service.balance(member, program).available
