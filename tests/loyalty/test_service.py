@@ -35,7 +35,8 @@ def test_earn_one_point_per_100_yen_rounded_down_after_points_used(kit: Kit) -> 
     third = kit.buy(1980, points_used=81)  # earns on 1899
     assert third.points == 18
     assert kit.available() == 56
-    assert first.events and isinstance(first.events[0], PointsEarned)
+    assert first.events
+    assert isinstance(first.events[0], PointsEarned)
 
 
 def test_multipliers_add_up_and_limited_bonus_is_its_own_grant(kit: Kit) -> None:
@@ -328,8 +329,10 @@ def test_retry_returns_first_result_and_other_payload_conflicts(kit: Kit) -> Non
     again = kit.service.spend(
         "m1", "plain", 10, company="acme", channel=Channel.EC, idempotency_key="pay"
     )
-    assert again.replayed and not first.replayed
-    assert again.allocations == first.allocations and again.points == first.points
+    assert again.replayed
+    assert not first.replayed
+    assert again.allocations == first.allocations
+    assert again.points == first.points
     assert kit.available() == 90
     with pytest.raises(IdempotencyConflictError):
         kit.service.spend(

@@ -44,7 +44,8 @@ def audit_ledger(store: LoyaltyStore, program_ids: Iterable[str]) -> None:
             liability: dict[str, int] = defaultdict(int)
             debt: dict[str, int] = defaultdict(int)
             for e in entries:
-                assert e.amount > 0 and e.debit != e.credit, e
+                assert e.amount > 0, e
+                assert e.debit != e.credit, e
                 if e.grant_id is not None:
                     per_grant[e.grant_id] += _signed(e, "member.available") + _signed(
                         e, "member.pending"
@@ -81,6 +82,6 @@ def audit_ledger(store: LoyaltyStore, program_ids: Iterable[str]) -> None:
                     projected[company],
                 )
             for member_id, owed in debt.items():
-                account = uow.loyalty_accounts.get(program_id, member_id)
-                assert account is not None, member_id
-                assert account.total_debt == owed >= 0, (account, owed)
+                found = uow.loyalty_accounts.get(program_id, member_id)
+                assert found is not None, member_id
+                assert found.total_debt == owed >= 0, (found, owed)
