@@ -355,3 +355,29 @@ def test_adjust_up_and_down(kit: Kit) -> None:
     assert up.allocations[0].expires_at == datetime(2026, 1, 31, 15, tzinfo=UTC)
     kit.service.adjust("m1", "plain", -20, company="acme", reason="fix", idempotency_key="a2")
     assert kit.service.balance("m1", "plain").limited == 30
+
+
+def test_returning_after_the_points_expired_charges_no_debt(kit: Kit) -> None:
+    kit.enroll()
+    kit.buy(10000, order="old")
+    kit.spend(30)
+    kit.advance(days=400)
+    back = kit.service.return_purchase("m1", "plain", "old", 10000, idempotency_key="r")
+    # 30 of the 100 points were spent (charged as debt); the 70 that expired are forgiven
+    assert (back.detail("reversed"), back.detail("debt")) == (100, 30)
+    assert kit.service.balance("m1", "plain").debt == 30
+
+
+def test_provisional_points_pay_debt_first(kit: Kit) -> None:
+    kit.enroll(program="pending")
+    kit.service.adjust("m1", "pending", 50, company="acme", reason="r", idempotency_key="a")
+    kit.buy(5000, program="pending", order="o")
+    kit.spend(50, program="pending")
+    kit.clock.set(datetime(2026, 2, 1, tzinfo=UTC))  # confirmed
+    kit.spend(50, program="pending")
+    back = kit.service.return_purchase("m1", "pending", "o", 5000, idempotency_key="r")
+    assert back.detail("debt") == 50
+    earned = kit.buy(3000, program="pending")
+    assert earned.detail("recovered") == 30
+    balance = kit.service.balance("m1", "pending")
+    assert (balance.pending, balance.debt) == (0, 20)

@@ -109,6 +109,8 @@ class LedgerAgainstModel(RuleBasedStateMachine):
                     grant.confirm_at if known is None else known.confirm_at,
                     grant.limited,
                 )
+            for hold_id, hold in self.model.holds.items():  # a held point is not in a grant
+                hold.active = uow.loyalty_holds.get(hold_id).state == "active"
         self.model.debt = self.svc.balance("m1", "group").debt
 
     # -- rules ----------------------------------------------------------------------

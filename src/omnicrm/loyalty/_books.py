@@ -334,9 +334,9 @@ class Books:
         self.save_account(attrs.evolve(account, debt=tuple(sorted(debt.items()))))
 
     def recover(self, grant: Grant, at: datetime) -> Grant:
-        """Pay the member's debt out of a newly available grant."""
+        """Pay the member's debt out of a new grant (provisional points too)."""
         account = self.account(grant.member_id)
-        if not account.debt or grant.pending:
+        if not account.debt:
             return grant
         debt = dict(account.debt)
         for owed_to, owed in account.debt:
@@ -349,6 +349,7 @@ class Books:
                 company=grant.company,
                 grant_id=grant.id,
                 counterparty=owed_to,
+                accounts=(PENDING if grant.pending else AVAILABLE, REDEEMED),
                 **common,  # type: ignore[arg-type]
             )
             self.post(
@@ -429,7 +430,6 @@ class Books:
                     grant_id=grant.id,
                 )
                 grant = self.uow.loyalty_grants.update(attrs.evolve(grant, pending=False))
-                grant = self.recover(grant, grant.confirm_at or at)
             if not grant.pending and grant.remaining > 0 and self.expired(grant, at):
                 self.expire_now(grant, self.expiry(grant) or at)
         account = self.account(member_id)

@@ -14,8 +14,18 @@ from omnicrm.loyalty.model import EntryKind, Grant, GrantKind, OrderPart
 __all__ = ["return_purchase"]
 
 
-def _reverse(books: Books, member_id: str, part: OrderPart, points: int, at: datetime) -> int:
-    """Take back ``points`` earned on ``part``; return the shortfall recorded as debt."""
+def _expired(books: Books, grant: Grant) -> int:
+    entries = books.uow.loyalty_ledger.for_member(books.program.id, grant.member_id)
+    return sum(e.amount for e in entries if e.grant_id == grant.id and e.kind == EntryKind.EXPIRE)
+
+
+def _reverse(
+    books: Books, member_id: str, part: OrderPart, points: int, at: datetime
+) -> tuple[int, int]:
+    """Take back ``points`` earned on ``part``; return (debt recorded, newly forgiven).
+
+    Points that expired before the return are not charged: the member never had them.
+    """
     grant = books.uow.loyalty_grants.get(part.grant_id)
     left = points
     if grant.pending:
@@ -43,10 +53,14 @@ def _reverse(books: Books, member_id: str, part: OrderPart, points: int, at: dat
         if cut:
             books.take(member_id, cut, EntryKind.REVERSE, at, grants=candidates, ref=grant.order_id)
             left -= cut
+    forgiven = 0
+    if left and books.expired(grant, at):
+        forgiven = min(left, max(0, _expired(books, grant) - part.forgiven))
+        left -= forgiven
     if left and books.program.shortfall == "debt":
         books.add_debt(member_id, part.company, left, at)
-        return left
-    return 0
+        return left, forgiven
+    return 0, forgiven
 
 
 def _restore(books: Books, part: OrderPart, points: int, at: datetime, ref: str) -> None:
@@ -96,10 +110,12 @@ def return_purchase(
     for part in order.earned:
         target = part.points - part.points * kept_share // order.gross
         delta = target - part.undone
+        forgiven = 0
         if delta > 0:
-            debt += _reverse(books, member_id, part, delta, at)
+            owed, forgiven = _reverse(books, member_id, part, delta, at)
+            debt += owed
             reversed_total += delta
-        earned.append(attrs.evolve(part, undone=target))
+        earned.append(attrs.evolve(part, undone=target, forgiven=part.forgiven + forgiven))
     spent_total = sum(p.points for p in order.spent)
     to_restore = spent_total * returned // order.gross - sum(p.undone for p in order.spent)
     restored_total = to_restore

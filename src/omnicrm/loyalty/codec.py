@@ -48,12 +48,14 @@ def allocations_from_json(text: str) -> tuple[Allocation, ...]:
 
 def parts_to_json(parts: tuple[OrderPart, ...]) -> str:
     """Encode order parts."""
-    return dumps([[p.grant_id, p.company, p.points, p.undone, p.spender] for p in parts])
+    return dumps(
+        [[p.grant_id, p.company, p.points, p.undone, p.spender, p.forgiven] for p in parts]
+    )
 
 
 def parts_from_json(text: str) -> tuple[OrderPart, ...]:
     """Decode :func:`parts_to_json` output."""
-    return tuple(OrderPart(g, c, p, u, s) for g, c, p, u, s in json.loads(text))
+    return tuple(OrderPart(g, c, p, u, s, f) for g, c, p, u, s, f in json.loads(text))
 
 
 def receipt_to_json(receipt: Receipt) -> str:

@@ -226,6 +226,8 @@ class OrderPart:
         company: the grant's issuer.
         points: points earned on it (or spent from it).
         undone: points since reversed (or restored) by returns.
+        forgiven: of the reversed points, those not charged as debt because the grant
+            had expired (the member never had them to spend).
         spender: for a spend, the company where the points were spent.
 
     """
@@ -235,6 +237,7 @@ class OrderPart:
     points: int
     undone: int = 0
     spender: str | None = None
+    forgiven: int = 0
 
 
 @attrs.frozen(kw_only=True)
