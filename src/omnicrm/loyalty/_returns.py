@@ -15,7 +15,8 @@ __all__ = ["return_purchase"]
 
 
 def _expired(books: Books, grant: Grant) -> int:
-    entries = books.uow.loyalty_ledger.for_member(books.program.id, grant.member_id)
+    entries = [*books.uow.loyalty_ledger.for_member(books.program.id, grant.member_id)]
+    entries += books.entries  # this command's own, not yet appended
     return sum(e.amount for e in entries if e.grant_id == grant.id and e.kind == EntryKind.EXPIRE)
 
 
