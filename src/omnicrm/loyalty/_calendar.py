@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -12,14 +13,19 @@ from omnicrm.loyalty.program import Program
 __all__ = ["confirm_at", "day_end", "fixed_expiry", "limited_expiry", "local_date"]
 
 
+@lru_cache(maxsize=64)
+def _tz(name: str) -> tzinfo:
+    return zone("time_zone", name)
+
+
 def local_date(program: Program, at: datetime) -> date:
     """The calendar date of ``at`` in the program's zone."""
-    return at.astimezone(zone("time_zone", program.time_zone)).date()
+    return at.astimezone(_tz(program.time_zone)).date()
 
 
 def day_end(program: Program, day: date) -> datetime:
     """The instant a day ends in the program's zone (00:00 local the next day), in UTC."""
-    tz = zone("time_zone", program.time_zone)
+    tz = _tz(program.time_zone)
     return datetime.combine(day + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
 
 
@@ -28,7 +34,7 @@ def confirm_at(program: Program, at: datetime) -> datetime | None:
     rule = program.confirmation
     if rule.immediate:
         return None
-    local = at.astimezone(zone("time_zone", program.time_zone)) + relativedelta(days=rule.days)
+    local = at.astimezone(_tz(program.time_zone)) + relativedelta(days=rule.days)
     if rule.next_month_start:
         local = local + relativedelta(months=1, day=1, hour=0, minute=0, second=0, microsecond=0)
     return local.astimezone(UTC)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime
-
-from dateutil.relativedelta import relativedelta
+from datetime import date, datetime, timedelta
 
 from omnicrm.loyalty import _calendar as cal
 from omnicrm.loyalty._books import ACTIVITY, AVAILABLE, DEBT, HELD, PENDING, REDEEMED
@@ -16,6 +14,8 @@ from omnicrm.loyalty.program import Program
 from omnicrm.loyalty.results import Balance, Settlement
 
 __all__ = ["balance_as_of", "balance_now", "settlement"]
+
+_TICK = timedelta(microseconds=1)
 
 
 class _Tally:
@@ -41,7 +41,7 @@ class _Tally:
         self.available += points
         if kind == GrantKind.LIMITED:
             self.limited += points
-        self.by_date[cal.local_date(self.program, expiry - relativedelta(microseconds=1))] += points
+        self.by_date[cal.local_date(self.program, expiry - _TICK)] += points
 
     def balance(self, debt: int) -> Balance:
         return Balance(
