@@ -65,6 +65,8 @@ class LoyaltyTables:
         self.active_holds: Table[Member, frozenset[str]] = Table()
         self.orders: Table[Member, Order] = Table()
         self.ledger = _Log()
+        self.summaries: dict[Member, list[GrantSummary]] = {}
+        """Each member's grouped live grants, dropped whenever one of their grants changes."""
 
 
 def _add(table: Table[K, R], journal: Journal, key: K, row: R, kind: str) -> R:
@@ -127,6 +129,19 @@ class MemoryAccountRepository(_Repository):
 class MemoryGrantRepository(_Repository):
     """:class:`~omnicrm.loyalty.ports.GrantRepository` over journaled dicts."""
 
+    def _forget(self, member: Member) -> None:
+        """Drop the member's cached summary now and again if this unit of work rolls back."""
+        self._t.summaries.pop(member, None)
+        self._forget_on_rollback(member)
+
+    def _forget_on_rollback(self, member: Member) -> None:
+        summaries = self._t.summaries
+
+        def undo() -> None:
+            summaries.pop(member, None)
+
+        self._journal.record(undo)
+
     def _index(self, member: Member, grant_id: str, *, remove: bool = False) -> None:
         ids = self._t.grants_by_member.get(member) or ()
         ids = tuple(i for i in ids if i != grant_id) if remove else (*ids, grant_id)
@@ -136,6 +151,7 @@ class MemoryGrantRepository(_Repository):
         """Store a new grant with version 1."""
         stored = _add(self._t.grants, self._journal, grant.id, grant, "grant")
         self._index((grant.program_id, grant.member_id), grant.id)
+        self._forget((grant.program_id, grant.member_id))
         return stored
 
     def get(self, grant_id: str) -> Grant:
@@ -157,6 +173,8 @@ class MemoryGrantRepository(_Repository):
         if before is not None and before.member_id != grant.member_id:
             self._index((before.program_id, before.member_id), grant.id, remove=True)
             self._index((grant.program_id, grant.member_id), grant.id)
+            self._forget((before.program_id, before.member_id))
+        self._forget((grant.program_id, grant.member_id))
         return stored
 
     def live(self, program_id: str, member_id: str) -> Sequence[Grant]:
@@ -167,7 +185,11 @@ class MemoryGrantRepository(_Repository):
         return sorted(found, key=lambda g: g.id)
 
     def summary(self, program_id: str, member_id: str) -> Sequence[GrantSummary]:
-        """Remaining points grouped by kind, state and dates."""
+        """Remaining points grouped by kind, state and dates (cached until a grant changes)."""
+        member = (program_id, member_id)
+        cached = self._t.summaries.get(member)
+        if cached is not None:
+            return list(cached)
         groups: dict[tuple[str, bool, datetime | None, datetime | None], int] = {}
         rows = self._t.grants
         for grant_id in self._t.grants_by_member.get((program_id, member_id)) or ():
@@ -175,10 +197,13 @@ class MemoryGrantRepository(_Repository):
             if g is not None and g.remaining > 0:
                 key = (g.kind, g.pending, g.confirm_at, g.expires_at)
                 groups[key] = groups.get(key, 0) + g.remaining
-        return [
+        found = [
             GrantSummary(kind=k, pending=p, confirm_at=c, expires_at=e, remaining=r)
             for (k, p, c, e), r in groups.items()
         ]
+        self._t.summaries[member] = found
+        self._forget_on_rollback(member)
+        return list(found)
 
     def due(self, program_id: str, now: datetime) -> Sequence[str]:
         """Members with a live grant confirming or expiring by ``now``."""

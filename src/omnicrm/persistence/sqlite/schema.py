@@ -77,7 +77,8 @@ MIGRATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
                 merge_id TEXT,
                 version INTEGER NOT NULL
             )""",
-            "CREATE INDEX loyalty_grants_live ON loyalty_grants (program_id, member_id) "
+            "CREATE INDEX loyalty_grants_live ON loyalty_grants "
+            "(program_id, member_id, kind, pending, confirm_us, expires_us, remaining) "
             "WHERE remaining > 0",
             "CREATE INDEX loyalty_grants_expiry ON loyalty_grants (program_id, expires_us) "
             "WHERE remaining > 0",

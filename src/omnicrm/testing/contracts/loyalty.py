@@ -154,6 +154,20 @@ class LoyaltyContract(StoreContract):
             with pytest.raises(DuplicateError):
                 repo.add(_grant("g1"))
 
+    def test_summary_follows_writes_and_rollbacks(self, store: LoyaltyStore) -> None:
+        with store.unit_of_work() as uow:
+            uow.loyalty_grants.add(_grant("g1"))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            repo = uow.loyalty_grants
+            assert [s.remaining for s in repo.summary("p", "m1")] == [10]
+            repo.update(attrs.evolve(repo.get("g1"), remaining=3))
+            assert [s.remaining for s in repo.summary("p", "m1")] == [3]
+            repo.add(_grant("g2", expires_at=T0 + timedelta(days=99)))
+            assert sorted(s.remaining for s in repo.summary("p", "m1")) == [3, 10]
+        with store.unit_of_work() as uow:
+            assert [s.remaining for s in uow.loyalty_grants.summary("p", "m1")] == [10]
+
     def test_grant_update_is_version_checked(self, store: LoyaltyStore) -> None:
         with store.unit_of_work() as uow:
             first = uow.loyalty_grants.add(_grant("g1"))
