@@ -201,8 +201,8 @@ class MemoryGrantRepository(_Repository):
             GrantSummary(kind=k, pending=p, confirm_at=c, expires_at=e, remaining=r)
             for (k, p, c, e), r in groups.items()
         ]
-        self._t.summaries[member] = found
-        self._forget_on_rollback(member)
+        if not self._journal._undo:  # nothing written yet: this is committed state
+            self._t.summaries[member] = found
         return list(found)
 
     def due(self, program_id: str, now: datetime) -> Sequence[str]:
