@@ -20,7 +20,12 @@ def _tz(name: str) -> tzinfo:
 
 def local_date(program: Program, at: datetime) -> date:
     """The calendar date of ``at`` in the program's zone."""
-    return at.astimezone(_tz(program.time_zone)).date()
+    return _local_date(program.time_zone, at)
+
+
+@lru_cache(maxsize=8192)
+def _local_date(time_zone: str, at: datetime) -> date:
+    return at.astimezone(_tz(time_zone)).date()
 
 
 def day_end(program: Program, day: date) -> datetime:
