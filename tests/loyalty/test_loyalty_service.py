@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import T0, Kit
+from _loyalty_support import T0, Kit
 
 from omnicrm.channel import Channel
 from omnicrm.errors import IdempotencyConflictError

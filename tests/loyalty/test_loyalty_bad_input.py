@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import Kit
+from _loyalty_support import Kit
 
 from omnicrm.channel import Channel
 from omnicrm.errors import (
