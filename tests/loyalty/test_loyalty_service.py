@@ -298,6 +298,15 @@ def test_settlement_between_group_companies_reconciles(kit: Kit) -> None:
         for e in kit.service.statement("m1", "group")
     )
     assert sum(p for _, _, p in report.matrix) == redeemed == 140
+    books = {b.company: b for b in kit.service.books("group")}
+    assert all(sum(v for _, v in b.accounts) == 0 for b in books.values())
+    assert books["acme"].liability + books["beta"].liability == kit.available(program="group")
+    assert books["acme"].balance("company.issued") == -100
+    assert books["acme"].liability == 0
+    assert books["beta"].liability == 50 - 20 - 20
+    assert (books["acme"].receivable, books["beta"].receivable) == (-80, 80)
+    earlier = {b.company: b for b in kit.service.books("group", as_of=T0 - timedelta(1))}
+    assert earlier["acme"].accounts == ()
 
 
 def test_merge_moves_grants_with_expiry_and_issuer_and_unmerge_moves_back(kit: Kit) -> None:

@@ -31,7 +31,14 @@ from omnicrm.loyalty.ports import (
 )
 from omnicrm.loyalty.program import Confirmation, EarnRule, Program
 from omnicrm.loyalty.purchase import EarnPlan, Purchase, PurchaseLine, plan_earning
-from omnicrm.loyalty.results import Balance, ExpiringPoints, ExpiryReport, Receipt, Settlement
+from omnicrm.loyalty.results import (
+    Balance,
+    CompanyBooks,
+    ExpiringPoints,
+    ExpiryReport,
+    Receipt,
+    Settlement,
+)
 from omnicrm.loyalty.service import LoyaltyService
 
 __all__ = [
@@ -39,6 +46,7 @@ __all__ = [
     "AccountRepository",
     "Allocation",
     "Balance",
+    "CompanyBooks",
     "Confirmation",
     "EarnPlan",
     "EarnRule",

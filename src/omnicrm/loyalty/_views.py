@@ -11,9 +11,9 @@ from omnicrm.loyalty._books import ACTIVITY, AVAILABLE, DEBT, HELD, PENDING, RED
 from omnicrm.loyalty.model import Account, Allocation, GrantKind, LedgerEntry
 from omnicrm.loyalty.ports import LoyaltyUnitOfWork
 from omnicrm.loyalty.program import Program
-from omnicrm.loyalty.results import Balance, Settlement
+from omnicrm.loyalty.results import Balance, CompanyBooks, Settlement
 
-__all__ = ["balance_as_of", "balance_now", "settlement"]
+__all__ = ["balance_as_of", "balance_now", "company_books", "settlement"]
 
 _TICK = timedelta(microseconds=1)
 
@@ -161,4 +161,26 @@ def settlement(
         end=end,
         matrix=tuple(sorted((i, s, p) for (i, s), p in matrix.items() if p)),
         net=tuple(sorted(net.items())),
+    )
+
+
+def company_books(
+    program: Program, entries: Iterable[LedgerEntry], start: datetime, end: datetime
+) -> tuple[CompanyBooks, ...]:
+    """Every company's account balances and positions from ``entries``."""
+    entries = list(entries)
+    balances: dict[str, dict[str, int]] = {c: defaultdict(int) for c in program.companies}
+    for entry in entries:
+        books = balances.setdefault(entry.company, defaultdict(int))
+        books[entry.credit] += entry.amount
+        books[entry.debit] -= entry.amount
+    net = dict(settlement(program, entries, start, end).net)
+    return tuple(
+        CompanyBooks(
+            company=company,
+            accounts=tuple(sorted((a, b) for a, b in accounts.items() if b)),
+            liability=sum(accounts.get(a, 0) for a in (AVAILABLE, PENDING, HELD)),
+            receivable=net.get(company, 0),
+        )
+        for company, accounts in sorted(balances.items())
     )

@@ -9,7 +9,7 @@ import attrs
 from omnicrm.events import DomainEvent
 from omnicrm.loyalty.model import Allocation
 
-__all__ = ["Balance", "ExpiringPoints", "ExpiryReport", "Receipt", "Settlement"]
+__all__ = ["Balance", "CompanyBooks", "ExpiringPoints", "ExpiryReport", "Receipt", "Settlement"]
 
 
 @attrs.frozen(kw_only=True)
@@ -132,3 +132,27 @@ class ExpiryReport:
     expired: int
     confirmed: int
     lapsed: int
+
+
+@attrs.frozen(kw_only=True)
+class CompanyBooks:
+    """One company's points books at an instant, straight from the ledger.
+
+    Attributes:
+        company: the company.
+        accounts: each account's balance, credits minus debits, by account name. Over
+            all accounts they sum to zero: every entry is balanced within one company.
+        liability: points the company owes its members (available + pending + held).
+        receivable: points it is owed by the other companies for their points redeemed
+            at it, minus what it owes them (negative: it pays).
+
+    """
+
+    company: str
+    accounts: tuple[tuple[str, int], ...]
+    liability: int
+    receivable: int
+
+    def balance(self, account: str) -> int:
+        """Credits minus debits of ``account`` (0 when unused)."""
+        return dict(self.accounts).get(account, 0)

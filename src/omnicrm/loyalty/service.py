@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -17,7 +17,7 @@ from omnicrm.loyalty import _calendar as cal
 from omnicrm.loyalty._books import Books
 from omnicrm.loyalty._merge import move_grants
 from omnicrm.loyalty._returns import return_purchase
-from omnicrm.loyalty._views import balance_as_of, balance_now, settlement
+from omnicrm.loyalty._views import balance_as_of, balance_now, company_books, settlement
 from omnicrm.loyalty.codec import receipt_from_json, receipt_to_json
 from omnicrm.loyalty.errors import ExceedsHoldError, HoldNotActiveError
 from omnicrm.loyalty.events import PointsEarned, PointsExpired, PointsReturned, PointsSpent
@@ -25,10 +25,19 @@ from omnicrm.loyalty.model import EntryKind, GrantKind, Hold, HoldState, LedgerE
 from omnicrm.loyalty.ports import LoyaltyStore
 from omnicrm.loyalty.program import Program
 from omnicrm.loyalty.purchase import Purchase, plan_earning
-from omnicrm.loyalty.results import Balance, ExpiringPoints, ExpiryReport, Receipt, Settlement
+from omnicrm.loyalty.results import (
+    Balance,
+    CompanyBooks,
+    ExpiringPoints,
+    ExpiryReport,
+    Receipt,
+    Settlement,
+)
 from omnicrm.validation import check_date, check_id, check_int
 
 __all__ = ["LoyaltyService"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Command = Callable[[Books], Receipt]
 
@@ -724,3 +733,17 @@ class LoyaltyService:
         with self._store.unit_of_work() as uow:
             entries = uow.loyalty_ledger.between(program.id, low, high)
         return settlement(program, entries, low, high)
+
+    def books(self, program_id: str, *, as_of: datetime | None = None) -> tuple[CompanyBooks, ...]:
+        """Each company's ledger balances, members' points liability and net receivable.
+
+        Everything effective at or before ``as_of`` (default: now) counts. Confirmations,
+        expiries and lapses that are due but not yet written (see :meth:`expire`) are not
+        included: run ``expire`` first for books as of now.
+        """
+        program = self.program(program_id)
+        at = self._clock.now() if as_of is None else to_utc("as_of", as_of)
+        end = at + timedelta(microseconds=1)
+        with self._store.unit_of_work() as uow:
+            entries = uow.loyalty_ledger.between(program.id, _EPOCH, end)
+        return company_books(program, entries, _EPOCH, end)
