@@ -123,6 +123,9 @@ for issuer, spender, owed in report.matrix:
 for company, net in report.net:
     print(f"   {company:<10} net {'receives' if net >= 0 else 'pays'} {abs(net)} points")
 
+for books in points.books(P):
+    print(f"   {books.company:<10} owes its members {books.liability} points")
+
 print("7. A retried command returns its first result instead of spending twice.")
 again = points.spend(
     "hanako", P, 60, company="depachika", channel=Channel.STORE, idempotency_key="pos-0002"
