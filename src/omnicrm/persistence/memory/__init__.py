@@ -20,6 +20,7 @@ from omnicrm.persistence.memory.loyalty import (
     MemoryGrantRepository,
     MemoryHoldRepository,
     MemoryLedgerRepository,
+    MemoryLoyaltyRepositories,
     MemoryOrderRepository,
 )
 from omnicrm.unit_of_work import Capability
@@ -67,7 +68,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self._locked = False
         self._customers = MemoryCustomerRepository(store._customers, self._journal)
         self._idempotency = MemoryIdempotencyRepository(store._idempotency, self._journal)
-        self._loyalty = (store._loyalty, self._journal)
+        self._loyalty = MemoryLoyaltyRepositories(store._loyalty, self._journal)
 
     @property
     def customers(self) -> MemoryCustomerRepository:
@@ -85,31 +86,31 @@ class MemoryUnitOfWork(BaseUnitOfWork):
     def loyalty_accounts(self) -> MemoryAccountRepository:
         """The loyalty accounts repository."""
         self._require_active()
-        return MemoryAccountRepository(*self._loyalty)
+        return self._loyalty.accounts
 
     @property
     def loyalty_grants(self) -> MemoryGrantRepository:
         """The loyalty grants repository."""
         self._require_active()
-        return MemoryGrantRepository(*self._loyalty)
+        return self._loyalty.grants
 
     @property
     def loyalty_holds(self) -> MemoryHoldRepository:
         """The loyalty holds repository."""
         self._require_active()
-        return MemoryHoldRepository(*self._loyalty)
+        return self._loyalty.holds
 
     @property
     def loyalty_orders(self) -> MemoryOrderRepository:
         """The loyalty orders repository."""
         self._require_active()
-        return MemoryOrderRepository(*self._loyalty)
+        return self._loyalty.orders
 
     @property
     def loyalty_ledger(self) -> MemoryLedgerRepository:
         """The loyalty ledger repository."""
         self._require_active()
-        return MemoryLedgerRepository(*self._loyalty)
+        return self._loyalty.ledger
 
     def _begin(self) -> None:
         self._store._acquire()

@@ -26,6 +26,7 @@ __all__ = [
     "MemoryGrantRepository",
     "MemoryHoldRepository",
     "MemoryLedgerRepository",
+    "MemoryLoyaltyRepositories",
     "MemoryOrderRepository",
 ]
 
@@ -311,3 +312,14 @@ class MemoryLedgerRepository(_Repository):
             if e.program_id == program_id and start <= e.effective_at < end
         ]
         return sorted(found, key=lambda e: (e.effective_at, e.seq))
+
+
+class MemoryLoyaltyRepositories:
+    """The five loyalty repositories of one memory unit of work."""
+
+    def __init__(self, tables: LoyaltyTables, journal: Journal) -> None:
+        self.accounts = MemoryAccountRepository(tables, journal)
+        self.grants = MemoryGrantRepository(tables, journal)
+        self.holds = MemoryHoldRepository(tables, journal)
+        self.orders = MemoryOrderRepository(tables, journal)
+        self.ledger = MemoryLedgerRepository(tables, journal)

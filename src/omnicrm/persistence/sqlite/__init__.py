@@ -24,6 +24,7 @@ from omnicrm.persistence.sqlite.loyalty import (
     SQLiteGrantRepository,
     SQLiteHoldRepository,
     SQLiteLedgerRepository,
+    SQLiteLoyaltyRepositories,
     SQLiteOrderRepository,
 )
 from omnicrm.persistence.sqlite.schema import migrate
@@ -91,11 +92,7 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         self._conn = store._connection()
         self._customers = SQLiteCustomerRepository(self._conn)
         self._idempotency = SQLiteIdempotencyRepository(self._conn)
-        self._loyalty_accounts = SQLiteAccountRepository(self._conn)
-        self._loyalty_grants = SQLiteGrantRepository(self._conn)
-        self._loyalty_holds = SQLiteHoldRepository(self._conn)
-        self._loyalty_orders = SQLiteOrderRepository(self._conn)
-        self._loyalty_ledger = SQLiteLedgerRepository(self._conn)
+        self._loyalty = SQLiteLoyaltyRepositories(self._conn)
 
     @property
     def customers(self) -> SQLiteCustomerRepository:
@@ -113,31 +110,31 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
     def loyalty_accounts(self) -> SQLiteAccountRepository:
         """The loyalty accounts repository."""
         self._require_active()
-        return self._loyalty_accounts
+        return self._loyalty.accounts
 
     @property
     def loyalty_grants(self) -> SQLiteGrantRepository:
         """The loyalty grants repository."""
         self._require_active()
-        return self._loyalty_grants
+        return self._loyalty.grants
 
     @property
     def loyalty_holds(self) -> SQLiteHoldRepository:
         """The loyalty holds repository."""
         self._require_active()
-        return self._loyalty_holds
+        return self._loyalty.holds
 
     @property
     def loyalty_orders(self) -> SQLiteOrderRepository:
         """The loyalty orders repository."""
         self._require_active()
-        return self._loyalty_orders
+        return self._loyalty.orders
 
     @property
     def loyalty_ledger(self) -> SQLiteLedgerRepository:
         """The loyalty ledger repository."""
         self._require_active()
-        return self._loyalty_ledger
+        return self._loyalty.ledger
 
     def _begin(self) -> None:
         if self._conn.in_transaction:

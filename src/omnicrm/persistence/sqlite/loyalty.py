@@ -27,6 +27,7 @@ __all__ = [
     "SQLiteGrantRepository",
     "SQLiteHoldRepository",
     "SQLiteLedgerRepository",
+    "SQLiteLoyaltyRepositories",
     "SQLiteOrderRepository",
 ]
 
@@ -549,3 +550,14 @@ class SQLiteLedgerRepository(_Repository):
             (program_id, to_micros(start), to_micros(end)),
         )
         return [_entry(r) for r in rows]
+
+
+class SQLiteLoyaltyRepositories:
+    """The five loyalty repositories of one SQLite unit of work."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.accounts = SQLiteAccountRepository(conn)
+        self.grants = SQLiteGrantRepository(conn)
+        self.holds = SQLiteHoldRepository(conn)
+        self.orders = SQLiteOrderRepository(conn)
+        self.ledger = SQLiteLedgerRepository(conn)
