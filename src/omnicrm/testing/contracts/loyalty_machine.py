@@ -134,6 +134,21 @@ class LoyaltyStoreComparison(RuleBasedStateMachine):
             key = self._key()
             self._both("return_purchase", member, "group", order_id, amount, idempotency_key=key)
 
+    @rule(member=_MEMBERS, points=st.integers(-200, 200).filter(bool), company=_COMPANIES)
+    def adjust(self, member: str, points: int, company: str) -> None:
+        key = self._key()
+        self._both(
+            "adjust", member, "group", points, company=company, reason="fix", idempotency_key=key
+        )
+
+    @rule(survivor=_MEMBERS, absorbed=_MEMBERS, undo=st.booleans())
+    def merge(self, survivor: str, absorbed: str, undo: bool) -> None:
+        key = self._key()
+        command = "unmerge_members" if undo else "merge_members"
+        self._both(
+            command, survivor, absorbed, merge_id=f"mg-{survivor}-{absorbed}", idempotency_key=key
+        )
+
     @rule(minutes=st.sampled_from([10, 45, 60 * 24 * 2, 60 * 24 * 12, 60 * 24 * 35]))
     def advance(self, minutes: int) -> None:
         self.clock.advance(timedelta(minutes=minutes))
