@@ -43,7 +43,8 @@ def _reverse(
             books.change(grant, -cut)
             left -= cut
     else:
-        first: list[Grant] = [grant] if not books.expired(grant, at) else []
+        own = grant.member_id == member_id  # a merge may have moved it to another member
+        first: list[Grant] = [grant] if own and not books.expired(grant, at) else []
         same_issuer = [
             g
             for g in books.spendable(member_id, at)

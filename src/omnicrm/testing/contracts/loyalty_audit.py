@@ -29,7 +29,8 @@ def audit_ledger(store: LoyaltyStore, program_ids: Iterable[str]) -> None:
     """Check every invariant of the loyalty books of ``program_ids`` in ``store``.
 
     - every entry moves a positive amount between two different accounts;
-    - each grant's remaining points equal its available plus pending ledger balance, >= 0;
+    - each grant's remaining points equal its available plus pending ledger balance, >= 0,
+      all of it on the account of the member holding the grant (none left elsewhere);
     - each hold's held ledger balance equals its points while active, else 0;
     - each company's liability (member accounts) equals its grants' remaining points plus
       its points in active holds;
@@ -40,6 +41,7 @@ def audit_ledger(store: LoyaltyStore, program_ids: Iterable[str]) -> None:
         for program_id in program_ids:
             entries = uow.loyalty_ledger.between(program_id, *_FAR)
             per_grant: dict[str, int] = defaultdict(int)
+            per_holder: dict[tuple[str, str], int] = defaultdict(int)
             per_hold: dict[str, int] = defaultdict(int)
             liability: dict[str, int] = defaultdict(int)
             debt: dict[str, int] = defaultdict(int)
@@ -47,9 +49,9 @@ def audit_ledger(store: LoyaltyStore, program_ids: Iterable[str]) -> None:
                 assert e.amount > 0, e
                 assert e.debit != e.credit, e
                 if e.grant_id is not None:
-                    per_grant[e.grant_id] += _signed(e, "member.available") + _signed(
-                        e, "member.pending"
-                    )
+                    moved = _signed(e, "member.available") + _signed(e, "member.pending")
+                    per_grant[e.grant_id] += moved
+                    per_holder[(e.grant_id, e.member_id)] += moved
                 if "member.held" in (e.debit, e.credit):
                     assert e.ref is not None, e
                     per_hold[e.ref] += _signed(e, "member.held")
@@ -65,6 +67,10 @@ def audit_ledger(store: LoyaltyStore, program_ids: Iterable[str]) -> None:
                 assert grant.remaining >= 0, grant
                 assert grant.remaining == balance, (grant, balance)
                 projected[grant.company] += grant.remaining
+            for (grant_id, member_id), balance in per_holder.items():
+                grant = grants[grant_id]
+                expected = grant.remaining if member_id == grant.member_id else 0
+                assert balance == expected, (grant, member_id, balance)
             for e in entries:
                 if e.grant_id is not None:
                     assert grants[e.grant_id].company == e.company, e
