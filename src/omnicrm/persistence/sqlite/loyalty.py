@@ -13,7 +13,6 @@ import attrs
 from omnicrm.clock import from_micros, to_micros
 from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError
 from omnicrm.loyalty.codec import (
-    allocations_from_json,
     allocations_to_json,
     dumps,
     parts_from_json,
@@ -21,6 +20,20 @@ from omnicrm.loyalty.codec import (
 )
 from omnicrm.loyalty.model import Account, Grant, GrantSummary, Hold, LedgerEntry, Order
 from omnicrm.persistence.sqlite._connection import translate_errors
+from omnicrm.persistence.sqlite._loyalty_rows import (
+    ENTRY_COLUMNS,
+    ENTRY_SELECT,
+    GRANT_COLUMNS,
+    GRANT_SELECT,
+    HOLD_COLUMNS,
+    HOLD_SELECT,
+    ORDER_COLUMNS,
+    at,
+    entry_row,
+    grant_row,
+    hold_row,
+    us,
+)
 
 __all__ = [
     "SQLiteAccountRepository",
@@ -32,14 +45,6 @@ __all__ = [
 ]
 
 _CHUNK = 500
-
-
-def _us(value: datetime | None) -> int | None:
-    return None if value is None else to_micros(value)
-
-
-def _at(value: int | None) -> datetime | None:
-    return None if value is None else from_micros(value)
 
 
 class _Repository:
@@ -99,7 +104,7 @@ class SQLiteAccountRepository(_Repository):
             version=version,
             created_at=from_micros(created),
             debt=tuple((c, a) for c, a in json.loads(debt)),
-            rolling_expires_at=_at(rolling),
+            rolling_expires_at=at(rolling),
         )
 
     def add(self, account: Account) -> Account:
@@ -113,7 +118,7 @@ class SQLiteAccountRepository(_Repository):
                 1,
                 to_micros(stored.created_at),
                 dumps([list(d) for d in stored.debt]),
-                _us(stored.rolling_expires_at),
+                us(stored.rolling_expires_at),
             ),
             (stored.program_id, stored.member_id),
         )
@@ -132,7 +137,7 @@ class SQLiteAccountRepository(_Repository):
         """Replace the account if the version matches."""
         self._replace(
             ("debt", "rolling_us"),
-            (dumps([list(d) for d in account.debt]), _us(account.rolling_expires_at)),
+            (dumps([list(d) for d in account.debt]), us(account.rolling_expires_at)),
             (account.program_id, account.member_id),
             account.version,
         )
@@ -156,46 +161,6 @@ class SQLiteAccountRepository(_Repository):
         return [r[0] for r in rows]
 
 
-_GRANT_COLUMNS = (
-    "id",
-    "program_id",
-    "member_id",
-    "company",
-    "kind",
-    "amount",
-    "remaining",
-    "granted_us",
-    "expires_us",
-    "pending",
-    "confirm_us",
-    "order_id",
-    "merged_from",
-    "merge_id",
-    "version",
-)
-_GRANT_SELECT = f"SELECT {', '.join(_GRANT_COLUMNS)} FROM loyalty_grants"
-
-
-def _grant(row: Sequence[Any]) -> Grant:
-    return Grant(
-        id=row[0],
-        program_id=row[1],
-        member_id=row[2],
-        company=row[3],
-        kind=row[4],
-        amount=row[5],
-        remaining=row[6],
-        granted_at=from_micros(row[7]),
-        expires_at=_at(row[8]),
-        pending=bool(row[9]),
-        confirm_at=_at(row[10]),
-        order_id=row[11],
-        merged_from=row[12],
-        merge_id=row[13],
-        version=row[14],
-    )
-
-
 class SQLiteGrantRepository(_Repository):
     """:class:`~omnicrm.loyalty.ports.GrantRepository` on ``loyalty_grants``."""
 
@@ -205,7 +170,7 @@ class SQLiteGrantRepository(_Repository):
         """Store a new grant with version 1."""
         g = attrs.evolve(grant, version=1)
         self._insert(
-            _GRANT_COLUMNS,
+            GRANT_COLUMNS,
             (
                 g.id,
                 g.program_id,
@@ -215,9 +180,9 @@ class SQLiteGrantRepository(_Repository):
                 g.amount,
                 g.remaining,
                 to_micros(g.granted_at),
-                _us(g.expires_at),
+                us(g.expires_at),
                 int(g.pending),
-                _us(g.confirm_at),
+                us(g.confirm_at),
                 g.order_id,
                 g.merged_from,
                 g.merge_id,
@@ -229,10 +194,10 @@ class SQLiteGrantRepository(_Repository):
 
     def get(self, grant_id: str) -> Grant:
         """Return the grant or raise ``NotFoundError``."""
-        rows = self._all(f"{_GRANT_SELECT} WHERE id = ?", (grant_id,))
+        rows = self._all(f"{GRANT_SELECT} WHERE id = ?", (grant_id,))
         if not rows:
             raise NotFoundError("grant", grant_id)
-        return _grant(rows[0])
+        return grant_row(rows[0])
 
     def get_many(self, grant_ids: Iterable[str]) -> Mapping[str, Grant]:
         """Return the existing grants among ``grant_ids``."""
@@ -241,8 +206,8 @@ class SQLiteGrantRepository(_Repository):
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            for row in self._all(f"{_GRANT_SELECT} WHERE id IN ({marks})", chunk):
-                found[row[0]] = _grant(row)
+            for row in self._all(f"{GRANT_SELECT} WHERE id IN ({marks})", chunk):
+                found[row[0]] = grant_row(row)
         return found
 
     def update(self, grant: Grant) -> Grant:
@@ -264,10 +229,10 @@ class SQLiteGrantRepository(_Repository):
     def live(self, program_id: str, member_id: str) -> Sequence[Grant]:
         """The member's grants with points left, by id."""
         rows = self._all(
-            f"{_GRANT_SELECT} WHERE program_id = ? AND member_id = ? AND remaining > 0 ORDER BY id",
+            f"{GRANT_SELECT} WHERE program_id = ? AND member_id = ? AND remaining > 0 ORDER BY id",
             (program_id, member_id),
         )
-        return [_grant(r) for r in rows]
+        return [grant_row(r) for r in rows]
 
     def summary(self, program_id: str, member_id: str) -> Sequence[GrantSummary]:
         """Remaining points grouped by kind, state and dates."""
@@ -278,7 +243,7 @@ class SQLiteGrantRepository(_Repository):
             (program_id, member_id),
         )
         return [
-            GrantSummary(kind=k, pending=bool(p), confirm_at=_at(c), expires_at=_at(e), remaining=r)
+            GrantSummary(kind=k, pending=bool(p), confirm_at=at(c), expires_at=at(e), remaining=r)
             for k, p, c, e, r in rows
         ]
 
@@ -295,42 +260,6 @@ class SQLiteGrantRepository(_Repository):
         return [r[0] for r in rows]
 
 
-_HOLD_COLUMNS = (
-    "id",
-    "program_id",
-    "member_id",
-    "company",
-    "channel",
-    "order_id",
-    "points",
-    "allocations",
-    "created_us",
-    "expires_us",
-    "state",
-    "captured",
-    "version",
-)
-_HOLD_SELECT = f"SELECT {', '.join(_HOLD_COLUMNS)} FROM loyalty_holds"
-
-
-def _hold(row: Sequence[Any]) -> Hold:
-    return Hold(
-        id=row[0],
-        program_id=row[1],
-        member_id=row[2],
-        company=row[3],
-        channel=row[4],
-        order_id=row[5],
-        points=row[6],
-        allocations=allocations_from_json(row[7]),
-        created_at=from_micros(row[8]),
-        expires_at=from_micros(row[9]),
-        state=row[10],
-        captured=row[11],
-        version=row[12],
-    )
-
-
 class SQLiteHoldRepository(_Repository):
     """:class:`~omnicrm.loyalty.ports.HoldRepository` on ``loyalty_holds``."""
 
@@ -340,7 +269,7 @@ class SQLiteHoldRepository(_Repository):
         """Store a new hold with version 1."""
         h = attrs.evolve(hold, version=1)
         self._insert(
-            _HOLD_COLUMNS,
+            HOLD_COLUMNS,
             (
                 h.id,
                 h.program_id,
@@ -362,10 +291,10 @@ class SQLiteHoldRepository(_Repository):
 
     def get(self, hold_id: str) -> Hold:
         """Return the hold or raise ``NotFoundError``."""
-        rows = self._all(f"{_HOLD_SELECT} WHERE id = ?", (hold_id,))
+        rows = self._all(f"{HOLD_SELECT} WHERE id = ?", (hold_id,))
         if not rows:
             raise NotFoundError("hold", hold_id)
-        return _hold(rows[0])
+        return hold_row(rows[0])
 
     def update(self, hold: Hold) -> Hold:
         """Replace the hold if the version matches."""
@@ -375,11 +304,11 @@ class SQLiteHoldRepository(_Repository):
     def active(self, program_id: str, member_id: str) -> Sequence[Hold]:
         """The member's active holds, by id."""
         rows = self._all(
-            f"{_HOLD_SELECT} WHERE program_id = ? AND member_id = ? AND state = 'active' "
+            f"{HOLD_SELECT} WHERE program_id = ? AND member_id = ? AND state = 'active' "
             "ORDER BY id",
             (program_id, member_id),
         )
-        return [_hold(r) for r in rows]
+        return [hold_row(r) for r in rows]
 
     def due(self, program_id: str, now: datetime) -> Sequence[str]:
         """Members with an active hold expiring by ``now``."""
@@ -389,20 +318,6 @@ class SQLiteHoldRepository(_Repository):
             (program_id, to_micros(now)),
         )
         return [r[0] for r in rows]
-
-
-_ORDER_COLUMNS = (
-    "program_id",
-    "order_id",
-    "member_id",
-    "gross",
-    "points_used",
-    "earned",
-    "spent",
-    "returned",
-    "earned_us",
-    "version",
-)
 
 
 class SQLiteOrderRepository(_Repository):
@@ -418,14 +333,14 @@ class SQLiteOrderRepository(_Repository):
             parts_to_json(o.earned),
             parts_to_json(o.spent),
             o.returned,
-            _us(o.earned_at),
+            us(o.earned_at),
         )
 
     def add(self, order: Order) -> Order:
         """Store a new order with version 1."""
         o = attrs.evolve(order, version=1)
         self._insert(
-            _ORDER_COLUMNS,
+            ORDER_COLUMNS,
             (o.program_id, o.order_id, o.member_id, *self._values(o), 1),
             (o.program_id, o.order_id),
         )
@@ -434,7 +349,7 @@ class SQLiteOrderRepository(_Repository):
     def get(self, program_id: str, order_id: str) -> Order | None:
         """Return the order or ``None``."""
         rows = self._all(
-            f"SELECT {', '.join(_ORDER_COLUMNS)} FROM loyalty_orders "
+            f"SELECT {', '.join(ORDER_COLUMNS)} FROM loyalty_orders "
             "WHERE program_id = ? AND order_id = ?",
             (program_id, order_id),
         )
@@ -450,55 +365,19 @@ class SQLiteOrderRepository(_Repository):
             earned=parts_from_json(earned),
             spent=parts_from_json(spent),
             returned=returned,
-            earned_at=_at(earned_us),
+            earned_at=at(earned_us),
             version=version,
         )
 
     def update(self, order: Order) -> Order:
         """Replace the order if the version matches."""
         self._replace(
-            _ORDER_COLUMNS[3:9],
+            ORDER_COLUMNS[3:9],
             self._values(order),
             (order.program_id, order.order_id),
             order.version,
         )
         return attrs.evolve(order, version=order.version + 1)
-
-
-_ENTRY_COLUMNS = (
-    "seq",
-    "program_id",
-    "member_id",
-    "company",
-    "grant_id",
-    "kind",
-    "debit",
-    "credit",
-    "amount",
-    "counterparty",
-    "ref",
-    "effective_us",
-    "recorded_us",
-)
-_ENTRY_SELECT = f"SELECT {', '.join(_ENTRY_COLUMNS)} FROM loyalty_entries"
-
-
-def _entry(row: Sequence[Any]) -> LedgerEntry:
-    return LedgerEntry(
-        seq=row[0],
-        program_id=row[1],
-        member_id=row[2],
-        company=row[3],
-        grant_id=row[4],
-        kind=row[5],
-        debit=row[6],
-        credit=row[7],
-        amount=row[8],
-        counterparty=row[9],
-        ref=row[10],
-        effective_at=from_micros(row[11]),
-        recorded_at=from_micros(row[12]),
-    )
 
 
 class SQLiteLedgerRepository(_Repository):
@@ -508,10 +387,10 @@ class SQLiteLedgerRepository(_Repository):
 
     def append(self, entries: Sequence[LedgerEntry]) -> None:
         """Append entries; SQLite numbers them in order."""
-        marks = ",".join("?" * (len(_ENTRY_COLUMNS) - 1))
+        marks = ",".join("?" * (len(ENTRY_COLUMNS) - 1))
         with translate_errors("append ledger entries"):
             self._conn.executemany(
-                f"INSERT INTO loyalty_entries ({', '.join(_ENTRY_COLUMNS[1:])}) VALUES ({marks})",
+                f"INSERT INTO loyalty_entries ({', '.join(ENTRY_COLUMNS[1:])}) VALUES ({marks})",
                 [
                     (
                         e.program_id,
@@ -535,21 +414,21 @@ class SQLiteLedgerRepository(_Repository):
         self, program_id: str, member_id: str, *, until: datetime | None = None
     ) -> Sequence[LedgerEntry]:
         """The member's entries, by effect then seq."""
-        sql = f"{_ENTRY_SELECT} WHERE program_id = ? AND member_id = ?"
+        sql = f"{ENTRY_SELECT} WHERE program_id = ? AND member_id = ?"
         params: list[object] = [program_id, member_id]
         if until is not None:
             sql += " AND effective_us <= ?"
             params.append(to_micros(until))
-        return [_entry(r) for r in self._all(sql + " ORDER BY effective_us, seq", params)]
+        return [entry_row(r) for r in self._all(sql + " ORDER BY effective_us, seq", params)]
 
     def between(self, program_id: str, start: datetime, end: datetime) -> Sequence[LedgerEntry]:
         """Entries effective in ``[start, end)``, by effect then seq."""
         rows = self._all(
-            f"{_ENTRY_SELECT} WHERE program_id = ? AND effective_us >= ? AND effective_us < ? "
+            f"{ENTRY_SELECT} WHERE program_id = ? AND effective_us >= ? AND effective_us < ? "
             "ORDER BY effective_us, seq",
             (program_id, to_micros(start), to_micros(end)),
         )
-        return [_entry(r) for r in rows]
+        return [entry_row(r) for r in rows]
 
 
 class SQLiteLoyaltyRepositories:
