@@ -77,9 +77,9 @@ def _in_process(target: Callable[..., Any], args: tuple[Any, ...], out: Any) -> 
     out.put(target(*args))
 
 
-def _crash_writer(store: LoyaltyStore, progress: Any) -> None:  # pragma: no cover - killed
+def _crash_writer(store: LoyaltyStore, progress: Any, first: int) -> None:  # pragma: no cover
     svc = service(store, ids=UuidIds())
-    n = 0
+    n = first
     while True:
         n += 1
         key = f"w{n}"
@@ -96,9 +96,9 @@ def _crash_writer(store: LoyaltyStore, progress: Any) -> None:  # pragma: no cov
         progress.put(n)
 
 
-def _guarded_writer(store: LoyaltyStore, progress: Any) -> None:  # pragma: no cover - killed
+def _guarded_writer(store: LoyaltyStore, progress: Any, first: int) -> None:  # pragma: no cover
     try:
-        _crash_writer(store, progress)
+        _crash_writer(store, progress, first)
     except BaseException as exc:
         progress.put(repr(exc))
         raise
@@ -348,28 +348,30 @@ class LoyaltyContract(StoreContract):
             pytest.skip("the store offers no reopen()")
         funded(store, 5, 10_000)
         ctx = multiprocessing.get_context("fork")
-        progress = ctx.Queue()
-        writer = ctx.Process(target=_guarded_writer, args=(store, progress))
-        writer.start()
-        for _ in range(15):
-            step = progress.get(timeout=120)
-            assert isinstance(step, int), step
-        os.kill(writer.pid or 0, signal.SIGKILL)
-        writer.join(timeout=60)
-        again = reopen()
-        try:
-            audit_ledger(again, ["group"])
-            with again.unit_of_work() as uow:
-                for n in range(1, 200):
-                    record = uow.idempotency.get("loyalty.spend", f"s{n}")
-                    order = uow.loyalty_orders.get("group", f"s{n}")
-                    assert (record is None) == (order is None), n
-                    earned = uow.loyalty_orders.get("group", f"w{n}")
-                    assert (uow.idempotency.get("loyalty.earn", f"w{n}") is None) == (
-                        earned is None
-                    ), n
-        finally:
-            again.close()
+        for round_ in range(3):  # kill a writer three times, at different points
+            progress = ctx.Queue()
+            first = round_ * 1000
+            writer = ctx.Process(target=_guarded_writer, args=(store, progress, first))
+            writer.start()
+            for _ in range(4 + 7 * round_):
+                step = progress.get(timeout=120)
+                assert isinstance(step, int), step
+            os.kill(writer.pid or 0, signal.SIGKILL)
+            writer.join(timeout=60)
+            again = reopen()
+            try:
+                audit_ledger(again, ["group"])
+                with again.unit_of_work() as uow:
+                    for n in range(first + 1, first + 200):
+                        record = uow.idempotency.get("loyalty.spend", f"s{n}")
+                        order = uow.loyalty_orders.get("group", f"s{n}")
+                        assert (record is None) == (order is None), n
+                        earned = uow.loyalty_orders.get("group", f"w{n}")
+                        assert (uow.idempotency.get("loyalty.earn", f"w{n}") is None) == (
+                            earned is None
+                        ), n
+            finally:
+                again.close()
 
     def test_agrees_with_the_reference_under_any_sequence(
         self, store_factory: StoreFactory
