@@ -77,6 +77,24 @@ def _in_process(target: Callable[..., Any], args: tuple[Any, ...], out: Any) -> 
     out.put(target(*args))
 
 
+def _two_threads(store: LoyaltyStore, name: str, seed: int) -> list[Any]:
+    """Run two spending threads in this process; return both threads' results."""
+    found: list[Any] = []
+    lock = threading.Lock()
+
+    def run(n: int) -> None:
+        done = spend_worker(store, f"{name}t{n}", MEMBERS, 25, seed * 10 + n)
+        with lock:
+            found.extend(done)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return found
+
+
 def _crash_writer(store: LoyaltyStore, progress: Any, first: int) -> None:  # pragma: no cover
     svc = service(store, ids=UuidIds())
     n = first
@@ -338,6 +356,26 @@ class LoyaltyContract(StoreContract):
             results.extend(out.get(timeout=120))
         for p in procs:
             p.join(timeout=60)
+        self._check_spends(store, svc, results)
+
+    def test_eight_threads_in_four_processes_never_overdraw(self, store: LoyaltyStore) -> None:
+        self.require(store, Capability.PROCESSES)
+        self.require(store, Capability.THREADS)
+        svc = funded(store, MEMBERS, FUND)
+        ctx = multiprocessing.get_context("fork")
+        out = ctx.Queue()
+        procs = [
+            ctx.Process(target=_in_process, args=(_two_threads, (store, f"q{n}", n), out))
+            for n in range(4)
+        ]
+        for p in procs:
+            p.start()
+        results: list[Any] = []
+        for _ in procs:
+            results.extend(out.get(timeout=120))
+        for p in procs:
+            p.join(timeout=60)
+        assert len({key for key, *_ in results}) == len(results)
         self._check_spends(store, svc, results)
 
     def test_killed_writer_leaves_whole_commands(self, store: LoyaltyStore) -> None:
