@@ -14,6 +14,15 @@ from omnicrm.persistence._base import BaseUnitOfWork
 from omnicrm.persistence.memory._tables import Journal, Table
 from omnicrm.persistence.memory.customers import CustomerTables, MemoryCustomerRepository
 from omnicrm.persistence.memory.idempotency import MemoryIdempotencyRepository
+from omnicrm.persistence.memory.loyalty import (
+    LoyaltyTables,
+    MemoryAccountRepository,
+    MemoryGrantRepository,
+    MemoryHoldRepository,
+    MemoryLedgerRepository,
+    MemoryLoyaltyRepositories,
+    MemoryOrderRepository,
+)
 from omnicrm.persistence.memory.timing import (
     MemoryActionRepository,
     MemoryEnrollmentRepository,
@@ -38,6 +47,7 @@ class MemoryStore:
         self._customers = CustomerTables()
         self._idempotency: Table[tuple[str, str], IdempotencyRecord] = Table()
         self._timing = TimingTables()
+        self._loyalty = LoyaltyTables()
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         """Return a new unit of work over this store."""
@@ -68,6 +78,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self._customers = MemoryCustomerRepository(store._customers, self._journal)
         self._idempotency = MemoryIdempotencyRepository(store._idempotency, self._journal)
         self._timing = _TimingRepositories(store._timing, self._journal)
+        self._loyalty = MemoryLoyaltyRepositories(store._loyalty, self._journal)
 
     @property
     def customers(self) -> MemoryCustomerRepository:
@@ -110,6 +121,36 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         """Reported outcomes (timing engine)."""
         self._require_active()
         return self._timing.outcomes
+
+    @property
+    def loyalty_accounts(self) -> MemoryAccountRepository:
+        """The loyalty accounts repository."""
+        self._require_active()
+        return self._loyalty.accounts
+
+    @property
+    def loyalty_grants(self) -> MemoryGrantRepository:
+        """The loyalty grants repository."""
+        self._require_active()
+        return self._loyalty.grants
+
+    @property
+    def loyalty_holds(self) -> MemoryHoldRepository:
+        """The loyalty holds repository."""
+        self._require_active()
+        return self._loyalty.holds
+
+    @property
+    def loyalty_orders(self) -> MemoryOrderRepository:
+        """The loyalty orders repository."""
+        self._require_active()
+        return self._loyalty.orders
+
+    @property
+    def loyalty_ledger(self) -> MemoryLedgerRepository:
+        """The loyalty ledger repository."""
+        self._require_active()
+        return self._loyalty.ledger
 
     def _begin(self) -> None:
         self._store._acquire()

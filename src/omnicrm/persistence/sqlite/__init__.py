@@ -19,6 +19,14 @@ from omnicrm.persistence.sqlite._connection import (
 )
 from omnicrm.persistence.sqlite.customers import SQLiteCustomerRepository
 from omnicrm.persistence.sqlite.idempotency import SQLiteIdempotencyRepository
+from omnicrm.persistence.sqlite.loyalty import (
+    SQLiteAccountRepository,
+    SQLiteGrantRepository,
+    SQLiteHoldRepository,
+    SQLiteLedgerRepository,
+    SQLiteLoyaltyRepositories,
+    SQLiteOrderRepository,
+)
 from omnicrm.persistence.sqlite.schema import migrate
 from omnicrm.persistence.sqlite.timing import (
     SQLiteActionRepository,
@@ -92,6 +100,7 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         self._customers = SQLiteCustomerRepository(self._conn)
         self._idempotency = SQLiteIdempotencyRepository(self._conn)
         self._timing = _TimingRepositories(self._conn)
+        self._loyalty = SQLiteLoyaltyRepositories(self._conn)
 
     @property
     def customers(self) -> SQLiteCustomerRepository:
@@ -134,6 +143,36 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         """Reported outcomes (timing engine)."""
         self._require_active()
         return self._timing.outcomes
+
+    @property
+    def loyalty_accounts(self) -> SQLiteAccountRepository:
+        """The loyalty accounts repository."""
+        self._require_active()
+        return self._loyalty.accounts
+
+    @property
+    def loyalty_grants(self) -> SQLiteGrantRepository:
+        """The loyalty grants repository."""
+        self._require_active()
+        return self._loyalty.grants
+
+    @property
+    def loyalty_holds(self) -> SQLiteHoldRepository:
+        """The loyalty holds repository."""
+        self._require_active()
+        return self._loyalty.holds
+
+    @property
+    def loyalty_orders(self) -> SQLiteOrderRepository:
+        """The loyalty orders repository."""
+        self._require_active()
+        return self._loyalty.orders
+
+    @property
+    def loyalty_ledger(self) -> SQLiteLedgerRepository:
+        """The loyalty ledger repository."""
+        self._require_active()
+        return self._loyalty.ledger
 
     def _begin(self) -> None:
         if self._conn.in_transaction:

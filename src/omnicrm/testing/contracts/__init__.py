@@ -8,12 +8,16 @@ name starts with ``Test`` and override the ``store_factory`` fixture; see
 from omnicrm.testing.contracts._base import StoreContract, StoreFactory
 from omnicrm.testing.contracts.customers import CustomerRepositoryContract
 from omnicrm.testing.contracts.customers_machine import CustomerStoreComparison
+from omnicrm.testing.contracts.loyalty import LoyaltyContract
+from omnicrm.testing.contracts.loyalty_machine import LoyaltyStoreComparison
 from omnicrm.testing.contracts.timing import TimingRepositoryContract
 from omnicrm.testing.contracts.timing_machine import TimingStoreComparison
 
 __all__ = [
     "CustomerRepositoryContract",
     "CustomerStoreComparison",
+    "LoyaltyContract",
+    "LoyaltyStoreComparison",
     "StoreContract",
     "StoreFactory",
     "TimingRepositoryContract",

@@ -1,0 +1,96 @@
+"""The plumbing every loyalty command shares: programs, idempotent units of work, events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+
+from omnicrm.clock import Clock
+from omnicrm.errors import InvalidTypeError, NotFoundError
+from omnicrm.idempotency import IdempotencyRecord, fingerprint, replay_or_none
+from omnicrm.ids import IdGenerator, UuidIds
+from omnicrm.loyalty._books import Books
+from omnicrm.loyalty.codec import receipt_from_json, receipt_to_json
+from omnicrm.loyalty.ports import LoyaltyStore
+from omnicrm.loyalty.program import Program
+from omnicrm.loyalty.results import Receipt
+from omnicrm.validation import check_id, check_int
+
+__all__ = ["Command", "ServiceBase", "optional_id", "positive_points"]
+
+
+Command = Callable[[Books], Receipt]
+
+
+def positive_points(field: str, value: object) -> int:
+    """Check that ``value`` is a positive int of points."""
+    return check_int(field, value, minimum=1)
+
+
+def optional_id(field: str, value: object) -> str | None:
+    """Check an optional id."""
+    return None if value is None else check_id(field, value)
+
+
+class ServiceBase:
+    """Runs one command per unit of work, idempotent by key; see :class:`LoyaltyService`."""
+
+    def __init__(
+        self,
+        store: LoyaltyStore,
+        clock: Clock,
+        programs: Iterable[Program],
+        ids: IdGenerator | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._ids = ids or UuidIds()
+        self._programs: dict[str, Program] = {}
+        for program in programs:
+            if not isinstance(program, Program):
+                raise InvalidTypeError("programs", program, "must be a Program")
+            self._programs[program.id] = program
+
+    def program(self, program_id: str) -> Program:
+        """Return the program, or raise ``NotFoundError``."""
+        check_id("program_id", program_id)
+        found = self._programs.get(program_id)
+        if found is None:
+            raise NotFoundError("program", program_id)
+        return found
+
+    def _company(self, program: Program, company: object) -> str:
+        check_id("company", company)
+        if company not in program.companies:
+            raise NotFoundError("company", (program.id, company))
+        return str(company)
+
+    def _run(
+        self, scope: str, key: str, payload: dict[str, Any], program: Program, command: Command
+    ) -> Receipt:
+        check_id("idempotency_key", key)
+        digest = fingerprint(payload)
+        now = self._clock.now()
+        with self._store.unit_of_work() as uow:
+            earlier = replay_or_none(uow.idempotency, scope, key, digest)
+            if earlier is not None:
+                return receipt_from_json(earlier)
+            books = Books(uow, program, now, self._ids)
+            receipt = command(books)
+            books.flush()
+            uow.idempotency.add(
+                IdempotencyRecord(
+                    scope=scope,
+                    key=key,
+                    fingerprint=digest,
+                    result=receipt_to_json(receipt),
+                    created_at=now,
+                )
+            )
+            uow.commit()
+        return attrs.evolve(receipt, events=uow.events)
+
+    def _event(self, books: Books, event: type[Any], **fields: Any) -> None:
+        books.uow.record(event(event_id=self._ids.new_id("evt"), occurred_at=books.now, **fields))
