@@ -23,6 +23,11 @@ class Journal:
         """Remember how to reverse one write."""
         self._undo.append(undo)
 
+    @property
+    def clean(self) -> bool:
+        """``True`` while the unit of work has written nothing (reads see committed state)."""
+        return not self._undo
+
     def undo_all(self) -> None:
         """Reverse every recorded write, newest first."""
         while self._undo:

@@ -202,7 +202,7 @@ class MemoryGrantRepository(_Repository):
             GrantSummary(kind=k, pending=p, confirm_at=c, expires_at=e, remaining=r)
             for (k, p, c, e), r in groups.items()
         ]
-        if not self._journal._undo:  # nothing written yet: this is committed state
+        if self._journal.clean:  # nothing written yet: this is committed state
             self._t.summaries[member] = found
         return list(found)
 
