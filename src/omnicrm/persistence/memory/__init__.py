@@ -14,6 +14,15 @@ from omnicrm.persistence._base import BaseUnitOfWork
 from omnicrm.persistence.memory._tables import Journal, Table
 from omnicrm.persistence.memory.customers import CustomerTables, MemoryCustomerRepository
 from omnicrm.persistence.memory.idempotency import MemoryIdempotencyRepository
+from omnicrm.persistence.memory.inventory import (
+    InventoryRepositories,
+    InventoryTables,
+    MemoryChannelRouteRepository,
+    MemoryHoldRepository,
+    MemoryItemRepository,
+    MemoryLocationRepository,
+    MemoryStockRepository,
+)
 from omnicrm.unit_of_work import Capability
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
@@ -29,6 +38,7 @@ class MemoryStore:
         self._owner: int | None = None
         self._customers = CustomerTables()
         self._idempotency: Table[tuple[str, str], IdempotencyRecord] = Table()
+        self._inventory = InventoryTables()
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         """Return a new unit of work over this store."""
@@ -58,6 +68,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self._locked = False
         self._customers = MemoryCustomerRepository(store._customers, self._journal)
         self._idempotency = MemoryIdempotencyRepository(store._idempotency, self._journal)
+        self._inventory = InventoryRepositories(store._inventory, self._journal)
 
     @property
     def customers(self) -> MemoryCustomerRepository:
@@ -70,6 +81,36 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         """The idempotency-record repository."""
         self._require_active()
         return self._idempotency
+
+    @property
+    def locations(self) -> MemoryLocationRepository:
+        """The inventory locations repository."""
+        self._require_active()
+        return self._inventory.locations
+
+    @property
+    def channel_routes(self) -> MemoryChannelRouteRepository:
+        """The channel-to-locations routes repository."""
+        self._require_active()
+        return self._inventory.channel_routes
+
+    @property
+    def items(self) -> MemoryItemRepository:
+        """The inventory item catalogue."""
+        self._require_active()
+        return self._inventory.items
+
+    @property
+    def stock(self) -> MemoryStockRepository:
+        """Stock levels and movements."""
+        self._require_active()
+        return self._inventory.stock
+
+    @property
+    def holds(self) -> MemoryHoldRepository:
+        """Inventory holds."""
+        self._require_active()
+        return self._inventory.holds
 
     def _begin(self) -> None:
         self._store._acquire()

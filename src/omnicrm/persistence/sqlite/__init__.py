@@ -19,6 +19,14 @@ from omnicrm.persistence.sqlite._connection import (
 )
 from omnicrm.persistence.sqlite.customers import SQLiteCustomerRepository
 from omnicrm.persistence.sqlite.idempotency import SQLiteIdempotencyRepository
+from omnicrm.persistence.sqlite.inventory import (
+    SQLiteChannelRouteRepository,
+    SQLiteHoldRepository,
+    SQLiteInventoryRepositories,
+    SQLiteItemRepository,
+    SQLiteLocationRepository,
+    SQLiteStockRepository,
+)
 from omnicrm.persistence.sqlite.schema import migrate
 from omnicrm.unit_of_work import Capability
 from omnicrm.validation import check_int
@@ -84,6 +92,7 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         self._conn = store._connection()
         self._customers = SQLiteCustomerRepository(self._conn)
         self._idempotency = SQLiteIdempotencyRepository(self._conn)
+        self._inventory = SQLiteInventoryRepositories.on(self._conn)
 
     @property
     def customers(self) -> SQLiteCustomerRepository:
@@ -96,6 +105,36 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         """The idempotency-record repository."""
         self._require_active()
         return self._idempotency
+
+    @property
+    def locations(self) -> SQLiteLocationRepository:
+        """The inventory locations repository."""
+        self._require_active()
+        return self._inventory.locations
+
+    @property
+    def channel_routes(self) -> SQLiteChannelRouteRepository:
+        """The channel-to-locations routes repository."""
+        self._require_active()
+        return self._inventory.channel_routes
+
+    @property
+    def items(self) -> SQLiteItemRepository:
+        """The inventory item catalogue."""
+        self._require_active()
+        return self._inventory.items
+
+    @property
+    def stock(self) -> SQLiteStockRepository:
+        """Stock levels and movements."""
+        self._require_active()
+        return self._inventory.stock
+
+    @property
+    def holds(self) -> SQLiteHoldRepository:
+        """Inventory holds."""
+        self._require_active()
+        return self._inventory.holds
 
     def _begin(self) -> None:
         if self._conn.in_transaction:

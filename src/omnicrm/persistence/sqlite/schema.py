@@ -12,6 +12,7 @@ import sqlite3
 
 from omnicrm.errors import StorageError
 from omnicrm.persistence.sqlite._connection import begin_immediate, translate_errors
+from omnicrm.persistence.sqlite.inventory import MIGRATION as INVENTORY_V1
 
 __all__ = ["MIGRATIONS", "migrate"]
 
@@ -46,6 +47,7 @@ MIGRATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
             "CREATE INDEX customer_identifiers_customer ON customer_identifiers (customer_id)",
         ),
     ),
+    "inventory": (INVENTORY_V1,),
 }
 
 

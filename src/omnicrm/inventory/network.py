@@ -1,0 +1,102 @@
+"""The locations serving one channel, laid out as arrays for fast availability and sourcing."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from omnicrm.inventory.columns import IntArray, StockColumns
+from omnicrm.inventory.geo import FloatArray, haversine_km_many
+from omnicrm.inventory.model import ChannelRoute, GeoPoint, Item, Location, LocationKind
+
+__all__ = ["ChannelNetwork", "component_skus", "finite"]
+
+
+class ChannelNetwork:
+    """One channel's locations in priority order, with positions and buffers as arrays.
+
+    Built once per network version and reused; it holds no stock.
+
+    Args:
+        route: the channel's route.
+        locations: the locations by id (entries naming unknown locations are skipped).
+
+    """
+
+    def __init__(self, route: ChannelRoute, locations: Mapping[str, Location]) -> None:
+        entries = [e for e in route.locations if e.location_id in locations]
+        self.channel = route.channel
+        self.locations: tuple[Location, ...] = tuple(locations[e.location_id] for e in entries)
+        self.index: dict[str, int] = {loc.id: i for i, loc in enumerate(self.locations)}
+        self.buffer: IntArray = np.asarray([e.buffer for e in entries], dtype=np.int64)
+        self.lat: FloatArray = np.radians(
+            np.asarray([loc.position.latitude for loc in self.locations], dtype=np.float64)
+        )
+        self.lon: FloatArray = np.radians(
+            np.asarray([loc.position.longitude for loc in self.locations], dtype=np.float64)
+        )
+        self.is_store = np.asarray(
+            [loc.kind is LocationKind.STORE for loc in self.locations], dtype=bool
+        )
+        ids = np.asarray([loc.id for loc in self.locations], dtype=np.str_)
+        self._order = np.argsort(ids, kind="stable")
+        self._sorted_ids: npt.NDArray[np.str_] = ids[self._order]
+
+    def __len__(self) -> int:
+        return len(self.locations)
+
+    def free(self, columns: StockColumns) -> IntArray:
+        """Units free before buffers, per location of this network (0 where no level)."""
+        out = np.zeros(len(self.locations), dtype=np.int64)
+        ids = columns.location_ids
+        if len(ids) == 0 or len(self.locations) == 0:
+            return out
+        pos = np.searchsorted(self._sorted_ids, ids)
+        np.minimum(pos, len(self._sorted_ids) - 1, out=pos)
+        hit = self._sorted_ids[pos] == ids
+        out[self._order[pos[hit]]] = columns.free[hit]
+        return out
+
+    def atp(self, columns: StockColumns) -> IntArray:
+        """Available to promise for this channel per location: free - buffer, never < 0."""
+        result: IntArray = np.maximum(self.free(columns) - self.buffer, 0)
+        return result
+
+    def item_atp(self, item: Item, columns: Mapping[str, StockColumns]) -> IntArray:
+        """ATP of an item; a kit's is the minimum over components of ATP // quantity."""
+        if not item.is_kit:
+            return self.atp(columns[item.sku])
+        parts = [self.atp(columns[c.sku]) // c.quantity for c in item.components]
+        result: IntArray = np.minimum.reduce(parts)
+        return result
+
+    def distances(self, near: GeoPoint | None) -> FloatArray | None:
+        """Kilometres from ``near`` to each location, or ``None`` without a point."""
+        if near is None:
+            return None
+        return haversine_km_many(self.lat, self.lon, near)
+
+    def nearest_first(self, chosen: IntArray, distances: FloatArray | None) -> IntArray:
+        """Order location indices ``chosen`` nearest first, then by channel priority."""
+        if distances is None:
+            return np.sort(chosen)
+        order = np.lexsort((chosen, distances[chosen]))
+        result: IntArray = chosen[order]
+        return result
+
+
+def component_skus(items: Sequence[Item]) -> list[str]:
+    """Every SKU whose stock the items need (components for kits), without repeats."""
+    skus: dict[str, None] = {}
+    for item in items:
+        for sku in [c.sku for c in item.components] or [item.sku]:
+            skus[sku] = None
+    return list(skus)
+
+
+def finite(value: float) -> float | None:
+    """Return ``value`` rounded to metres, or ``None`` if not finite."""
+    return round(value, 3) if math.isfinite(value) else None
