@@ -169,6 +169,15 @@ class InventoryUnitOfWork(UnitOfWork, Protocol):
 class InventoryStore(Protocol):
     """A store whose units of work carry the inventory repositories."""
 
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """The ``Capability`` names this backend supports."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources."""
+        ...
+
     def unit_of_work(self) -> InventoryUnitOfWork:
         """Return a new, not yet begun unit of work."""
         ...

@@ -8,10 +8,14 @@ name starts with ``Test`` and override the ``store_factory`` fixture; see
 from omnicrm.testing.contracts._base import StoreContract, StoreFactory
 from omnicrm.testing.contracts.customers import CustomerRepositoryContract
 from omnicrm.testing.contracts.customers_machine import CustomerStoreComparison
+from omnicrm.testing.contracts.inventory import InventoryContract
+from omnicrm.testing.contracts.inventory_machine import InventoryStoreComparison
 
 __all__ = [
     "CustomerRepositoryContract",
     "CustomerStoreComparison",
+    "InventoryContract",
+    "InventoryStoreComparison",
     "StoreContract",
     "StoreFactory",
 ]
