@@ -2,8 +2,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from omnicrm.persistence.memory import MemoryStore
 from omnicrm.inventory import InventoryService
+from omnicrm.persistence.memory import MemoryStore
 from omnicrm.testing import FixedClock, SequentialIds
 from omnicrm.testing.strategies_inventory import tokyo_items, tokyo_network
 

@@ -44,7 +44,8 @@ def test_nearest_first_with_buffers_and_total(service: InventoryService) -> None
         ("wh-chiba", 4),
         ("st-umeda", 2),
     ]
-    assert page.total == 7 and page.in_stock
+    assert page.total == 7
+    assert page.in_stock
     distances = [r.distance_km for r in page.locations]
     assert distances == sorted(d for d in distances if d is not None)
     assert page.locations[0].distance_km == 0.0
@@ -64,10 +65,12 @@ def test_pickup_today_and_try_on(service: InventoryService, clock: FixedClock) -
     _stock(service)
     page = service.availability("shirt", channel=Channel.APP, near=SHIBUYA_CROSSING)
     shibuya = page.locations[0]
-    assert shibuya.pickup_today and shibuya.try_on
+    assert shibuya.pickup_today
+    assert shibuya.try_on
     assert shibuya.ready_at == datetime(2026, 3, 2, 13, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
     warehouse = next(r for r in page.locations if r.kind is LocationKind.WAREHOUSE)
-    assert not warehouse.pickup_today and not warehouse.try_on
+    assert not warehouse.pickup_today
+    assert not warehouse.try_on
     clock.advance(timedelta(hours=7, minutes=30))  # 19:30 in Tokyo: too late today
     late = service.availability("shirt", channel=Channel.APP, near=SHIBUYA_CROSSING)
     assert not any(r.pickup_today for r in late.locations)
@@ -90,14 +93,16 @@ def test_holds_and_kits_and_many_skus(service: InventoryService) -> None:
         ("st-shibuya", 1),
         ("st-umeda", 1),
     ]
-    assert listing["belt"].total == 0 and listing["belt"].locations == ()
+    assert listing["belt"].total == 0
+    assert listing["belt"].locations == ()
     assert not listing["belt"].in_stock
 
 
 def test_limit_and_include_empty(service: InventoryService) -> None:
     _stock(service)
     top = service.availability("shirt", channel=Channel.APP, near=SHIBUYA_CROSSING, limit=2)
-    assert len(top.locations) == 2 and top.total == 10
+    assert len(top.locations) == 2
+    assert top.total == 10
     everything = service.availability("pants", channel=Channel.APP, include_empty=True)
     assert len(everything.locations) == 5
     with pytest.raises(ValidationError):

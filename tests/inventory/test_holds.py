@@ -76,7 +76,8 @@ def test_expired_holds_give_stock_back(service: InventoryService, clock: FixedCl
     with pytest.raises(HoldExpiredError):
         service.confirm(hold_id, idempotency_key="late")
     (expired,) = service.expire_holds(clock.now())
-    assert expired.id == hold_id and expired.status is HoldStatus.EXPIRED
+    assert expired.id == hold_id
+    assert expired.status is HoldStatus.EXPIRED
     assert service.expire_holds(clock.now()) == ()
     assert service.level("shirt", "st-shibuya").available() == 1
     assert service.release(hold_id, idempotency_key="x").value.status is HoldStatus.EXPIRED

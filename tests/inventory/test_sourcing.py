@@ -51,12 +51,19 @@ def _receive(service: InventoryService, *stock: tuple[str, str, int]) -> None:
 
 
 def test_warehouse_ships_when_it_has_everything(service: InventoryService) -> None:
-    _receive(service, ("shirt", "wh-chiba", 5), ("pants", "wh-chiba", 5), ("shirt", "st-shibuya", 5),
-             ("pants", "st-shibuya", 5))  # fmt: skip
+    _receive(
+        service,
+        ("shirt", "wh-chiba", 5),
+        ("pants", "wh-chiba", 5),
+        ("shirt", "st-shibuya", 5),
+        ("pants", "st-shibuya", 5),
+    )
     plan = service.source(_home(_line("shirt"), _line("pants", 2)))
-    assert plan.complete and plan.location_ids == ("wh-chiba",)
+    assert plan.complete
+    assert plan.location_ids == ("wh-chiba",)
     assert [(ln.sku, ln.quantity) for ln in plan.shipments[0].lines] == [("shirt", 1), ("pants", 2)]
-    assert plan.explanation and "wh-chiba" in " ".join(plan.explanation)
+    assert plan.explanation
+    assert "wh-chiba" in " ".join(plan.explanation)
 
 
 def test_ship_from_store_when_the_warehouse_is_sold_out(service: InventoryService) -> None:
@@ -103,11 +110,13 @@ def test_split_across_locations_and_no_split_below_value(service: InventoryServi
     _receive(service, ("shirt", "wh-chiba", 5), ("pants", "st-shibuya", 5))
     request = _home(_line("shirt"), _line("pants"))
     plan = service.source(request)
-    assert plan.complete and sorted(plan.location_ids) == ["st-shibuya", "wh-chiba"]
+    assert plan.complete
+    assert sorted(plan.location_ids) == ["st-shibuya", "wh-chiba"]
     strict = SourcingPolicy(min_split_value=Money(20_000, "JPY"))
     cheap = InventoryService(service._store, service._clock, policy=strict)  # type: ignore[arg-type]
     refused = cheap.source(request)
-    assert not refused.complete and refused.shipments == ()
+    assert not refused.complete
+    assert refused.shipments == ()
     assert any("below the split threshold" in note for note in refused.explanation)
     dear = _home(_line("shirt", 1, Money(15_000, "JPY")), _line("pants", 1, Money(15_000, "JPY")))
     assert cheap.source(dear).complete
@@ -127,9 +136,11 @@ def test_pickup_store_first_then_ship_to_store(service: InventoryService) -> Non
         service, ("shirt", "st-shibuya", 1), ("pants", "st-shibuya", 1), ("pants", "wh-chiba", 4)
     )
     plan = service.source(_pickup("st-shibuya", _line("shirt"), _line("pants")))
-    assert plan.location_ids == ("st-shibuya",) and plan.strategy == "pick-up store has everything"
+    assert plan.location_ids == ("st-shibuya",)
+    assert plan.strategy == "pick-up store has everything"
     more = service.source(_pickup("st-shibuya", _line("shirt"), _line("pants", 2)))
-    assert more.complete and set(more.location_ids) == {"wh-chiba", "st-shibuya"}
+    assert more.complete
+    assert set(more.location_ids) == {"wh-chiba", "st-shibuya"}
     with pytest.raises(RuleViolationError):
         service.source(_pickup("wh-chiba", _line("shirt")))  # a warehouse offers no pick-up
     with pytest.raises(NotFoundError):

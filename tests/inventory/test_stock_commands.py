@@ -28,7 +28,8 @@ def test_receive_records_a_movement_and_an_event(service: InventoryService) -> N
     (level,) = result.value
     assert (level.on_hand, level.available()) == (5, 5)
     (event,) = result.events
-    assert isinstance(event, StockMoved) and event.available == 5
+    assert isinstance(event, StockMoved)
+    assert event.available == 5
     (movement,) = service.movements("shirt", "wh-chiba")
     assert (movement.reason, movement.on_hand, movement.reference) == (
         MovementReason.RECEIVE, 5, "PO-1",
@@ -39,7 +40,9 @@ def test_receive_records_a_movement_and_an_event(service: InventoryService) -> N
 def test_a_retry_replays_and_a_changed_retry_conflicts(service: InventoryService) -> None:
     first = service.receive("shirt", "wh-chiba", 5, idempotency_key="r1")
     again = service.receive("shirt", "wh-chiba", 5, idempotency_key="r1")
-    assert again.replayed and again.value == first.value and again.events == ()
+    assert again.replayed
+    assert again.value == first.value
+    assert again.events == ()
     assert service.level("shirt", "wh-chiba").on_hand == 5
     with pytest.raises(IdempotencyConflictError):
         service.receive("shirt", "wh-chiba", 6, idempotency_key="r1")
@@ -128,7 +131,8 @@ def test_unknown_sku_and_location_are_not_found(service: InventoryService) -> No
         service.receive("shirt", "wh-chiba", 1, idempotency_key=" ")
     with pytest.raises(InvalidTypeError):
         service.receive("shirt", "wh-chiba", 1, idempotency_key=7)  # type: ignore[arg-type]
-    assert service.movements() == () and service.levels() == {}
+    assert service.movements() == ()
+    assert service.levels() == {}
 
 
 def test_kit_definitions_need_known_plain_components(service: InventoryService) -> None:
