@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -68,7 +69,16 @@ def merge_lines(lines: Iterable[HoldLine]) -> tuple[HoldLine, ...]:
     return tuple(HoldLine(s, loc, q) for (s, loc), q in sorted(totals.items()))
 
 
+def _already_merged(value: Any) -> bool:
+    if not isinstance(value, tuple) or not value:
+        return False
+    keys = [(ln.sku, ln.location_id) if type(ln) is HoldLine else None for ln in value]
+    return None not in keys and all(a < b for a, b in itertools.pairwise(keys))  # type: ignore[operator]
+
+
 def _to_lines(value: Any) -> tuple[HoldLine, ...]:
+    if _already_merged(value):
+        return value  # type: ignore[no-any-return]
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         raise InvalidTypeError("lines", value, "must be an iterable of HoldLine")
     lines = merge_lines(value)

@@ -49,7 +49,7 @@ class LocationRepository(Protocol):
         ...
 
     def network_version(self) -> int:
-        """A counter bumped by every location or channel-route write (for caches)."""
+        """A counter bumped by every location, channel-route or item write (for caches)."""
         ...
 
 
@@ -73,7 +73,7 @@ class ItemRepository(Protocol):
     """The SKU catalogue, with kit components (table ``inventory_items``)."""
 
     def put(self, item: Item) -> None:
-        """Insert or replace an item."""
+        """Insert or replace an item; bumps the network version."""
         ...
 
     def get(self, sku: str) -> Item:

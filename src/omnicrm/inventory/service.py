@@ -17,7 +17,14 @@ from omnicrm.inventory._results import CODECS, Codec, InventoryResult
 from omnicrm.inventory.availability import ProductAvailability, compute_availability
 from omnicrm.inventory.errors import HoldExpiredError, HoldStateError, InsufficientStockError
 from omnicrm.inventory.events import HoldChanged, HoldPlaced, StockMoved
-from omnicrm.inventory.holds import DEFAULT_HOLD_TTL, Hold, HoldKind, HoldLine, HoldStatus
+from omnicrm.inventory.holds import (
+    DEFAULT_HOLD_TTL,
+    Hold,
+    HoldKind,
+    HoldLine,
+    HoldStatus,
+    merge_lines,
+)
 from omnicrm.inventory.model import (
     ChannelRoute,
     GeoPoint,
@@ -83,6 +90,7 @@ class InventoryService:
         self._ids = ids or UuidIds()
         self.policy = policy or SourcingPolicy()
         self._networks: dict[Channel, ChannelNetwork] = {}
+        self._items: dict[str, Item] = {}
         self._network_version = -1
 
     # -- plumbing ----------------------------------------------------------------------
@@ -436,7 +444,7 @@ class InventoryService:
     # -- holds -------------------------------------------------------------------------
 
     def _expand(self, uow: InventoryUnitOfWork, lines: Sequence[HoldLine]) -> list[HoldLine]:
-        items = uow.items.get_many({ln.sku for ln in lines})
+        items = self._catalog(uow, {ln.sku for ln in lines})
         expanded: list[HoldLine] = []
         for line in lines:
             item = items.get(line.sku)
@@ -483,38 +491,39 @@ class InventoryService:
             raise ValidationError("expires_at", expires_at, f"is not after now ({now.isoformat()})")
 
         def command(uow: InventoryUnitOfWork) -> Hold:
+            self._fresh(uow)
             self._sweep(uow, now)
             expanded = self._expand(uow, requested)
             hold = Hold(
                 id=self._ids.new_id("hold"),
                 kind=kind,
                 channel=channel,
-                lines=expanded,
+                lines=merge_lines(expanded),
                 created_at=now,
                 expires_at=until,
                 updated_at=now,
                 reference=reference,
             )
-            places = uow.locations.get_many({ln.location_id for ln in hold.lines})
+            network = self._network(uow, channel)
             for line in hold.lines:
-                place = places.get(line.location_id)
-                if place is None:
-                    raise NotFoundError("location", line.location_id)
+                at = network.index.get(line.location_id)
+                if at is None:
+                    uow.locations.get(line.location_id)  # NotFoundError if it does not exist
+                    raise RuleViolationError(
+                        "location_id", line.location_id, f"does not serve channel {channel}"
+                    )
+                place = network.locations[at]
                 if kind in _NEEDS and not place.can(_NEEDS[kind]):
                     raise RuleViolationError(
                         "location_id", line.location_id, f"does not offer {_NEEDS[kind].value}"
                     )
-                entry = uow.channel_routes.entry(channel, line.location_id)
-                if entry is None:
-                    raise RuleViolationError(
-                        "location_id", line.location_id, f"does not serve channel {channel}"
-                    )
+                buffer = int(network.buffer[at])
                 level = uow.stock.apply(
                     self._movement(hold, line, MovementReason.HOLD, idempotency_key, held=1),
-                    guard=entry.buffer,
+                    guard=buffer,
                 )
                 if level is None:
-                    have = uow.stock.get(line.sku, line.location_id).available(entry.buffer)
+                    have = uow.stock.get(line.sku, line.location_id).available(buffer)
                     raise InsufficientStockError(
                         "quantity",
                         line.quantity,
@@ -710,11 +719,24 @@ class InventoryService:
         with self._store.unit_of_work() as uow:
             return {(lv.sku, lv.location_id): lv for lv in uow.stock.levels()}
 
-    def _network(self, uow: InventoryUnitOfWork, channel: Channel) -> ChannelNetwork:
+    def _fresh(self, uow: InventoryUnitOfWork) -> None:
+        """Drop cached locations, routes and items if anyone changed them since."""
         version = uow.locations.network_version()
         if version != self._network_version:
             self._networks = {}
+            self._items = {}
             self._network_version = version
+
+    def _catalog(self, uow: InventoryUnitOfWork, skus: Iterable[str]) -> dict[str, Item]:
+        """The items among ``skus`` that exist (cached per network version; call _fresh)."""
+        wanted = list(skus)
+        missing = [s for s in wanted if s not in self._items]
+        if missing:
+            self._items.update(uow.items.get_many(missing))
+        return {s: self._items[s] for s in wanted if s in self._items}
+
+    def _network(self, uow: InventoryUnitOfWork, channel: Channel) -> ChannelNetwork:
+        """The channel's network (cached per network version; call _fresh first)."""
         network = self._networks.get(channel)
         if network is None:
             route = uow.channel_routes.get(channel)
@@ -754,7 +776,8 @@ class InventoryService:
             check_int("limit", limit, minimum=1)
         now = self._clock.now()
         with self._store.unit_of_work() as uow:
-            items = uow.items.get_many(wanted)
+            self._fresh(uow)
+            items = self._catalog(uow, wanted)
             for sku in wanted:
                 if sku not in items:
                     raise NotFoundError("sku", sku)
@@ -772,7 +795,8 @@ class InventoryService:
         _check("request", request, SourcingRequest)
         left_out = frozenset(check_id("excluded", e) for e in excluded)
         with self._store.unit_of_work() as uow:
-            items = uow.items.get_many({ln.sku for ln in request.lines})
+            self._fresh(uow)
+            items = self._catalog(uow, {ln.sku for ln in request.lines})
             for line in request.lines:
                 if line.sku not in items:
                     raise NotFoundError("sku", line.sku)

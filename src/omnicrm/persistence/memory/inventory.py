@@ -112,6 +112,7 @@ class MemoryItemRepository:
     def put(self, item: Item) -> None:
         """Insert or replace an item."""
         self._t.items.put(self._journal, item.sku, item)
+        _bump(self._t, self._journal)
 
     def get(self, sku: str) -> Item:
         """Return the item or raise ``NotFoundError``."""

@@ -211,6 +211,7 @@ class SQLiteItemRepository:
                 "ON CONFLICT (sku) DO UPDATE SET data = excluded.data",
                 (item.sku, dumps(item_to_data(item))),
             )
+            _bump(self._conn)
 
     def get(self, sku: str) -> Item:
         """Return the item or raise ``NotFoundError``."""
