@@ -11,8 +11,8 @@ import numpy as np
 from omnicrm.channel import Channel
 from omnicrm.inventory.columns import IntArray, StockColumns
 from omnicrm.inventory.geo import FloatArray
-from omnicrm.inventory.model import GeoPoint, Item, Location, LocationCapability, LocationKind
-from omnicrm.inventory.network import ChannelNetwork, finite
+from omnicrm.inventory.model import GeoPoint, Item, LocationKind
+from omnicrm.inventory.network import ChannelNetwork
 
 __all__ = ["LocationAvailability", "ProductAvailability", "compute_availability"]
 
@@ -68,46 +68,28 @@ class ProductAvailability:
         return self.total > 0
 
 
-class _PickupMemo:
-    """Pick-up readiness per (zone, hours, lead): stores sharing them share one answer."""
-
-    def __init__(self, now: datetime) -> None:
-        self._now = now
-        self._seen: dict[object, datetime | None] = {}
-
-    def ready(self, location: Location) -> datetime | None:
-        if LocationCapability.PICK_UP not in location.capabilities:
-            return None
-        key = (location.time_zone, location.hours, location.pickup_lead_minutes)
-        if key not in self._seen:
-            self._seen[key] = location.pickup_ready_today(self._now)
-        return self._seen[key]
-
-
 def _rows(
     network: ChannelNetwork,
     atp: IntArray,
     chosen: IntArray,
     distances: FloatArray | None,
-    memo: _PickupMemo,
+    ready: list[datetime | None],
 ) -> tuple[LocationAvailability, ...]:
-    rows = []
+    indices = chosen.tolist()
     quantities = atp[chosen].tolist()
-    dist = None if distances is None else distances[chosen].tolist()
-    for n, i in enumerate(chosen.tolist()):
-        loc = network.locations[i]
-        ready = memo.ready(loc)
+    if distances is None:
+        dist: list[float | None] = [None] * len(indices)
+    else:
+        dist = np.round(distances[chosen], 3).tolist()
+    locations, groups, try_on = network.locations, network.pickup_group, network.try_on
+    rows = []
+    for i, quantity, km in zip(indices, quantities, dist, strict=True):
+        loc = locations[i]
+        group = groups[i]
+        at = None if group < 0 else ready[group]
         rows.append(
             LocationAvailability(
-                loc.id,
-                loc.name,
-                loc.kind,
-                quantities[n],
-                None if dist is None else finite(dist[n]),
-                ready is not None,
-                ready,
-                LocationCapability.TRY_ON in loc.capabilities,
-                i,
+                loc.id, loc.name, loc.kind, quantity, km, at is not None, at, try_on[i], i
             )
         )
     return tuple(rows)
@@ -136,7 +118,7 @@ def compute_availability(
 
     """
     distances = network.distances(near)
-    memo = _PickupMemo(now)
+    ready = network.pickup_ready(now)
     result: dict[str, ProductAvailability] = {}
     for sku, item in items.items():
         atp = network.item_atp(item, columns)
@@ -148,6 +130,6 @@ def compute_availability(
             sku,
             network.channel,
             int(atp.sum()),
-            _rows(network, atp, ordered, distances, memo),
+            _rows(network, atp, ordered, distances, ready),
         )
     return result

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 
 from omnicrm.inventory.columns import IntArray, StockColumns
 from omnicrm.inventory.geo import FloatArray, haversine_km_many
-from omnicrm.inventory.model import ChannelRoute, GeoPoint, Item, Location, LocationKind
+from omnicrm.inventory.model import (
+    ChannelRoute,
+    GeoPoint,
+    Item,
+    Location,
+    LocationCapability,
+    LocationKind,
+)
 
-__all__ = ["ChannelNetwork", "component_skus", "finite"]
+__all__ = ["ChannelNetwork", "component_skus"]
 
 
 class ChannelNetwork:
@@ -41,9 +48,26 @@ class ChannelNetwork:
         self.is_store = np.asarray(
             [loc.kind is LocationKind.STORE for loc in self.locations], dtype=bool
         )
+        groups: dict[object, int] = {}
+        self.pickup_group: list[int] = []  # -1: no pick-up; else an index into pickup_sample
+        self.pickup_sample: list[Location] = []
+        for loc in self.locations:
+            if LocationCapability.PICK_UP not in loc.capabilities:
+                self.pickup_group.append(-1)
+                continue
+            key = (loc.time_zone, loc.hours, loc.pickup_lead_minutes)
+            if key not in groups:
+                groups[key] = len(self.pickup_sample)
+                self.pickup_sample.append(loc)
+            self.pickup_group.append(groups[key])
+        self.try_on = [LocationCapability.TRY_ON in loc.capabilities for loc in self.locations]
         ids = np.asarray([loc.id for loc in self.locations], dtype=np.str_)
         self._order = np.argsort(ids, kind="stable")
         self._sorted_ids: npt.NDArray[np.str_] = ids[self._order]
+
+    def pickup_ready(self, now: datetime) -> list[datetime | None]:
+        """Per pick-up group, when a pick-up ordered at ``now`` is ready today (or ``None``)."""
+        return [loc.pickup_ready_today(now) for loc in self.pickup_sample]
 
     def __len__(self) -> int:
         return len(self.locations)
@@ -95,8 +119,3 @@ def component_skus(items: Sequence[Item]) -> list[str]:
         for sku in [c.sku for c in item.components] or [item.sku]:
             skus[sku] = None
     return list(skus)
-
-
-def finite(value: float) -> float | None:
-    """Return ``value`` rounded to metres, or ``None`` if not finite."""
-    return round(value, 3) if math.isfinite(value) else None

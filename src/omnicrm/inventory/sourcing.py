@@ -427,7 +427,7 @@ class RankedSearch:
                 if not ctx.is_store(w)
             ):
                 notes.append(
-                    f"ship-from-store: no warehouse has {sorted(assignment[c])}, "
+                    f"ship-from-store: no warehouse has enough of {sorted(assignment[c])}; "
                     f"store {ctx.location_id(c)} ships them"
                 )
         for c in ranked:
