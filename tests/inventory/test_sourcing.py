@@ -237,7 +237,8 @@ def test_plans_never_promise_more_than_available(
         sourced[line.sku] = sourced.get(line.sku, 0) + line.quantity
     wanted: dict[str, int] = {}
     for sku, qty in order:
-        wanted[sku] = wanted.get(sku, 0) + qty
+        for part in ("shirt", "pants") if sku == "setup" else (sku,):
+            wanted[part] = wanted.get(part, 0) + qty
     assert sourced == wanted
     if plan.shipments:
         try:
@@ -245,3 +246,17 @@ def test_plans_never_promise_more_than_available(
                          idempotency_key="o")  # fmt: skip
         except InsufficientStockError:  # pragma: no cover - a plan must be holdable
             pytest.fail(f"plan {plan} promises more than is available")
+
+
+def test_kits_are_sourced_as_components_checked_together(service: InventoryService) -> None:
+    from omnicrm.inventory import HoldKind
+
+    _receive(
+        service, ("shirt", "st-shinjuku", 2), ("pants", "st-shinjuku", 2), ("shirt", "wh-chiba", 1)
+    )
+    plan = service.source(_home(_line("shirt"), _line("setup")))
+    assert plan.complete
+    assert any("sourced as their components" in note for note in plan.explanation)
+    shirts = sum(ln.quantity for s in plan.shipments for ln in s.lines if ln.sku == "shirt")
+    assert shirts == 2
+    service.hold(plan.hold_lines(), kind=HoldKind.ORDER, channel=Channel.EC, idempotency_key="o")

@@ -209,6 +209,9 @@ class SourcingContext:
         split_allowed: whether the order may ship from more than one location.
         split_note: why splitting is or is not allowed.
         excluded: locations left out.
+        prices: the unit price shown on plan lines, per SKU (a kit's price goes to its
+            first component).
+        kits: kit SKUs of the order, sourced as their components.
 
     """
 
@@ -224,6 +227,8 @@ class SourcingContext:
     split_allowed: bool
     split_note: str
     excluded: frozenset[str]
+    prices: dict[str, Money]
+    kits: tuple[str, ...] = ()
 
     def is_store(self, c: int) -> bool:
         """Whether candidate ``c`` is a store (not the pick-up store itself)."""
@@ -312,7 +317,7 @@ def _plan(
     explanation: list[str],
 ) -> FulfilmentPlan:
     """Turn ``{candidate: {sku: units}}`` into a plan, keeping the order's line order."""
-    price = {ln.sku: ln.unit_price for ln in ctx.request.lines}
+    price = ctx.prices
     shipments = []
     for c in sorted(assignment, key=lambda c: (ctx.distances[c], ctx.candidates[c])):
         lines = tuple(OrderLine(sku, q, price[sku]) for sku, q in assignment[c].items() if q)
@@ -369,6 +374,8 @@ class RankedSearch:
             masks |= column.astype(np.int64) << bit
         singles = np.flatnonzero(masks == full).tolist()
         notes = [f"{len(ctx.candidates)} candidate locations for channel {ctx.network.channel}"]
+        if ctx.kits:
+            notes.append(f"kits {list(ctx.kits)} are sourced as their components")
         if singles:
             best = min(singles, key=lambda c: self._key(ctx, (c,)))
             notes.append(

@@ -16,6 +16,7 @@ from omnicrm.inventory.sourcing import (
     SourcingPolicy,
     SourcingRequest,
 )
+from omnicrm.money import Money
 
 __all__ = ["build_context"]
 
@@ -50,10 +51,22 @@ def build_context(
             eligible.append(i)
     candidates = np.asarray(eligible, dtype=np.int64)
     needed: dict[str, int] = {}
-    for line in request.lines:
-        needed[line.sku] = needed.get(line.sku, 0) + line.quantity
+    prices: dict[str, Money] = {}
+    kits = []
+    zero = Money.zero(request.lines[0].unit_price.currency)
+    for line in request.lines:  # kits are sourced as their components (checked together)
+        item = items[line.sku]
+        parts = [(c.sku, c.quantity) for c in item.components] or [(line.sku, 1)]
+        if item.is_kit:
+            kits.append(line.sku)
+        for n, (sku, per_unit) in enumerate(parts):
+            needed[sku] = needed.get(sku, 0) + per_unit * line.quantity
+            if not item.is_kit:
+                prices[sku] = line.unit_price
+            else:
+                prices.setdefault(sku, line.unit_price if n == 0 else zero)
     skus = tuple(needed)
-    atp = tuple(network.item_atp(items[s], columns)[candidates] for s in skus)
+    atp = tuple(network.atp(columns[s])[candidates] for s in skus)
     distances = network.distances(destination)
     assert distances is not None
     regions = np.asarray([network.locations[i].region == request.region for i in eligible])
@@ -79,4 +92,6 @@ def build_context(
         split_allowed=split,
         split_note=note,
         excluded=excluded,
+        prices=prices,
+        kits=tuple(kits),
     )
