@@ -123,9 +123,7 @@ def compute_availability(
     for sku, item in items.items():
         atp = network.item_atp(item, columns)
         chosen = np.arange(len(network)) if include_empty else np.flatnonzero(atp > 0)
-        ordered = network.nearest_first(chosen, distances)
-        if limit is not None:
-            ordered = ordered[:limit]
+        ordered = network.nearest_first(chosen, distances, limit)
         result[sku] = ProductAvailability(
             sku,
             network.channel,

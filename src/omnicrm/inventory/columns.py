@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 import numpy as np
@@ -34,6 +35,8 @@ class StockColumns:
         location_ids: the locations, sorted (a numpy array of str).
         free: units free to promise before any channel buffer, per location.
         on_hand: units on hand, per location.
+        memo: a scratch cache for readers (e.g. how these locations align with a
+            channel's); it never changes the values above.
 
     """
 
@@ -41,6 +44,7 @@ class StockColumns:
     location_ids: npt.NDArray[np.str_]
     free: IntArray
     on_hand: IntArray
+    memo: dict[object, Any] = attrs.field(factory=dict, repr=False)
 
     @classmethod
     def from_levels(cls, sku: str, levels: Iterable[StockLevel]) -> StockColumns:

@@ -64,6 +64,7 @@ class ChannelNetwork:
         ids = np.asarray([loc.id for loc in self.locations], dtype=np.str_)
         self._order = np.argsort(ids, kind="stable")
         self._sorted_ids: npt.NDArray[np.str_] = ids[self._order]
+        self._token = object()  # identifies this layout in StockColumns.memo
 
     def pickup_ready(self, now: datetime) -> list[datetime | None]:
         """Per pick-up group, when a pick-up ordered at ``now`` is ready today (or ``None``)."""
@@ -72,16 +73,27 @@ class ChannelNetwork:
     def __len__(self) -> int:
         return len(self.locations)
 
-    def free(self, columns: StockColumns) -> IntArray:
-        """Units free before buffers, per location of this network (0 where no level)."""
-        out = np.zeros(len(self.locations), dtype=np.int64)
+    def _align(self, columns: StockColumns) -> tuple[IntArray, IntArray]:
+        """Positions in ``columns`` of this network's locations, and their indices here."""
+        found = columns.memo.get(self._token)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
         ids = columns.location_ids
         if len(ids) == 0 or len(self.locations) == 0:
-            return out
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty
         pos = np.searchsorted(self._sorted_ids, ids)
         np.minimum(pos, len(self._sorted_ids) - 1, out=pos)
         hit = self._sorted_ids[pos] == ids
-        out[self._order[pos[hit]]] = columns.free[hit]
+        aligned = (np.flatnonzero(hit), self._order[pos[hit]])
+        columns.memo[self._token] = aligned
+        return aligned
+
+    def free(self, columns: StockColumns) -> IntArray:
+        """Units free before buffers, per location of this network (0 where no level)."""
+        out = np.zeros(len(self.locations), dtype=np.int64)
+        source, target = self._align(columns)
+        out[target] = columns.free[source]
         return out
 
     def atp(self, columns: StockColumns) -> IntArray:
@@ -103,13 +115,23 @@ class ChannelNetwork:
             return None
         return haversine_km_many(self.lat, self.lon, near)
 
-    def nearest_first(self, chosen: IntArray, distances: FloatArray | None) -> IntArray:
-        """Order location indices ``chosen`` nearest first, then by channel priority."""
+    def nearest_first(
+        self, chosen: IntArray, distances: FloatArray | None, limit: int | None = None
+    ) -> IntArray:
+        """Order location indices ``chosen`` (ascending) nearest first, then by priority.
+
+        With ``limit``, only the first ``limit`` are returned, found without sorting all.
+        """
         if distances is None:
-            return np.sort(chosen)
-        order = np.lexsort((chosen, distances[chosen]))
+            return chosen if limit is None else chosen[:limit]
+        d = distances[chosen]
+        if limit is not None and limit < len(chosen):
+            kth = np.partition(d, limit - 1)[limit - 1]
+            keep = d <= kth  # ties at the boundary stay, so the order is deterministic
+            chosen, d = chosen[keep], d[keep]
+        order = np.argsort(d, kind="stable")  # stable: equal distances keep priority order
         result: IntArray = chosen[order]
-        return result
+        return result if limit is None else result[:limit]
 
 
 def component_skus(items: Sequence[Item]) -> list[str]:
