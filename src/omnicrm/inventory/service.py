@@ -492,7 +492,7 @@ class InventoryService:
 
         def command(uow: InventoryUnitOfWork) -> Hold:
             self._fresh(uow)
-            self._sweep(uow, now)
+            swept = False
             expanded = self._expand(uow, requested)
             hold = Hold(
                 id=self._ids.new_id("hold"),
@@ -518,10 +518,12 @@ class InventoryService:
                         "location_id", line.location_id, f"does not offer {_NEEDS[kind].value}"
                     )
                 buffer = int(network.buffer[at])
-                level = uow.stock.apply(
-                    self._movement(hold, line, MovementReason.HOLD, idempotency_key, held=1),
-                    guard=buffer,
-                )
+                movement = self._movement(hold, line, MovementReason.HOLD, idempotency_key, held=1)
+                level = uow.stock.apply(movement, guard=buffer)
+                if level is None and not swept:  # lapsed holds give their units back first
+                    swept = True
+                    self._sweep(uow, now)
+                    level = uow.stock.apply(movement, guard=buffer)
                 if level is None:
                     have = uow.stock.get(line.sku, line.location_id).available(buffer)
                     raise InsufficientStockError(
@@ -677,7 +679,7 @@ class InventoryService:
         """Expire every active hold whose expiry is at or before ``now``; return them.
 
         Naturally idempotent: a second call finds nothing left to expire. ``hold`` also
-        sweeps due holds first, so lapsed stock is available again to new holds.
+        sweeps due holds when it finds too little stock, so lapsed units serve new holds.
         """
         at = to_utc("now", now)
         with self._store.unit_of_work() as uow:

@@ -64,7 +64,7 @@ MIGRATION: tuple[str, ...] = (
     ) WITHOUT ROWID""",
     """CREATE TABLE inventory_movements (
         seq INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
+        id TEXT NOT NULL,
         sku TEXT NOT NULL,
         location_id TEXT NOT NULL,
         reason TEXT NOT NULL,
