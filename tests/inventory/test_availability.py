@@ -136,3 +136,10 @@ def test_network_changes_are_seen(service: InventoryService) -> None:
     assert before.total == 10
     assert after.total == 9
     assert [r.location_id for r in after.locations] == ["st-popup", "wh-chiba"]
+
+
+def test_a_channel_without_locations_has_nothing(service: InventoryService) -> None:
+    _stock(service)
+    page = service.availability_many(["shirt", "setup"], channel=Channel("marketplace"))
+    assert page["shirt"].total == 0
+    assert page["setup"].locations == ()

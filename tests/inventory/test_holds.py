@@ -150,3 +150,14 @@ def test_hold_retry_returns_the_same_hold(service: InventoryService) -> None:
     first = _hold(service, key="same")
     assert _hold(service, key="same") == first
     assert service.level("shirt", "st-shibuya").held == 1
+
+
+def test_lines_must_be_an_iterable_of_hold_lines(service: InventoryService) -> None:
+    from omnicrm.errors import InvalidTypeError
+
+    with pytest.raises(InvalidTypeError):
+        service.hold(5, kind=HoldKind.CART, channel=Channel.APP, idempotency_key="x")  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError):
+        service.hold(["shirt"], kind=HoldKind.CART, channel=Channel.APP, idempotency_key="x")  # type: ignore[list-item]
+    with pytest.raises(InvalidTypeError):
+        service.hold([SHIRT], kind="cart", channel=Channel.APP, idempotency_key="x")  # type: ignore[arg-type]

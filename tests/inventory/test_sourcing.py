@@ -260,3 +260,12 @@ def test_kits_are_sourced_as_components_checked_together(service: InventoryServi
     shirts = sum(ln.quantity for s in plan.shipments for ln in s.lines if ln.sku == "shirt")
     assert shirts == 2
     service.hold(plan.hold_lines(), kind=HoldKind.ORDER, channel=Channel.EC, idempotency_key="o")
+
+
+def test_no_candidates_means_everything_unfulfilled(service: InventoryService) -> None:
+    request = SourcingRequest(
+        lines=[_line("shirt", 2)], channel=Channel("marketplace"), destination=TOKYO_STATION
+    )
+    plan = service.source(request)
+    assert plan.shipments == ()
+    assert [(ln.sku, ln.quantity) for ln in plan.unfulfilled] == [("shirt", 2)]

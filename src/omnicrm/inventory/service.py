@@ -477,9 +477,11 @@ class InventoryService:
         """
         _check("kind", kind, HoldKind)
         _check("channel", channel, Channel)
-        requested = tuple(lines) if not isinstance(lines, str | bytes) else lines
-        if not isinstance(requested, tuple) or not requested:
-            raise ValidationError("lines", lines, "must be a non-empty iterable of HoldLine")
+        if isinstance(lines, str | bytes) or not isinstance(lines, Iterable):
+            raise InvalidTypeError("lines", lines, "must be an iterable of HoldLine")
+        requested = tuple(lines)
+        if not requested:
+            raise ValidationError("lines", lines, "must hold at least one line")
         for line in requested:
             _check("lines", line, HoldLine)
         _optional_id("reference", reference)
