@@ -13,7 +13,7 @@ from omnicrm.events import DomainEvent
 from omnicrm.inventory.codec import (
     dumps,
     hold_from_data,
-    hold_to_data,
+    hold_json,
     item_from_data,
     item_to_data,
     level_from_data,
@@ -77,7 +77,7 @@ class CODECS:
     """The codecs of the service's commands."""
 
     levels = _levels_codec()
-    hold: Codec[Hold] = _codec(hold_to_data, hold_from_data)
+    hold: Codec[Hold] = Codec(hold_json, lambda text: hold_from_data(json.loads(text)))
     location: Codec[Location] = _codec(location_to_data, location_from_data)
     item: Codec[Item] = _codec(item_to_data, item_from_data)
     route: Codec[ChannelRoute] = _codec(_route_to, _route_from)

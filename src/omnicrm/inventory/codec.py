@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date, time
 from typing import Any
@@ -23,6 +24,7 @@ from omnicrm.inventory.stock import StockLevel
 __all__ = [
     "dumps",
     "hold_from_data",
+    "hold_json",
     "hold_to_data",
     "item_from_data",
     "item_to_data",
@@ -110,6 +112,12 @@ def hold_to_data(hold: Hold) -> dict[str, Any]:
         "updated": to_micros(hold.updated_at),
         "ref": hold.reference,
     }
+
+
+@functools.lru_cache(maxsize=256)
+def hold_json(hold: Hold) -> str:
+    """The hold as compact JSON (memoised: a command encodes the same hold twice)."""
+    return dumps(hold_to_data(hold))
 
 
 def hold_from_data(data: dict[str, Any]) -> Hold:

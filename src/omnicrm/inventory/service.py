@@ -36,7 +36,7 @@ from omnicrm.inventory.network import ChannelNetwork, component_skus
 from omnicrm.inventory.sourcing import FulfilmentPlan, SourcingPolicy, SourcingRequest
 from omnicrm.inventory.sourcing_context import build_context
 from omnicrm.inventory.stock import Movement, MovementReason, StockLevel, replay
-from omnicrm.validation import check_date, check_id, check_int
+from omnicrm.validation import MAX_ID_LENGTH, check_date, check_id, check_int
 
 if TYPE_CHECKING:
     from omnicrm.inventory.ports import InventoryStore, InventoryUnitOfWork
@@ -507,7 +507,7 @@ class InventoryService:
                 reference=reference,
             )
             network = self._network(uow, channel)
-            for line in hold.lines:
+            for n, line in enumerate(hold.lines):
                 at = network.index.get(line.location_id)
                 if at is None:
                     uow.locations.get(line.location_id)  # NotFoundError if it does not exist
@@ -520,7 +520,7 @@ class InventoryService:
                         "location_id", line.location_id, f"does not offer {_NEEDS[kind].value}"
                     )
                 buffer = int(network.buffer[at])
-                movement = self._movement(hold, line, MovementReason.HOLD, idempotency_key, held=1)
+                movement = self._movement(hold, n, MovementReason.HOLD, idempotency_key, held=1)
                 level = uow.stock.apply(movement, guard=buffer)
                 if level is None and not swept:  # lapsed holds give their units back first
                     swept = True
@@ -537,7 +537,7 @@ class InventoryService:
             uow.holds.add(hold)
             uow.record(
                 HoldPlaced(
-                    event_id=self._ids.new_id("evt"),
+                    event_id=self._derived(hold, "placed", "evt"),
                     occurred_at=now,
                     hold_id=hold.id,
                     kind=kind.value,
@@ -555,12 +555,18 @@ class InventoryService:
         }
         return self._run("inventory.hold", idempotency_key, payload, command, CODECS.hold)
 
+    def _derived(self, hold: Hold, suffix: str, prefix: str) -> str:
+        """An id derived from the hold's (one per hold and step), or a new one if too long."""
+        candidate = f"{hold.id}.{suffix}"
+        return candidate if len(candidate) <= MAX_ID_LENGTH else self._ids.new_id(prefix)
+
     def _movement(
-        self, hold: Hold, line: HoldLine, reason: MovementReason, key: str, **signs: int
+        self, hold: Hold, n: int, reason: MovementReason, key: str, **signs: int
     ) -> Movement:
+        line = hold.lines[n]
         changes: dict[str, Any] = {state: sign * line.quantity for state, sign in signs.items()}
         return Movement(
-            id=self._ids.new_id("mov"),
+            id=self._derived(hold, f"{reason.value}.{n}", "mov"),
             sku=line.sku,
             location_id=line.location_id,
             reason=reason,
@@ -580,8 +586,8 @@ class InventoryService:
         **signs: int,
     ) -> Hold:
         now = self._clock.now()
-        for line in hold.lines:
-            level = uow.stock.apply(self._movement(hold, line, reason, key, **signs))
+        for n in range(len(hold.lines)):
+            level = uow.stock.apply(self._movement(hold, n, reason, key, **signs))
             if level is None:  # the states a hold put in place are always there to take out
                 raise HoldStateError("hold_id", hold.id, "its stock no longer matches the hold")
         changed = attrs.evolve(hold, status=status, updated_at=now)
@@ -589,7 +595,7 @@ class InventoryService:
             raise HoldStateError("hold_id", hold.id, "was changed concurrently")
         uow.record(
             HoldChanged(
-                event_id=self._ids.new_id("evt"),
+                event_id=self._derived(hold, status.value, "evt"),
                 occurred_at=now,
                 hold_id=hold.id,
                 status=status.value,

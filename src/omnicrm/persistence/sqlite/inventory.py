@@ -16,7 +16,7 @@ from omnicrm.errors import DuplicateError, NotFoundError
 from omnicrm.inventory.codec import (
     dumps,
     hold_from_data,
-    hold_to_data,
+    hold_json,
     item_from_data,
     item_to_data,
     location_from_data,
@@ -481,7 +481,7 @@ class SQLiteHoldRepository:
 
 
 def _hold_json(hold: Hold) -> str:
-    return dumps(hold_to_data(hold))
+    return hold_json(hold)
 
 
 @attrs.define
