@@ -35,22 +35,24 @@ from omnicrm.inventory.ports import (
 from omnicrm.inventory.service import InventoryService
 from omnicrm.inventory.sourcing import (
     DeliveryMethod,
-    FewestShipments,
     FulfilmentPlan,
-    Nearest,
     OrderLine,
-    PickupStoreIfComplete,
     PlanRule,
-    RankedSearch,
-    SameRegion,
     Shipment,
     SourcingContext,
-    SourcingPolicy,
     SourcingRequest,
     SourcingStrategy,
-    WarehouseFirst,
 )
 from omnicrm.inventory.stock import Movement, MovementReason, StockLevel, replay
+from omnicrm.inventory.strategies import (
+    FewestShipments,
+    Nearest,
+    PickupStoreIfComplete,
+    RankedSearch,
+    SameRegion,
+    SourcingPolicy,
+    WarehouseFirst,
+)
 
 __all__ = [
     "DEFAULT_HOLD_TTL",

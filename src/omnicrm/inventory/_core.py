@@ -13,7 +13,7 @@ from omnicrm.ids import IdGenerator, UuidIds
 from omnicrm.inventory._results import Codec, InventoryResult
 from omnicrm.inventory.model import Item
 from omnicrm.inventory.network import ChannelNetwork
-from omnicrm.inventory.sourcing import SourcingPolicy
+from omnicrm.inventory.strategies import SourcingPolicy
 from omnicrm.validation import check_id, check_int
 
 if TYPE_CHECKING:

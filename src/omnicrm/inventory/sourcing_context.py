@@ -10,12 +10,8 @@ from omnicrm.errors import NotFoundError, RuleViolationError
 from omnicrm.inventory.columns import StockColumns
 from omnicrm.inventory.model import Item, LocationKind
 from omnicrm.inventory.network import ChannelNetwork
-from omnicrm.inventory.sourcing import (
-    DeliveryMethod,
-    SourcingContext,
-    SourcingPolicy,
-    SourcingRequest,
-)
+from omnicrm.inventory.sourcing import DeliveryMethod, SourcingContext, SourcingRequest
+from omnicrm.inventory.strategies import SourcingPolicy
 from omnicrm.money import Money
 
 __all__ = ["build_context"]
