@@ -315,6 +315,20 @@ class InventoryContract(StoreContract):
         assert service.level("shirt", "st-shibuya").committed == 2
         assert service.rebuild() == service.levels()
 
+    def test_other_services_see_network_changes(self, store: InventoryStore) -> None:
+        first = seed(store, 3)
+        second = InventoryService(store, FixedClock(T0))
+        line = [HoldLine("shirt", "st-shibuya", 1)]
+        assert first.availability("shirt", channel=Channel.APP).total == 3  # now cached
+        first.hold(line, kind=HoldKind.CART, channel=Channel.EC, idempotency_key="h1")
+        second.route_channel(ChannelRoute(Channel.APP, ("wh-chiba",)), idempotency_key="r2")
+        assert first.availability("shirt", channel=Channel.APP).total == 0
+        second.define_item(
+            Item(sku="shirt", components=(KitComponent("pants"),)), idempotency_key="i2"
+        )
+        with pytest.raises(InsufficientStockError):  # a kit of trousers now: none there
+            first.hold(line, kind=HoldKind.CART, channel=Channel.EC, idempotency_key="h2")
+
     def test_eight_threads_never_oversell(self, store: InventoryStore) -> None:
         self.require(store, Capability.THREADS)
         seed(store, 5)
