@@ -14,6 +14,7 @@ import random
 import sqlite3
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -167,41 +168,61 @@ def naive_source(store: MemoryStore, lines: list[OrderLine]) -> list[str]:
     return [next((c[1] for c in cands if c[2][ln.sku] >= ln.quantity), "none") for ln in lines]
 
 
-def naive_sqlite_holds(path: Path, n: int) -> float:
-    """Raw sqlite3: one BEGIN IMMEDIATE / conditional UPDATE / INSERT / COMMIT per hold."""
+def _raw_setup(path: Path, n: int) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(
         "CREATE TABLE lv (sku TEXT, loc TEXT, on_hand INT, held INT, PRIMARY KEY (sku, loc))"
     )
     conn.execute("CREATE TABLE h (id TEXT PRIMARY KEY, sku TEXT, loc TEXT, q INT)")
     conn.execute("INSERT INTO lv VALUES ('s', 'l', ?, 0)", (n * 2,))
-    start = time.perf_counter()
-    for i in range(n):
-        conn.execute("BEGIN IMMEDIATE")
-        cur = conn.execute(
-            "UPDATE lv SET held = held + 1 WHERE sku = 's' AND loc = 'l' AND on_hand - held >= 1"
-        )
-        assert cur.rowcount == 1
-        conn.execute("INSERT INTO h VALUES (?, 's', 'l', 1)", (f"h{i}",))
-        conn.execute("COMMIT")
-    elapsed = time.perf_counter() - start
     conn.close()
-    return n / elapsed
 
 
-def omnicrm_sqlite_holds(path: Path, n: int) -> float:
-    store = SQLiteStore(path)
-    service = build(store, 10, 1)
-    service.receive("sku-000", "st-0001", n * 2, idempotency_key="bulk")
-    line = [HoldLine("sku-000", "st-0001", 1)]
+_RAW_HOLD = "UPDATE lv SET held = held + 1 WHERE sku = 's' AND loc = 'l' AND on_hand - held >= 1"
+
+
+def naive_sqlite_holds(path: Path, n: int, threads: int = 1) -> float:
+    """Raw sqlite3: BEGIN IMMEDIATE / conditional UPDATE / INSERT / COMMIT per hold."""
+    _raw_setup(path, n)
+
+    def work(t: int) -> None:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        for i in range(n // threads):
+            conn.execute("BEGIN IMMEDIATE")
+            assert conn.execute(_RAW_HOLD).rowcount == 1
+            conn.execute("INSERT INTO h VALUES (?, 's', 'l', 1)", (f"h{t}-{i}",))
+            conn.execute("COMMIT")
+        conn.close()
+
+    return _timed_threads(work, threads, n)
+
+
+def _timed_threads(work: Callable[[int], None], threads: int, n: int) -> float:
+    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
     start = time.perf_counter()
-    for i in range(n):
-        service.hold(line, kind=HoldKind.CART, channel=Channel.EC, idempotency_key=f"h{i}")
-    elapsed = time.perf_counter() - start
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return (n // threads * threads) / (time.perf_counter() - start)
+
+
+def omnicrm_sqlite_holds(path: Path, n: int, threads: int = 1) -> float:
+    """Committed one-unit cart holds per second through ``InventoryService.hold``."""
+    store = SQLiteStore(path)
+    build(store, 10, 1).receive("sku-000", "st-0001", n * 2, idempotency_key="bulk")
+    line = [HoldLine("sku-000", "st-0001", 1)]
+
+    def work(t: int) -> None:
+        service = InventoryService(store, FixedClock(T0))
+        for i in range(n // threads):
+            service.hold(line, kind=HoldKind.CART, channel=Channel.EC, idempotency_key=f"h{t}-{i}")
+
+    rate = _timed_threads(work, threads, n)
     store.close()
-    return n / elapsed
+    return rate
 
 
 def row(name: str, size: str, ours: float, base: float, unit: str = "ms") -> None:
@@ -259,7 +280,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ours_rate = omnicrm_sqlite_holds(Path(tmp) / "omni.db", holds)
         base_rate = naive_sqlite_holds(Path(tmp) / "raw.db", holds)
-    row("committed holds on sqlite (1 thread)", f"{holds} holds", ours_rate, base_rate, "holds/s")
+        row("committed holds, sqlite, 1 thread", f"{holds} holds", ours_rate, base_rate, "holds/s")
+        ours_rate = omnicrm_sqlite_holds(Path(tmp) / "omni4.db", holds, threads=4)
+        base_rate = naive_sqlite_holds(Path(tmp) / "raw4.db", holds, 4)
+        row("committed holds, sqlite, 4 threads", f"{holds} holds", ours_rate, base_rate, "holds/s")
 
 
 if __name__ == "__main__":

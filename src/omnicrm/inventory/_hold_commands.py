@@ -146,7 +146,7 @@ class HoldCommands(ServiceCore):
             return hold
 
         payload = {
-            "lines": [attrs.astuple(ln) for ln in requested],
+            "lines": [(ln.sku, ln.location_id, ln.quantity) for ln in requested],
             "kind": kind.value,
             "channel": channel.name,
             "expires_at": None if expires_at is None else until,
