@@ -143,3 +143,64 @@ def test_a_channel_without_locations_has_nothing(service: InventoryService) -> N
     page = service.availability_many(["shirt", "setup"], channel=Channel("marketplace"))
     assert page["shirt"].total == 0
     assert page["setup"].locations == ()
+
+
+def test_availability_equals_a_naive_reference() -> None:
+    from datetime import UTC
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from omnicrm.inventory import haversine_km
+    from omnicrm.persistence.memory import MemoryStore
+    from omnicrm.testing import SequentialIds
+    from omnicrm.testing.strategies_inventory import geo_points, tokyo_items, tokyo_network
+
+    locations, routes = tokyo_network()
+    by_id = {loc.id: loc for loc in locations}
+
+    @settings(max_examples=25, deadline=None)
+    @given(
+        stock=st.lists(
+            st.tuples(
+                st.sampled_from(["shirt", "pants"]),
+                st.sampled_from(sorted(by_id)),
+                st.integers(1, 4),
+                st.integers(0, 2),
+            ),
+            max_size=10,
+        ),
+        near=geo_points(),
+        channel=st.sampled_from([Channel.EC, Channel.APP, Channel.STORE]),
+    )
+    def check(stock: list[tuple[str, str, int, int]], near: GeoPoint, channel: Channel) -> None:
+        service = InventoryService(
+            MemoryStore(), FixedClock(datetime(2026, 3, 2, 3, tzinfo=UTC)), SequentialIds()
+        )
+        for loc in locations:
+            service.save_location(loc, idempotency_key=loc.id)
+        for route in routes:
+            service.route_channel(route, idempotency_key=route.channel.name)
+        for item in tokyo_items():
+            service.define_item(item, idempotency_key=item.sku)
+        for n, (sku, loc, qty, safety) in enumerate(stock):
+            service.receive(sku, loc, qty, idempotency_key=f"r{n}")
+            service.set_safety_stock(sku, loc, safety, idempotency_key=f"s{n}")
+        route = next(r for r in routes if r.channel == channel)
+        page = service.availability_many(["shirt", "setup"], channel=channel, near=near)
+        for sku in ("shirt", "setup"):
+            expected = []
+            for entry in route.locations:
+                parts = ["shirt", "pants"] if sku == "setup" else [sku]
+                qty = min(
+                    service.level(p, entry.location_id).available(entry.buffer) for p in parts
+                )
+                if qty > 0:
+                    km = haversine_km(near, by_id[entry.location_id].position)
+                    expected.append((entry.location_id, qty, round(km, 3)))
+            got = [(r.location_id, r.quantity, r.distance_km) for r in page[sku].locations]
+            assert sorted(got) == sorted(expected)
+            assert [r.distance_km for r in page[sku].locations] == sorted(e[2] for e in expected)
+            assert page[sku].total == sum(e[1] for e in expected)
+
+    check()

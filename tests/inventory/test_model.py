@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from omnicrm.channel import Channel
 from omnicrm.errors import InvalidTypeError, ValidationError
@@ -21,6 +22,7 @@ from omnicrm.inventory import (
     LocationCapability,
     LocationKind,
     OpeningHours,
+    OrderLine,
     StockLevel,
 )
 from omnicrm.inventory.codec import (
@@ -169,3 +171,12 @@ def test_hold_merges_lines_and_needs_one() -> None:
 @given(locations())
 def test_location_codec_round_trips(location: Location) -> None:
     assert location_from_data(location_to_data(location)) == location
+
+
+@given(st.from_type(Location), st.from_type(GeoPoint), st.from_type(OrderLine))
+def test_strategies_are_registered_for_from_type(
+    location: Location, point: GeoPoint, line: OrderLine
+) -> None:
+    assert isinstance(location, Location)
+    assert -90 <= point.latitude <= 90
+    assert line.quantity >= 1
