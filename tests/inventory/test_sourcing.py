@@ -120,6 +120,8 @@ def test_split_across_locations_and_no_split_below_value(service: InventoryServi
     assert any("below the split threshold" in note for note in refused.explanation)
     dear = _home(_line("shirt", 1, Money(15_000, "JPY")), _line("pants", 1, Money(15_000, "JPY")))
     assert cheap.source(dear).complete
+    with pytest.raises(CurrencyMismatchError):
+        cheap.source(_home(_line("shirt", 1, Money(100, "USD"))))
 
 
 def test_a_line_larger_than_any_location_is_split(service: InventoryService) -> None:

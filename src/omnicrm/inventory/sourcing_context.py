@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from omnicrm.errors import NotFoundError, RuleViolationError
+from omnicrm.errors import CurrencyMismatchError, NotFoundError, RuleViolationError
 from omnicrm.inventory.columns import StockColumns
 from omnicrm.inventory.model import Item, LocationKind
 from omnicrm.inventory.network import ChannelNetwork
@@ -71,7 +71,11 @@ def build_context(
     threshold = policy.min_split_value
     if threshold is None:
         split, note = True, "splitting is allowed"
-    elif threshold.currency != value.currency or value.amount >= threshold.amount:
+    elif threshold.currency != value.currency:
+        raise CurrencyMismatchError(
+            "min_split_value", threshold, f"the order is priced in {value.currency}"
+        )
+    elif value.amount >= threshold.amount:
         split, note = True, f"the order value {value} allows a split (threshold {threshold})"
     else:
         split, note = False, f"the order value {value} is below the split threshold {threshold}"
