@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -314,6 +315,29 @@ class InventoryContract(StoreContract):
         service.confirm(hold.id, idempotency_key="c")
         assert service.level("shirt", "st-shibuya").committed == 2
         assert service.rebuild() == service.levels()
+
+    def test_committed_stock_survives_reopening(self, store: InventoryStore) -> None:
+        self.require(store, Capability.DURABLE)
+        service = seed(store, 4)
+        hold = service.hold(
+            [HoldLine("shirt", "st-shibuya", 1)],
+            kind=HoldKind.PICK_UP,
+            channel=Channel.APP,
+            idempotency_key="h",
+        ).value
+        reopen: Callable[[], InventoryStore] | None = getattr(store, "reopen", None)
+        if reopen is None:
+            pytest.skip("the store offers no reopen() to test durability with")
+        again = reopen()
+        try:
+            other = InventoryService(again, FixedClock(T0))
+            assert other.get_hold(hold.id) == hold
+            assert other.levels() == service.levels()
+            assert other.movements() == service.movements()
+            page = other.availability("shirt", channel=Channel.APP)
+            assert page.total == 3
+        finally:
+            again.close()
 
     def test_other_services_see_network_changes(self, store: InventoryStore) -> None:
         first = seed(store, 3)
