@@ -18,7 +18,7 @@ from omnicrm.inventory import (
 from omnicrm.money import Money
 from omnicrm.persistence.memory import MemoryStore
 from omnicrm.testing import FixedClock, SequentialIds
-from omnicrm.testing.strategies_inventory import tokyo_items, tokyo_network
+from omnicrm.testing.inventory_sample import tokyo_items, tokyo_network
 
 
 def describe(shipments: tuple[Shipment, ...]) -> str:

@@ -35,7 +35,7 @@ from omnicrm.inventory.ports import InventoryStore
 from omnicrm.testing.contracts._base import StoreContract, StoreFactory
 from omnicrm.testing.contracts.inventory_machine import InventoryStoreComparison
 from omnicrm.testing.fakes import FixedClock
-from omnicrm.testing.strategies_inventory import tokyo_items, tokyo_network
+from omnicrm.testing.inventory_sample import tokyo_items, tokyo_network
 from omnicrm.unit_of_work import Capability
 
 __all__ = ["InventoryContract"]

@@ -22,7 +22,7 @@ from omnicrm.inventory.ports import InventoryStore
 from omnicrm.inventory.service import InventoryService
 from omnicrm.persistence.memory import MemoryStore
 from omnicrm.testing.fakes import FixedClock, SequentialIds
-from omnicrm.testing.strategies_inventory import tokyo_items, tokyo_network
+from omnicrm.testing.inventory_sample import tokyo_items, tokyo_network
 
 __all__ = ["InventoryStoreComparison"]
 
