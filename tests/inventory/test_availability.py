@@ -105,6 +105,9 @@ def test_limit_and_include_empty(service: InventoryService) -> None:
     assert top.total == 10
     everything = service.availability("pants", channel=Channel.APP, include_empty=True)
     assert len(everything.locations) == 5
+    empty = [r for r in everything.locations if r.quantity == 0]
+    assert empty
+    assert not any(r.pickup_today or r.ready_at for r in empty)
     with pytest.raises(ValidationError):
         service.availability("shirt", channel=Channel.APP, limit=0)
 

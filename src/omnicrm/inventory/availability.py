@@ -27,7 +27,7 @@ class LocationAvailability:
         kind: warehouse or store.
         quantity: units available to promise to the channel there.
         distance_km: great-circle distance from the shopper, if a point was given.
-        pickup_today: whether a pick-up ordered now can be collected today.
+        pickup_today: whether a pick-up ordered now can be collected today (needs stock).
         ready_at: when that pick-up would be ready, in the store's own zone.
         try_on: whether the store offers try-on.
         priority: the location's rank in the channel's route (0 is first).
@@ -86,7 +86,7 @@ def _rows(
     for i, quantity, km in zip(indices, quantities, dist, strict=True):
         loc = locations[i]
         group = groups[i]
-        at = None if group < 0 else ready[group]
+        at = None if group < 0 or quantity <= 0 else ready[group]
         rows.append(
             LocationAvailability(
                 loc.id, loc.name, loc.kind, quantity, km, at is not None, at, try_on[i], i
