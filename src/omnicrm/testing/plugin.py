@@ -24,7 +24,11 @@ from omnicrm.persistence.sqlite import SQLiteStore
 from omnicrm.testing.fakes import FixedClock, RecordingEventBus, SequentialIds
 
 if importlib.util.find_spec("hypothesis") is not None:  # strategies need hypothesis
-    import omnicrm.testing.strategies  # noqa: F401  (registers st.from_type strategies)
+    # Importing a strategies module registers its st.from_type strategies.
+    import omnicrm.testing.strategies
+    import omnicrm.testing.strategies_inventory
+    import omnicrm.testing.strategies_loyalty
+    import omnicrm.testing.strategies_timing  # noqa: F401
 
 __all__ = [
     "omnicrm_clock",

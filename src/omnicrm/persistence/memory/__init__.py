@@ -11,26 +11,12 @@ import threading
 from omnicrm.errors import StateError
 from omnicrm.idempotency import IdempotencyRecord
 from omnicrm.persistence._base import BaseUnitOfWork
+from omnicrm.persistence.memory import inventory as _inventory
+from omnicrm.persistence.memory import loyalty as _loyalty
+from omnicrm.persistence.memory import timing as _timing
 from omnicrm.persistence.memory._tables import Journal, Table
 from omnicrm.persistence.memory.customers import CustomerTables, MemoryCustomerRepository
 from omnicrm.persistence.memory.idempotency import MemoryIdempotencyRepository
-from omnicrm.persistence.memory.loyalty import (
-    LoyaltyTables,
-    MemoryAccountRepository,
-    MemoryGrantRepository,
-    MemoryHoldRepository,
-    MemoryLedgerRepository,
-    MemoryLoyaltyRepositories,
-    MemoryOrderRepository,
-)
-from omnicrm.persistence.memory.timing import (
-    MemoryActionRepository,
-    MemoryEnrollmentRepository,
-    MemoryEntryRepository,
-    MemoryOutcomeRepository,
-    MemoryProcessedEventRepository,
-    TimingTables,
-)
 from omnicrm.unit_of_work import Capability
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
@@ -46,8 +32,9 @@ class MemoryStore:
         self._owner: int | None = None
         self._customers = CustomerTables()
         self._idempotency: Table[tuple[str, str], IdempotencyRecord] = Table()
-        self._timing = TimingTables()
-        self._loyalty = LoyaltyTables()
+        self._timing = _timing.TimingTables()
+        self._loyalty = _loyalty.LoyaltyTables()
+        self._inventory = _inventory.InventoryTables()
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         """Return a new unit of work over this store."""
@@ -77,8 +64,9 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self._locked = False
         self._customers = MemoryCustomerRepository(store._customers, self._journal)
         self._idempotency = MemoryIdempotencyRepository(store._idempotency, self._journal)
-        self._timing = _TimingRepositories(store._timing, self._journal)
-        self._loyalty = MemoryLoyaltyRepositories(store._loyalty, self._journal)
+        self._timing = _timing.TimingRepositories(store._timing, self._journal)
+        self._loyalty = _loyalty.MemoryLoyaltyRepositories(store._loyalty, self._journal)
+        self._inventory = _inventory.InventoryRepositories(store._inventory, self._journal)
 
     @property
     def customers(self) -> MemoryCustomerRepository:
@@ -93,64 +81,94 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         return self._idempotency
 
     @property
-    def timing_events(self) -> MemoryProcessedEventRepository:
+    def timing_events(self) -> _timing.MemoryProcessedEventRepository:
         """Processed event ids (timing engine)."""
         self._require_active()
         return self._timing.events
 
     @property
-    def timing_enrollments(self) -> MemoryEnrollmentRepository:
+    def timing_enrollments(self) -> _timing.MemoryEnrollmentRepository:
         """Positions in journeys (timing engine)."""
         self._require_active()
         return self._timing.enrollments
 
     @property
-    def timing_entries(self) -> MemoryEntryRepository:
+    def timing_entries(self) -> _timing.MemoryEntryRepository:
         """Entries into journeys (timing engine)."""
         self._require_active()
         return self._timing.entries
 
     @property
-    def timing_actions(self) -> MemoryActionRepository:
+    def timing_actions(self) -> _timing.MemoryActionRepository:
         """Action decisions (timing engine)."""
         self._require_active()
         return self._timing.actions
 
     @property
-    def timing_outcomes(self) -> MemoryOutcomeRepository:
+    def timing_outcomes(self) -> _timing.MemoryOutcomeRepository:
         """Reported outcomes (timing engine)."""
         self._require_active()
         return self._timing.outcomes
 
     @property
-    def loyalty_accounts(self) -> MemoryAccountRepository:
+    def loyalty_accounts(self) -> _loyalty.MemoryAccountRepository:
         """The loyalty accounts repository."""
         self._require_active()
         return self._loyalty.accounts
 
     @property
-    def loyalty_grants(self) -> MemoryGrantRepository:
+    def loyalty_grants(self) -> _loyalty.MemoryGrantRepository:
         """The loyalty grants repository."""
         self._require_active()
         return self._loyalty.grants
 
     @property
-    def loyalty_holds(self) -> MemoryHoldRepository:
+    def loyalty_holds(self) -> _loyalty.MemoryHoldRepository:
         """The loyalty holds repository."""
         self._require_active()
         return self._loyalty.holds
 
     @property
-    def loyalty_orders(self) -> MemoryOrderRepository:
+    def loyalty_orders(self) -> _loyalty.MemoryOrderRepository:
         """The loyalty orders repository."""
         self._require_active()
         return self._loyalty.orders
 
     @property
-    def loyalty_ledger(self) -> MemoryLedgerRepository:
+    def loyalty_ledger(self) -> _loyalty.MemoryLedgerRepository:
         """The loyalty ledger repository."""
         self._require_active()
         return self._loyalty.ledger
+
+    @property
+    def locations(self) -> _inventory.MemoryLocationRepository:
+        """The inventory locations repository."""
+        self._require_active()
+        return self._inventory.locations
+
+    @property
+    def channel_routes(self) -> _inventory.MemoryChannelRouteRepository:
+        """The channel-to-locations routes repository."""
+        self._require_active()
+        return self._inventory.channel_routes
+
+    @property
+    def items(self) -> _inventory.MemoryItemRepository:
+        """The inventory item catalogue."""
+        self._require_active()
+        return self._inventory.items
+
+    @property
+    def stock(self) -> _inventory.MemoryStockRepository:
+        """Stock levels and movements."""
+        self._require_active()
+        return self._inventory.stock
+
+    @property
+    def holds(self) -> _inventory.MemoryHoldRepository:
+        """Inventory holds."""
+        self._require_active()
+        return self._inventory.holds
 
     def _begin(self) -> None:
         self._store._acquire()
@@ -166,16 +184,3 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         if self._locked:
             self._locked = False
             self._store._release()
-
-
-class _TimingRepositories:
-    """The timing repositories of one unit of work, built together."""
-
-    __slots__ = ("actions", "enrollments", "entries", "events", "outcomes")
-
-    def __init__(self, tables: TimingTables, journal: Journal) -> None:
-        self.events = MemoryProcessedEventRepository(tables, journal)
-        self.enrollments = MemoryEnrollmentRepository(tables, journal)
-        self.entries = MemoryEntryRepository(tables, journal)
-        self.actions = MemoryActionRepository(tables, journal)
-        self.outcomes = MemoryOutcomeRepository(tables, journal)

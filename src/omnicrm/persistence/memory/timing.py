@@ -22,6 +22,7 @@ __all__ = [
     "MemoryEntryRepository",
     "MemoryOutcomeRepository",
     "MemoryProcessedEventRepository",
+    "TimingRepositories",
     "TimingTables",
 ]
 
@@ -232,3 +233,16 @@ class MemoryOutcomeRepository:
     def all(self) -> Sequence[Outcome]:
         """Return every outcome in order."""
         return tuple(sorted(self._t.outcomes.values(), key=lambda o: (o.at, o.action_id, o.kind)))
+
+
+class TimingRepositories:
+    """The timing repositories of one unit of work, built together."""
+
+    __slots__ = ("actions", "enrollments", "entries", "events", "outcomes")
+
+    def __init__(self, tables: TimingTables, journal: Journal) -> None:
+        self.events = MemoryProcessedEventRepository(tables, journal)
+        self.enrollments = MemoryEnrollmentRepository(tables, journal)
+        self.entries = MemoryEntryRepository(tables, journal)
+        self.actions = MemoryActionRepository(tables, journal)
+        self.outcomes = MemoryOutcomeRepository(tables, journal)

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from omnicrm.errors import ConfigurationError, StateError
 from omnicrm.persistence._base import BaseUnitOfWork
+from omnicrm.persistence.sqlite import inventory as _inventory
+from omnicrm.persistence.sqlite import loyalty as _loyalty
+from omnicrm.persistence.sqlite import timing as _timing
 from omnicrm.persistence.sqlite._connection import (
     ConnectionPool,
     begin_immediate,
@@ -19,22 +22,7 @@ from omnicrm.persistence.sqlite._connection import (
 )
 from omnicrm.persistence.sqlite.customers import SQLiteCustomerRepository
 from omnicrm.persistence.sqlite.idempotency import SQLiteIdempotencyRepository
-from omnicrm.persistence.sqlite.loyalty import (
-    SQLiteAccountRepository,
-    SQLiteGrantRepository,
-    SQLiteHoldRepository,
-    SQLiteLedgerRepository,
-    SQLiteLoyaltyRepositories,
-    SQLiteOrderRepository,
-)
 from omnicrm.persistence.sqlite.schema import migrate
-from omnicrm.persistence.sqlite.timing import (
-    SQLiteActionRepository,
-    SQLiteEnrollmentRepository,
-    SQLiteEntryRepository,
-    SQLiteOutcomeRepository,
-    SQLiteProcessedEventRepository,
-)
 from omnicrm.unit_of_work import Capability
 from omnicrm.validation import check_int
 
@@ -99,8 +87,9 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         self._conn = store._connection()
         self._customers = SQLiteCustomerRepository(self._conn)
         self._idempotency = SQLiteIdempotencyRepository(self._conn)
-        self._timing = _TimingRepositories(self._conn)
-        self._loyalty = SQLiteLoyaltyRepositories(self._conn)
+        self._timing = _timing.TimingRepositories(self._conn)
+        self._loyalty = _loyalty.SQLiteLoyaltyRepositories(self._conn)
+        self._inventory = _inventory.SQLiteInventoryRepositories.on(self._conn)
 
     @property
     def customers(self) -> SQLiteCustomerRepository:
@@ -115,64 +104,94 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         return self._idempotency
 
     @property
-    def timing_events(self) -> SQLiteProcessedEventRepository:
+    def timing_events(self) -> _timing.SQLiteProcessedEventRepository:
         """Processed event ids (timing engine)."""
         self._require_active()
         return self._timing.events
 
     @property
-    def timing_enrollments(self) -> SQLiteEnrollmentRepository:
+    def timing_enrollments(self) -> _timing.SQLiteEnrollmentRepository:
         """Positions in journeys (timing engine)."""
         self._require_active()
         return self._timing.enrollments
 
     @property
-    def timing_entries(self) -> SQLiteEntryRepository:
+    def timing_entries(self) -> _timing.SQLiteEntryRepository:
         """Entries into journeys (timing engine)."""
         self._require_active()
         return self._timing.entries
 
     @property
-    def timing_actions(self) -> SQLiteActionRepository:
+    def timing_actions(self) -> _timing.SQLiteActionRepository:
         """Action decisions (timing engine)."""
         self._require_active()
         return self._timing.actions
 
     @property
-    def timing_outcomes(self) -> SQLiteOutcomeRepository:
+    def timing_outcomes(self) -> _timing.SQLiteOutcomeRepository:
         """Reported outcomes (timing engine)."""
         self._require_active()
         return self._timing.outcomes
 
     @property
-    def loyalty_accounts(self) -> SQLiteAccountRepository:
+    def loyalty_accounts(self) -> _loyalty.SQLiteAccountRepository:
         """The loyalty accounts repository."""
         self._require_active()
         return self._loyalty.accounts
 
     @property
-    def loyalty_grants(self) -> SQLiteGrantRepository:
+    def loyalty_grants(self) -> _loyalty.SQLiteGrantRepository:
         """The loyalty grants repository."""
         self._require_active()
         return self._loyalty.grants
 
     @property
-    def loyalty_holds(self) -> SQLiteHoldRepository:
+    def loyalty_holds(self) -> _loyalty.SQLiteHoldRepository:
         """The loyalty holds repository."""
         self._require_active()
         return self._loyalty.holds
 
     @property
-    def loyalty_orders(self) -> SQLiteOrderRepository:
+    def loyalty_orders(self) -> _loyalty.SQLiteOrderRepository:
         """The loyalty orders repository."""
         self._require_active()
         return self._loyalty.orders
 
     @property
-    def loyalty_ledger(self) -> SQLiteLedgerRepository:
+    def loyalty_ledger(self) -> _loyalty.SQLiteLedgerRepository:
         """The loyalty ledger repository."""
         self._require_active()
         return self._loyalty.ledger
+
+    @property
+    def locations(self) -> _inventory.SQLiteLocationRepository:
+        """The inventory locations repository."""
+        self._require_active()
+        return self._inventory.locations
+
+    @property
+    def channel_routes(self) -> _inventory.SQLiteChannelRouteRepository:
+        """The channel-to-locations routes repository."""
+        self._require_active()
+        return self._inventory.channel_routes
+
+    @property
+    def items(self) -> _inventory.SQLiteItemRepository:
+        """The inventory item catalogue."""
+        self._require_active()
+        return self._inventory.items
+
+    @property
+    def stock(self) -> _inventory.SQLiteStockRepository:
+        """Stock levels and movements."""
+        self._require_active()
+        return self._inventory.stock
+
+    @property
+    def holds(self) -> _inventory.SQLiteHoldRepository:
+        """Inventory holds."""
+        self._require_active()
+        return self._inventory.holds
 
     def _begin(self) -> None:
         if self._conn.in_transaction:
@@ -190,16 +209,3 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
 
     def _end(self) -> None:
         """Nothing to release: the connection stays with its thread."""
-
-
-class _TimingRepositories:
-    """The timing repositories of one unit of work, built together."""
-
-    __slots__ = ("actions", "enrollments", "entries", "events", "outcomes")
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.events = SQLiteProcessedEventRepository(conn)
-        self.enrollments = SQLiteEnrollmentRepository(conn)
-        self.entries = SQLiteEntryRepository(conn)
-        self.actions = SQLiteActionRepository(conn)
-        self.outcomes = SQLiteOutcomeRepository(conn)

@@ -16,7 +16,26 @@ from omnicrm.persistence.paging import check_page
 from omnicrm.persistence.sqlite._connection import translate_errors
 from omnicrm.validation import check_id
 
-__all__ = ["SQLiteCustomerRepository"]
+__all__ = ["MIGRATION", "SQLiteCustomerRepository"]
+
+
+MIGRATION: tuple[str, ...] = (
+    """CREATE TABLE customers (
+            id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            updated_us INTEGER NOT NULL,
+            data TEXT NOT NULL
+        )""",
+    "CREATE INDEX customers_updated ON customers (updated_us, id)",
+    """CREATE TABLE customer_identifiers (
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            customer_id TEXT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+            PRIMARY KEY (kind, value, customer_id)
+        ) WITHOUT ROWID""",
+    "CREATE INDEX customer_identifiers_customer ON customer_identifiers (customer_id)",
+)
+"""Version 1 of the ``customers`` schema component (listed in :mod:`.schema`)."""
 
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
 

@@ -9,7 +9,20 @@ from omnicrm.errors import DuplicateError
 from omnicrm.idempotency import IdempotencyRecord
 from omnicrm.persistence.sqlite._connection import translate_errors
 
-__all__ = ["SQLiteIdempotencyRepository"]
+__all__ = ["MIGRATION", "SQLiteIdempotencyRepository"]
+
+
+MIGRATION: tuple[str, ...] = (
+    """CREATE TABLE idempotency (
+            scope TEXT NOT NULL,
+            key TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            result TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (scope, key)
+        ) WITHOUT ROWID""",
+)
+"""Version 1 of the ``core`` schema component (listed in :mod:`.schema`)."""
 
 
 class SQLiteIdempotencyRepository:

@@ -36,6 +36,7 @@ from omnicrm.persistence.sqlite._loyalty_rows import (
 )
 
 __all__ = [
+    "MIGRATION",
     "SQLiteAccountRepository",
     "SQLiteGrantRepository",
     "SQLiteHoldRepository",
@@ -43,6 +44,96 @@ __all__ = [
     "SQLiteLoyaltyRepositories",
     "SQLiteOrderRepository",
 ]
+
+
+MIGRATION: tuple[str, ...] = (
+    """CREATE TABLE loyalty_accounts (
+            program_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            created_us INTEGER NOT NULL,
+            debt TEXT NOT NULL,
+            rolling_us INTEGER,
+            PRIMARY KEY (program_id, member_id)
+        ) WITHOUT ROWID""",
+    "CREATE INDEX loyalty_accounts_member ON loyalty_accounts (member_id)",
+    "CREATE INDEX loyalty_accounts_rolling ON loyalty_accounts (program_id, rolling_us) "
+    "WHERE rolling_us IS NOT NULL",
+    """CREATE TABLE loyalty_grants (
+            id TEXT PRIMARY KEY,
+            program_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            company TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            remaining INTEGER NOT NULL CHECK (remaining >= 0),
+            granted_us INTEGER NOT NULL,
+            expires_us INTEGER,
+            pending INTEGER NOT NULL,
+            confirm_us INTEGER,
+            order_id TEXT,
+            merged_from TEXT,
+            merge_id TEXT,
+            version INTEGER NOT NULL
+        )""",
+    "CREATE INDEX loyalty_grants_live ON loyalty_grants "
+    "(program_id, member_id, kind, pending, confirm_us, expires_us, remaining) "
+    "WHERE remaining > 0",
+    "CREATE INDEX loyalty_grants_expiry ON loyalty_grants (program_id, expires_us) "
+    "WHERE remaining > 0",
+    "CREATE INDEX loyalty_grants_confirm ON loyalty_grants (program_id, confirm_us) "
+    "WHERE remaining > 0 AND pending = 1",
+    """CREATE TABLE loyalty_holds (
+            id TEXT PRIMARY KEY,
+            program_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            company TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            order_id TEXT,
+            points INTEGER NOT NULL CHECK (points > 0),
+            allocations TEXT NOT NULL,
+            created_us INTEGER NOT NULL,
+            expires_us INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            captured INTEGER NOT NULL,
+            version INTEGER NOT NULL
+        )""",
+    "CREATE INDEX loyalty_holds_active ON loyalty_holds (program_id, member_id) "
+    "WHERE state = 'active'",
+    "CREATE INDEX loyalty_holds_due ON loyalty_holds (program_id, expires_us) "
+    "WHERE state = 'active'",
+    """CREATE TABLE loyalty_orders (
+            program_id TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            gross INTEGER NOT NULL,
+            points_used INTEGER NOT NULL,
+            earned TEXT NOT NULL,
+            spent TEXT NOT NULL,
+            returned INTEGER NOT NULL,
+            earned_us INTEGER,
+            version INTEGER NOT NULL,
+            PRIMARY KEY (program_id, order_id)
+        ) WITHOUT ROWID""",
+    """CREATE TABLE loyalty_entries (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            program_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            company TEXT NOT NULL,
+            grant_id TEXT,
+            kind TEXT NOT NULL,
+            debit TEXT NOT NULL,
+            credit TEXT NOT NULL,
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            counterparty TEXT,
+            ref TEXT,
+            effective_us INTEGER NOT NULL,
+            recorded_us INTEGER NOT NULL
+        )""",
+    "CREATE INDEX loyalty_entries_member ON loyalty_entries (program_id, member_id, effective_us)",
+    "CREATE INDEX loyalty_entries_effective ON loyalty_entries (program_id, effective_us)",
+)
+"""Version 1 of the ``loyalty`` schema component (listed in :mod:`.schema`)."""
 
 _CHUNK = 500
 

@@ -19,12 +19,61 @@ from omnicrm.timing.records import ActionStatus, DueAction, Enrollment, EntryRec
 from omnicrm.validation import check_aware, check_id, check_int
 
 __all__ = [
+    "MIGRATION",
     "SQLiteActionRepository",
     "SQLiteEnrollmentRepository",
     "SQLiteEntryRepository",
     "SQLiteOutcomeRepository",
     "SQLiteProcessedEventRepository",
+    "TimingRepositories",
 ]
+
+
+MIGRATION: tuple[str, ...] = (
+    """CREATE TABLE timing_seen (
+            event_id TEXT PRIMARY KEY,
+            at_us INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+    """CREATE TABLE timing_positions (
+            customer_id TEXT NOT NULL,
+            journey_id TEXT NOT NULL,
+            run INTEGER NOT NULL,
+            step_id TEXT NOT NULL,
+            active INTEGER NOT NULL,
+            due_us INTEGER,
+            wait_event TEXT,
+            version INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (customer_id, journey_id)
+        ) WITHOUT ROWID""",
+    "CREATE INDEX timing_positions_due ON timing_positions (due_us, customer_id, "
+    "journey_id) WHERE active = 1 AND due_us IS NOT NULL",
+    """CREATE TABLE timing_entries (
+            customer_id TEXT NOT NULL,
+            journey_id TEXT NOT NULL,
+            run INTEGER NOT NULL,
+            at_us INTEGER NOT NULL,
+            holdout INTEGER NOT NULL,
+            PRIMARY KEY (customer_id, journey_id, run)
+        ) WITHOUT ROWID""",
+    """CREATE TABLE timing_actions (
+            action_id TEXT PRIMARY KEY,
+            customer_id TEXT NOT NULL,
+            due_us INTEGER NOT NULL,
+            channel TEXT,
+            is_send INTEGER NOT NULL,
+            data TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    "CREATE INDEX timing_actions_sends ON timing_actions (customer_id, due_us) WHERE is_send = 1",
+    "CREATE INDEX timing_actions_due ON timing_actions (due_us, action_id)",
+    """CREATE TABLE timing_outcomes (
+            action_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            at_us INTEGER NOT NULL,
+            PRIMARY KEY (action_id, kind)
+        ) WITHOUT ROWID""",
+)
+"""Version 1 of the ``timing`` schema component (listed in :mod:`.schema`)."""
 
 _POSITION_COLUMNS = (
     "customer_id, journey_id, run, step_id, active, due_us, wait_event, version, data"
@@ -242,3 +291,16 @@ class SQLiteOutcomeRepository:
                 "SELECT action_id, kind, at_us FROM timing_outcomes ORDER BY at_us, action_id, kind"
             ).fetchall()
         return tuple(Outcome(action_id=a, kind=k, at=from_micros(at)) for a, k, at in rows)
+
+
+class TimingRepositories:
+    """The timing repositories of one unit of work, built together."""
+
+    __slots__ = ("actions", "enrollments", "entries", "events", "outcomes")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.events = SQLiteProcessedEventRepository(conn)
+        self.enrollments = SQLiteEnrollmentRepository(conn)
+        self.entries = SQLiteEntryRepository(conn)
+        self.actions = SQLiteActionRepository(conn)
+        self.outcomes = SQLiteOutcomeRepository(conn)

@@ -1,0 +1,122 @@
+"""The state and plumbing the inventory service's command groups share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from omnicrm.channel import Channel
+from omnicrm.clock import Clock
+from omnicrm.errors import InvalidTypeError
+from omnicrm.idempotency import IdempotencyRecord, fingerprint, replay_or_none
+from omnicrm.ids import IdGenerator, UuidIds
+from omnicrm.inventory._results import Codec, InventoryResult
+from omnicrm.inventory.model import Item
+from omnicrm.inventory.network import ChannelNetwork
+from omnicrm.inventory.strategies import SourcingPolicy
+from omnicrm.validation import check_id, check_int
+
+if TYPE_CHECKING:
+    from omnicrm.inventory.ports import InventoryStore, InventoryUnitOfWork
+
+__all__ = ["ServiceCore", "check_instance", "check_quantity", "optional_id"]
+
+T = TypeVar("T")
+MAX_QUANTITY = 10**9
+
+
+def check_quantity(value: object, field: str = "quantity") -> int:
+    """A positive whole number of units."""
+    return check_int(field, value, minimum=1, maximum=MAX_QUANTITY)
+
+
+def optional_id(field: str, value: object) -> str | None:
+    """``None`` or a valid id."""
+    return None if value is None else check_id(field, value)
+
+
+def check_instance(field: str, value: object, kind: type[T]) -> T:
+    """``value`` if it is a ``kind``; else ``InvalidTypeError``."""
+    if not isinstance(value, kind):
+        raise InvalidTypeError(field, value, f"must be a {kind.__name__}")
+    return value
+
+
+class ServiceCore:
+    """Store, clock, ids, policy, the idempotent command runner and the network cache.
+
+    Args:
+        store: a store whose units of work carry the inventory repositories.
+        clock: the source of "now".
+        ids: the id generator (random by default).
+        policy: the sourcing policy (the default pipeline if omitted).
+
+    """
+
+    def __init__(
+        self,
+        store: InventoryStore,
+        clock: Clock,
+        ids: IdGenerator | None = None,
+        *,
+        policy: SourcingPolicy | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._ids = ids or UuidIds()
+        self.policy = policy or SourcingPolicy()
+        self._networks: dict[Channel, ChannelNetwork] = {}
+        self._items: dict[str, Item] = {}
+        self._network_version = -1
+
+    def _run(
+        self,
+        scope: str,
+        key: str,
+        payload: dict[str, Any],
+        command: Callable[[InventoryUnitOfWork], T],
+        codec: Codec[T],
+    ) -> InventoryResult[T]:
+        check_id("idempotency_key", key)
+        digest = fingerprint(payload)
+        with self._store.unit_of_work() as uow:
+            earlier = replay_or_none(uow.idempotency, scope, key, digest)
+            if earlier is not None:
+                return InventoryResult(codec.decode(earlier), replayed=True)
+            value = command(uow)
+            uow.idempotency.add(
+                IdempotencyRecord(
+                    scope=scope,
+                    key=key,
+                    fingerprint=digest,
+                    result=codec.encode(value),
+                    created_at=self._clock.now(),
+                )
+            )
+            uow.commit()
+        return InventoryResult(value, uow.events)
+
+    def _fresh(self, uow: InventoryUnitOfWork) -> None:
+        """Drop cached locations, routes and items if anyone changed them since."""
+        version = uow.locations.network_version()
+        if version != self._network_version:
+            self._networks = {}
+            self._items = {}
+            self._network_version = version
+
+    def _catalog(self, uow: InventoryUnitOfWork, skus: Iterable[str]) -> dict[str, Item]:
+        """The items among ``skus`` that exist (cached per network version; call _fresh)."""
+        wanted = list(skus)
+        missing = [s for s in wanted if s not in self._items]
+        if missing:
+            self._items.update(uow.items.get_many(missing))
+        return {s: self._items[s] for s in wanted if s in self._items}
+
+    def _network(self, uow: InventoryUnitOfWork, channel: Channel) -> ChannelNetwork:
+        """The channel's network (cached per network version; call _fresh first)."""
+        network = self._networks.get(channel)
+        if network is None:
+            route = uow.channel_routes.get(channel)
+            places = uow.locations.get_many(e.location_id for e in route.locations)
+            network = self._networks[channel] = ChannelNetwork(route, places)
+        return network
