@@ -1,0 +1,67 @@
+"""Customer merging: one person across store, EC, app and call centre, Japanese-aware.
+
+Batch: :func:`resolve` turns records into a :class:`Resolution` (clusters, golden
+records, explanations). Online: :class:`IdentityService` places one record at sign-up,
+login or POS time using the stored match-key index, merges, unmerges and erases.
+"""
+
+from omnicrm.identity.batch import RejectedRow, Resolution, resolve
+from omnicrm.identity.blocking import blocking_keys
+from omnicrm.identity.compare import COMPARATORS
+from omnicrm.identity.config import (
+    DEFAULT_WEIGHTS,
+    AttributeComparator,
+    MatchConfig,
+    weight_from_probabilities,
+)
+from omnicrm.identity.explain import Decision, Explanation, FieldComparison
+from omnicrm.identity.golden import FieldValue, GoldenRecord, Survivorship, build_golden
+from omnicrm.identity.normalize import (
+    Address,
+    normalize_address,
+    normalize_email,
+    normalize_kana,
+    normalize_name,
+    normalize_phone,
+    normalize_postal_code,
+    parse_date,
+)
+from omnicrm.identity.prepared import PreparedRecord, normalize_gender, prepare
+from omnicrm.identity.records import CustomerRecord, SourceRef
+from omnicrm.identity.scoring import cannot_link, decide, deterministic_rule, score_fields
+
+__all__ = [
+    "COMPARATORS",
+    "DEFAULT_WEIGHTS",
+    "Address",
+    "AttributeComparator",
+    "CustomerRecord",
+    "Decision",
+    "Explanation",
+    "FieldComparison",
+    "FieldValue",
+    "GoldenRecord",
+    "MatchConfig",
+    "PreparedRecord",
+    "RejectedRow",
+    "Resolution",
+    "SourceRef",
+    "Survivorship",
+    "blocking_keys",
+    "build_golden",
+    "cannot_link",
+    "decide",
+    "deterministic_rule",
+    "normalize_address",
+    "normalize_email",
+    "normalize_gender",
+    "normalize_kana",
+    "normalize_name",
+    "normalize_phone",
+    "normalize_postal_code",
+    "parse_date",
+    "prepare",
+    "resolve",
+    "score_fields",
+    "weight_from_probabilities",
+]
