@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 
 import attrs
 
@@ -14,12 +15,16 @@ from omnicrm.identity.config import MatchConfig
 from omnicrm.identity.explain import Decision, Explanation
 from omnicrm.identity.golden import GoldenRecord, build_golden
 from omnicrm.identity.prepared import PreparedRecord, prepare
+from omnicrm.identity.readings import learn_readings
 from omnicrm.identity.records import CustomerRecord, SourceRef
-from omnicrm.identity.scoring import decide
+from omnicrm.identity.scoring import decide, quick_decision
 
 __all__ = ["RejectedRow", "Resolution", "prepare_all", "resolve"]
 
 _LAST = datetime.max.replace(tzinfo=UTC)
+
+# (decision, rule, guard) of a pair that was linked, refused or sent to review
+_PairOutcome = tuple[str, str | None, str | None]
 
 
 @attrs.frozen
@@ -59,6 +64,9 @@ def prepare_all(
             )
         except OmniCRMError as exc:
             rejected.append(RejectedRow(index, exc))
+    if config.learn_readings:
+        readings = learn_readings(prepared)
+        prepared = [readings.fill(p) for p in prepared]
     return prepared, rejected
 
 
@@ -70,8 +78,7 @@ class Resolution:
     """The result of a batch run: clusters of records, each one person.
 
     Attributes:
-        clusters: every person as a frozenset of record sources, earliest first.
-        review: pairs scored between the thresholds and left unmerged, best first.
+        clusters: every person as a frozenset of record sources.
         rejected: input rows that were not records, with their errors.
 
     """
@@ -80,13 +87,14 @@ class Resolution:
         self,
         records: Sequence[PreparedRecord],
         components: list[list[int]],
-        decisions: Mapping[frozenset[SourceRef], Explanation],
+        outcomes: Mapping[tuple[int, int], _PairOutcome],
         rejected: Sequence[RejectedRow],
         config: MatchConfig,
     ) -> None:
-        self._records = {p.record.source: p for p in records}
+        self._records = records
+        self._index = {p.record.source: i for i, p in enumerate(records)}
         self._config = config
-        self._decisions = decisions
+        self._outcomes = outcomes
         self.rejected: tuple[RejectedRow, ...] = tuple(rejected)
         self._cluster_of: dict[SourceRef, frozenset[SourceRef]] = {}
         self._customer_id: dict[frozenset[SourceRef], str] = {}
@@ -99,28 +107,29 @@ class Resolution:
             for ref in cluster:
                 self._cluster_of[ref] = cluster
         self.clusters: tuple[frozenset[SourceRef], ...] = tuple(clusters)
-        self.review: tuple[Explanation, ...] = tuple(
-            sorted(
-                (
-                    e
-                    for e in decisions.values()
-                    if e.decision == Decision.REVIEW
-                    and self._cluster_of[e.a] != self._cluster_of[e.b]
-                ),
-                key=lambda e: (-e.score, str(e.a), str(e.b)),
-            )
-        )
 
-    def _ref(self, ref: SourceRef) -> SourceRef:
+    @cached_property
+    def review(self) -> tuple[Explanation, ...]:
+        """Pairs scored between the thresholds and left in two clusters, best first."""
+        found = [
+            self._explain_pair(i, j)
+            for (i, j), (decision, _, _) in self._outcomes.items()
+            if decision == Decision.REVIEW
+            and self._cluster_of[self._records[i].record.source]
+            != self._cluster_of[self._records[j].record.source]
+        ]
+        return tuple(sorted(found, key=lambda e: (-e.score, str(e.a), str(e.b))))
+
+    def _ref(self, ref: SourceRef) -> int:
         if not isinstance(ref, SourceRef):
             raise InvalidTypeError("source_ref", ref, "must be a SourceRef")
-        if ref not in self._records:
+        if ref not in self._index:
             raise NotFoundError("record", str(ref))
-        return ref
+        return self._index[ref]
 
     def cluster_of(self, source_ref: SourceRef) -> frozenset[SourceRef]:
         """The cluster (person) the record belongs to."""
-        return self._cluster_of[self._ref(source_ref)]
+        return self._cluster_of[self._records[self._ref(source_ref)].record.source]
 
     def customer_id(self, cluster_or_ref: frozenset[SourceRef] | SourceRef) -> str:
         """The person's stable id: their earliest record's source, ``"channel:id"``."""
@@ -139,8 +148,21 @@ class Resolution:
         members = self.cluster_of(SourceRef.parse(customer_id))
         return build_golden(
             customer_id,
-            [self._records[r] for r in sorted(members)],
+            [self._records[self._index[r]] for r in sorted(members)],
             source_priority=self._config.source_priority,
+        )
+
+    def _explain_pair(self, i: int, j: int) -> Explanation:
+        explanation = decide(self._records[i], self._records[j], self._config)
+        outcome = self._outcomes.get((min(i, j), max(i, j)))
+        if outcome is None:
+            return explanation
+        decision, rule, guard = outcome
+        return attrs.evolve(
+            explanation,
+            decision=decision,
+            rule=rule or explanation.rule,
+            guard=guard or explanation.guard,
         )
 
     def explain(self, a: SourceRef, b: SourceRef) -> Explanation:
@@ -148,10 +170,7 @@ class Resolution:
 
         Pairs never compared because no blocking key joined them are scored now.
         """
-        found = self._decisions.get(frozenset((self._ref(a), self._ref(b))))
-        if found is not None:
-            return found if found.a == a else attrs.evolve(found, a=a, b=b)
-        return decide(self._records[a], self._records[b], self._config)
+        return self._explain_pair(self._ref(a), self._ref(b))
 
     def __len__(self) -> int:
         return len(self.clusters)
@@ -177,30 +196,28 @@ def resolve(
     config = config or MatchConfig()
     prepared, rejected = prepare_all(records, config)
     index = {p.record.source: i for i, p in enumerate(prepared)}
-    known_different = [
-        (index[a], index[b]) for a, b in different if a in index and b in index
-    ]
-    decisions: dict[frozenset[SourceRef], Explanation] = {}
+    known_different = [(index[a], index[b]) for a, b in different if a in index and b in index]
+    outcomes: dict[tuple[int, int], _PairOutcome] = {}
     links: list[tuple[int, float, int, int]] = []
     for i, j in candidate_pairs(
         prepared, max_block_size=config.max_block_size, window=config.window
     ):
-        explanation = decide(prepared[i], prepared[j], config)
-        if explanation.decision == Decision.NO_MATCH:
-            continue
-        decisions[frozenset((explanation.a, explanation.b))] = explanation
-        if explanation.decision == Decision.MERGE:
-            links.append((0 if explanation.rule else 1, -explanation.score, i, j))
+        decision, score, rule = quick_decision(prepared[i], prepared[j], config)
+        if decision == Decision.MERGE:
+            links.append((0 if rule else 1, -score, i, j))
+            outcomes[i, j] = (decision, rule, None)
+        elif decision == Decision.REVIEW:
+            outcomes[i, j] = (decision, None, None)
     for a, b in same:
         if a in index and b in index:
-            decided = decide(prepared[index[a]], prepared[index[b]], config)
-            decided = attrs.evolve(decided, decision=Decision.MERGE, rule="decision:same")
-            decisions[frozenset((a, b))] = decided
-            links.append((-1, 0.0, index[a], index[b]))
+            i, j = sorted((index[a], index[b]))
+            outcomes[i, j] = (Decision.MERGE, "decision:same", None)
+            links.append((-1, 0.0, i, j))
+    for i, j in known_different:
+        outcomes[min(i, j), max(i, j)] = (Decision.CANNOT_LINK, None, "different_people_decision")
     clusters = GuardedClusters(prepared, known_different)
     for _, _, i, j in sorted(links):
         guard = clusters.union(i, j)
         if guard is not None:
-            key = frozenset((prepared[i].record.source, prepared[j].record.source))
-            decisions[key] = attrs.evolve(decisions[key], decision=Decision.CANNOT_LINK, guard=guard)
-    return Resolution(prepared, clusters.components(), decisions, rejected, config)
+            outcomes[i, j] = (Decision.CANNOT_LINK, None, guard)
+    return Resolution(prepared, clusters.components(), outcomes, rejected, config)

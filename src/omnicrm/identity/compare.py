@@ -39,12 +39,17 @@ NEAR_SIMILARITY = 0.88
 
 
 def compare_text(a: str, b: str, *, near: float = NEAR_SIMILARITY) -> str:
-    """``exact``, ``near`` (Jaro-Winkler ≥ ``near``), ``different`` or ``missing``."""
+    """``exact``, ``near`` (Jaro-Winkler ≥ ``near``, or one edit in a word of four or
+    more characters), ``different`` or ``missing``."""  # noqa: D205, D209
     if not a or not b:
         return MISSING
     if a == b:
         return EXACT
-    return NEAR if jaro_winkler(a, b) >= near else DIFFERENT
+    if jaro_winkler(a, b) >= near:
+        return NEAR
+    if min(len(a), len(b)) >= 4 and edit_distance(a, b, cutoff=1) <= 1:
+        return NEAR
+    return DIFFERENT
 
 
 def compare_name_part(name_a: str, kana_a: str, name_b: str, kana_b: str) -> str:
@@ -82,8 +87,8 @@ def _one_digit_typo(a: int, b: int) -> bool:
 
 
 def compare_birth_date(a: date | None, b: date | None) -> str:
-    """``exact``; ``transposed`` (day and month swapped, or one part off by a digit typo);
-    ``different``; ``missing``."""  # noqa: D205, D209
+    """``exact``; ``transposed`` (day and month swapped); ``near`` (one part off by a
+    one-digit typo); ``different``; ``missing``."""  # noqa: D205, D209
     if a is None or b is None:
         return MISSING
     if a == b:
@@ -94,7 +99,7 @@ def compare_birth_date(a: date | None, b: date | None) -> str:
     if same == 2:
         pairs = ((a.year, b.year), (a.month, b.month), (a.day, b.day))
         if all(x == y or _one_digit_typo(x, y) for x, y in pairs):
-            return "transposed"
+            return NEAR
     return DIFFERENT
 
 

@@ -32,8 +32,8 @@ def weight_from_probabilities(m: float, u: float) -> float:
 DEFAULT_WEIGHTS: Mapping[str, Mapping[str, float]] = {
     "family_name": {"exact": 4.5, "reading": 3.0, "near": 2.0, "different": -4.0},
     "given_name": {"exact": 6.0, "reading": 4.0, "near": 3.0, "different": -20.0},
-    "birth_date": {"exact": 8.0, "transposed": 3.0, "different": -12.0},
-    "email": {"exact": 9.0, "near": 4.0, "different": -1.0},
+    "birth_date": {"exact": 8.0, "transposed": 4.0, "near": 1.0, "different": -12.0},
+    "email": {"exact": 9.0, "near": 1.0, "different": -1.0},
     "phone": {"exact": 6.0, "near": 2.0, "different": -1.0},
     "postal_code": {"exact": 2.5, "near": 1.0, "different": -1.0},
     "address": {"exact": 4.0, "near": 3.0, "locality": -2.0, "different": -1.5},
@@ -105,6 +105,8 @@ class MatchConfig:
             of all pairs, so work stays near-linear on very common names.
         window: the sorted window's width inside an oversized block.
         source_priority: channel names from most to least trusted (golden record).
+        learn_readings: learn kanji names' kana readings from records carrying both, so
+            a kanji-only record can be compared with a kana-only one.
 
     """
 
@@ -120,6 +122,7 @@ class MatchConfig:
     max_block_size: int = attrs.field(default=60, validator=_check_positive)
     window: int = attrs.field(default=12, validator=_check_positive)
     source_priority: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    learn_readings: bool = True
 
     def weight(self, field: str, level: str) -> float:
         """The weight of ``level`` for ``field`` (0 for ``missing`` or an unlisted level)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from datetime import date
 from typing import TypeVar
 
@@ -29,6 +30,11 @@ _GENDERS = {
     "m": "m", "male": "m", "man": "m", "男": "m", "男性": "m", "1": "m",
     "f": "f", "female": "f", "woman": "f", "女": "f", "女性": "f", "2": "f",
 }  # fmt: skip
+
+
+_normalize_name = lru_cache(maxsize=1 << 16)(normalize_name)
+_normalize_kana = lru_cache(maxsize=1 << 16)(normalize_kana)
+_normalize_address = lru_cache(maxsize=1 << 14)(normalize_address)
 
 
 def normalize_gender(text: str) -> str:
@@ -105,13 +111,13 @@ def prepare(
     if family_kana and not given_kana and len(family_kana.split()) == 2:
         family_kana, given_kana = family_kana.split()
     birth = _read("birth_date", record.birth_date, lambda v: parse_date(v, day_first=day_first), bad)
-    address = _read("address", record.address, normalize_address, bad)
+    address = _read("address", record.address, _normalize_address, bad)
     return PreparedRecord(
         record=record,
-        family=_text("family_name", family, normalize_name, bad),
-        given=_text("given_name", given, normalize_name, bad),
-        family_kana=_text("family_name_kana", family_kana, normalize_kana, bad),
-        given_kana=_text("given_name_kana", given_kana, normalize_kana, bad),
+        family=_text("family_name", family, _normalize_name, bad),
+        given=_text("given_name", given, _normalize_name, bad),
+        family_kana=_text("family_name_kana", family_kana, _normalize_kana, bad),
+        given_kana=_text("given_name_kana", given_kana, _normalize_kana, bad),
         email=_text(
             "email",
             record.email,

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from omnicrm.identity._similarity import jaro_winkler
-from omnicrm.identity.compare import COMPARATORS, DIFFERENT, EXACT, MISSING, compare_name_part
+from omnicrm.identity.compare import (
+    COMPARATORS,
+    DIFFERENT,
+    EXACT,
+    MISSING,
+    NEAR,
+    compare_name_part,
+)
 from omnicrm.identity.config import MatchConfig
 from omnicrm.identity.explain import Decision, Explanation, FieldComparison
 from omnicrm.identity.prepared import PreparedRecord
 
-__all__ = ["cannot_link", "decide", "deterministic_rule", "score_fields"]
+__all__ = ["cannot_link", "decide", "deterministic_rule", "quick_decision", "score_fields"]
 
 
 def _swapped(a: PreparedRecord, b: PreparedRecord) -> bool:
@@ -19,28 +26,59 @@ def _swapped(a: PreparedRecord, b: PreparedRecord) -> bool:
     )
 
 
+def _levels(
+    a: PreparedRecord, b: PreparedRecord, config: MatchConfig
+) -> list[tuple[str, str, float]]:
+    weights = config.weights
+    levels = {field: COMPARATORS[field](a, b) for field in weights if field in COMPARATORS}
+    if (
+        levels.get("family_name") == DIFFERENT
+        and levels.get("given_name") == DIFFERENT
+        and _swapped(a, b)
+    ):
+        levels["family_name"] = levels["given_name"] = EXACT
+    parts = [(f, lvl, weights[f].get(lvl, 0.0)) for f, lvl in levels.items()]
+    for name, comparator in config.attribute_comparators.items():
+        field = f"attributes.{name}"
+        left, right = a.record.attributes.get(name), b.record.attributes.get(name)
+        if not left or not right:
+            parts.append((field, MISSING, 0.0))
+        elif left == right:
+            parts.append((field, EXACT, comparator.exact))
+        elif jaro_winkler(left, right) >= comparator.near_similarity:
+            parts.append((field, NEAR, comparator.near))
+        else:
+            parts.append((field, DIFFERENT, comparator.different))
+    return parts
+
+
 def score_fields(
     a: PreparedRecord, b: PreparedRecord, config: MatchConfig
 ) -> tuple[float, tuple[FieldComparison, ...]]:
     """Compare every configured field; return the total weight and each field's part."""
-    levels = {
-        field: COMPARATORS[field](a, b) for field in config.weights if field in COMPARATORS
-    }
-    if levels.get("family_name") == DIFFERENT and levels.get("given_name") == DIFFERENT:
-        if _swapped(a, b):
-            levels["family_name"] = levels["given_name"] = EXACT
-    parts = [FieldComparison(f, lvl, config.weight(f, lvl)) for f, lvl in levels.items()]
-    for name, comparator in config.attribute_comparators.items():
-        left, right = a.record.attributes.get(name), b.record.attributes.get(name)
-        if not left or not right:
-            parts.append(FieldComparison(f"attributes.{name}", MISSING, 0.0))
-        elif left == right:
-            parts.append(FieldComparison(f"attributes.{name}", EXACT, comparator.exact))
-        elif jaro_winkler(left, right) >= comparator.near_similarity:
-            parts.append(FieldComparison(f"attributes.{name}", "near", comparator.near))
-        else:
-            parts.append(FieldComparison(f"attributes.{name}", DIFFERENT, comparator.different))
-    return sum(p.weight for p in parts), tuple(parts)
+    parts = _levels(a, b, config)
+    return sum(p[2] for p in parts), tuple(FieldComparison(*p) for p in parts)
+
+
+def quick_decision(
+    a: PreparedRecord, b: PreparedRecord, config: MatchConfig
+) -> tuple[str, float, str | None]:
+    """:func:`decide` without building the explanation: ``(decision, score, rule)``."""
+    if cannot_link(a, b) is not None:
+        return Decision.CANNOT_LINK, 0.0, None
+    score = sum(p[2] for p in _levels(a, b, config))
+    rule = deterministic_rule(a, b)
+    if rule is not None:
+        return Decision.MERGE, score, rule
+    return _by_score(score, config), score, None
+
+
+def _by_score(score: float, config: MatchConfig) -> str:
+    if score >= config.match_threshold:
+        return Decision.MERGE
+    if score >= config.review_threshold:
+        return Decision.REVIEW
+    return Decision.NO_MATCH
 
 
 def _names_agree(a: PreparedRecord, b: PreparedRecord) -> bool:
@@ -84,10 +122,4 @@ def decide(a: PreparedRecord, b: PreparedRecord, config: MatchConfig) -> Explana
     rule = deterministic_rule(a, b)
     if rule is not None:
         return Explanation(ref_a, ref_b, Decision.MERGE, score, parts, rule=rule)
-    if score >= config.match_threshold:
-        decision = Decision.MERGE
-    elif score >= config.review_threshold:
-        decision = Decision.REVIEW
-    else:
-        decision = Decision.NO_MATCH
-    return Explanation(ref_a, ref_b, decision, score, parts)
+    return Explanation(ref_a, ref_b, _by_score(score, config), score, parts)

@@ -101,9 +101,12 @@ def _strip_latin_accents(text: str) -> str:
     return "".join(out)
 
 
+_HIRAGANA_TO_KATAKANA = {c: c + 0x60 for c in range(ord("ぁ"), ord("ゖ") + 1)}
+
+
 def to_katakana(text: str) -> str:
     """Hiragana to katakana; every other character unchanged."""
-    return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)
+    return text.translate(_HIRAGANA_TO_KATAKANA)
 
 
 def normalize_name(text: str) -> str:
