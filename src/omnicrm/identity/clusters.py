@@ -80,10 +80,12 @@ class GuardedClusters:
         if a > b:
             a, b = b, a
         self._parent[b] = a
-        for table in (self._births, self._emails):
-            moved = table.pop(b, None)
-            if moved:
-                table.setdefault(a, set()).update(moved)
+        births = self._births.pop(b, None)
+        if births:
+            self._births.setdefault(a, set()).update(births)
+        emails = self._emails.pop(b, None)
+        if emails:
+            self._emails.setdefault(a, set()).update(emails)
         forbid_b = self._forbid.pop(b, None)
         if forbid_b:
             self._forbid.setdefault(a, set()).update(forbid_b)

@@ -60,7 +60,7 @@ class FieldValue:
     Attributes:
         value: the value as the source record wrote it.
         source: the record that gave it.
-        rule: the survivorship rule that decided (``"only"`` when one record had it).
+        rule: the survivorship rule that decided (``"agreed"`` when every record agrees).
 
     """
 
@@ -121,20 +121,26 @@ def build_golden(
         if not candidates:
             continue
         counts = Counter(_normal(p, field, v) for p, v in candidates)
-        scorers: dict[str, Callable[[PreparedRecord, object], object]] = {
-            "verified": lambda p, _v: p.email_verified,
-            "frequent": lambda p, v, f=field: counts[_normal(p, f, v)],  # type: ignore[misc]
-            "priority": lambda p, _v: -rank.get(p.record.source.channel.name, len(rank)),
-            "recent": lambda p, _v: p.record.observed_at or _NEVER,
-        }
+        scorers = _scorers(field, counts, rank)
         rules = policy.get(field, _DEFAULT_RULES)
         best = max(
             candidates,
             key=lambda c: (*(scorers[r](c[0], c[1]) for r in rules), _neg(c[0].record.source)),
         )
-        rule = "only" if len(counts) == 1 else _deciding_rule(candidates, best, rules, scorers)
+        rule = "agreed" if len(counts) == 1 else _deciding_rule(candidates, best, rules, scorers)
         chosen[field] = FieldValue(best[1], best[0].record.source, rule)
     return GoldenRecord(customer_id, frozenset(p.record.source for p in records), chosen)
+
+
+def _scorers(
+    field: str, counts: Counter[object], rank: Mapping[str, int]
+) -> dict[str, Callable[[PreparedRecord, object], object]]:
+    return {
+        "verified": lambda p, _v: p.email_verified,
+        "frequent": lambda p, v: counts[_normal(p, field, v)],
+        "priority": lambda p, _v: -rank.get(p.record.source.channel.name, len(rank)),
+        "recent": lambda p, _v: p.record.observed_at or _NEVER,
+    }
 
 
 def _neg(ref: SourceRef) -> tuple[int, ...]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 from typing import TypeVar
 
 import attrs
@@ -110,7 +110,12 @@ def prepare(
     family_kana, given_kana = record.family_name_kana, record.given_name_kana
     if family_kana and not given_kana and len(family_kana.split()) == 2:
         family_kana, given_kana = family_kana.split()
-    birth = _read("birth_date", record.birth_date, lambda v: parse_date(v, day_first=day_first), bad)
+    birth: date | None = None
+    if record.birth_date is not None:
+        try:
+            birth = parse_date(record.birth_date, day_first=day_first)
+        except OmniCRMError:
+            bad.append("birth_date")
     address = _read("address", record.address, _normalize_address, bad)
     return PreparedRecord(
         record=record,
@@ -128,7 +133,7 @@ def prepare(
         postal_code=_text("postal_code", record.postal_code, normalize_postal_code, bad),
         gender=_text("gender", record.gender, normalize_gender, bad),
         member_card=_text("member_card_no", record.member_card_no, normalize_name, bad),
-        birth_date=birth if isinstance(birth, date) else None,
+        birth_date=birth,
         address=address if isinstance(address, Address) else None,
         unreadable=tuple(bad),
     )

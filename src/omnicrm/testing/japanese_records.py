@@ -10,7 +10,7 @@ and very common names (佐藤, 鈴木) in one town.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import attrs
@@ -37,7 +37,15 @@ _FAMILY = (
     ("竹内", "たけうち"), ("中川", "なかがわ"), ("小野", "おの"), ("田村", "たむら"),
     ("澤田", "さわだ"), ("濱田", "はまだ"), ("廣瀬", "ひろせ"), ("菊地", "きくち"),
 )  # fmt: skip
-_VARIANT_WRITING = {"高": "髙", "崎": "﨑", "辺": "邊", "斎": "齋", "沢": "澤", "浜": "濱", "広": "廣"}
+_VARIANT_WRITING = {
+    "高": "髙",
+    "崎": "﨑",
+    "辺": "邊",
+    "斎": "齋",
+    "沢": "澤",
+    "浜": "濱",
+    "広": "廣",
+}
 _MALE = (
     ("太郎", "たろう"), ("翔太", "しょうた"), ("健一", "けんいち"), ("大輔", "だいすけ"),
     ("拓也", "たくや"), ("翼", "つばさ"), ("健太", "けんた"), ("蓮", "れん"), ("誠", "まこと"),
@@ -65,11 +73,59 @@ _TOWNS = (
 )  # fmt: skip
 _BUILDINGS = ("", "", "", "サンハイツ", "グランドメゾン", "コーポ松風", "パークタワー")
 _DOMAINS = ("example.jp", "docomo.ne.jp", "gmail.com", "ezweb.ne.jp", "yahoo.co.jp")
-_ROMA = dict(zip("あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわん",
-                 ["a", "i", "u", "e", "o", "ka", "ki", "ku", "ke", "ko", "sa", "shi", "su", "se", "so",
-                  "ta", "chi", "tsu", "te", "to", "na", "ni", "nu", "ne", "no", "ha", "hi", "fu", "he",
-                  "ho", "ma", "mi", "mu", "me", "mo", "ya", "yu", "yo", "ra", "ri", "ru", "re", "ro",
-                  "wa", "n"], strict=True))  # fmt: skip
+_ROMA = dict(
+    zip(
+        "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわん",
+        [
+            "a",
+            "i",
+            "u",
+            "e",
+            "o",
+            "ka",
+            "ki",
+            "ku",
+            "ke",
+            "ko",
+            "sa",
+            "shi",
+            "su",
+            "se",
+            "so",
+            "ta",
+            "chi",
+            "tsu",
+            "te",
+            "to",
+            "na",
+            "ni",
+            "nu",
+            "ne",
+            "no",
+            "ha",
+            "hi",
+            "fu",
+            "he",
+            "ho",
+            "ma",
+            "mi",
+            "mu",
+            "me",
+            "mo",
+            "ya",
+            "yu",
+            "yo",
+            "ra",
+            "ri",
+            "ru",
+            "re",
+            "ro",
+            "wa",
+            "n",
+        ],
+        strict=True,
+    )
+)
 _ERAS = (("平成", "H", date(1989, 1, 8), 1988), ("昭和", "S", date(1926, 12, 25), 1925))
 _KANJI_DIGITS = "〇一二三四五六七八九"
 _CHANNELS = ("store", "ec", "app", "call_center")
@@ -118,9 +174,9 @@ class _Generator:
         self.used_emails: set[str] = set()
         self.taken: set[tuple[str, str]] = set()
 
-    def _unique(self, make: object, used: set[str]) -> str:
+    def _unique(self, make: Callable[[], str], used: set[str]) -> str:
         while True:
-            value = make()  # type: ignore[operator]
+            value = make()
             if value not in used:
                 used.add(value)
                 return str(value)
@@ -133,18 +189,30 @@ class _Generator:
 
     def landline(self) -> str:
         r = self.rng
-        return self._unique(lambda: f"0{r.randrange(3, 10)}{r.randrange(10**8):08d}", self.used_phones)
+        return self._unique(
+            lambda: f"0{r.randrange(3, 10)}{r.randrange(10**8):08d}", self.used_phones
+        )
 
     def email(self, given: str, family: str) -> str:
         r = self.rng
-        roma = lambda kana: "".join(_ROMA.get(c, "") for c in kana)  # noqa: E731
+
+        def roma(kana: str) -> str:
+            return "".join(_ROMA.get(c, "") for c in kana)
+
         return self._unique(
             lambda: f"{roma(given)}.{roma(family)}{r.randrange(1000)}@{r.choice(_DOMAINS)}",
             self.used_emails,
         )
 
-    def person(self, family: tuple[str, str], gender: str, birth: date, household: _Person | None,
-               given: tuple[str, str] | None = None, town: tuple[str, str, str] | None = None) -> _Person:  # fmt: skip
+    def person(
+        self,
+        family: tuple[str, str],
+        gender: str,
+        birth: date,
+        household: _Person | None,
+        given: tuple[str, str] | None = None,
+        town: tuple[str, str, str] | None = None,
+    ) -> _Person:
         r = self.rng
         self.pid += 1
         pool = [g for g in (_MALE if gender == "m" else _FEMALE) if g not in self.taken]
@@ -152,7 +220,10 @@ class _Generator:
         if household is not None:
             self.taken.add(given)  # parents do not give a child a household member's name
             town, block, postal, building = (
-                household.town, household.block, household.postal, household.building
+                household.town,
+                household.block,
+                household.postal,
+                household.building,
             )
             landline = household.landline
         else:
@@ -191,9 +262,11 @@ class _Generator:
         return name
 
     def phone(self, number: str) -> str:
-        a, b, c = (number[:3], number[3:7], number[7:]) if number.startswith("0" + "9") or number[
-            :3
-        ] in ("080", "070") else (number[:2], number[2:6], number[6:])
+        a, b, c = (
+            (number[:3], number[3:7], number[7:])
+            if number.startswith("0" + "9") or number[:3] in ("080", "070")
+            else (number[:2], number[2:6], number[6:])
+        )
         forms = [f"{a}-{b}-{c}", number, _fullwidth(f"{a}-{b}-{c}"), f"+81 {a[1:]} {b} {c}",
                  f"({a}){b}-{c}", f"+81-{a[1:]}-{b}-{c}"]  # fmt: skip
         return self.rng.choice(forms)
@@ -246,7 +319,10 @@ class _Generator:
 
     def record(self, p: _Person, channel: str, serial: int, seen: datetime) -> CustomerRecord:
         r = self.rng
-        keep = lambda prob: r.random() < prob  # noqa: E731
+
+        def keep(prob: float) -> bool:
+            return r.random() < prob
+
         family = p.family
         if p.maiden is not None and keep(0.5):
             family = p.maiden
@@ -268,14 +344,18 @@ class _Generator:
         if keep(0.8):
             fields["birth_date"] = self.birth_text(p.birth)
         if keep(0.6):
-            fields["gender"] = r.choice(["男性", "M", "male"] if p.gender == "m" else ["女性", "F", "female"])
+            fields["gender"] = r.choice(
+                ["男性", "M", "male"] if p.gender == "m" else ["女性", "F", "female"]
+            )
         if channel in ("store", "ec") or keep(0.4):
             fields["address"] = address
             fields["postal_code"] = postal
         if channel == "store" and keep(0.7):
             fields["member_card_no"] = f"M{p.pid:09d}"
         return CustomerRecord(
-            source=SourceRef(channel, f"{channel[:2]}{serial:08d}"), observed_at=seen, **fields  # type: ignore[arg-type]
+            source=SourceRef(channel, f"{channel[:2]}{serial:08d}"),
+            observed_at=seen,
+            **fields,  # type: ignore[arg-type]
         )
 
 

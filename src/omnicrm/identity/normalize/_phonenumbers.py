@@ -13,6 +13,6 @@ def parse_international(text: str, region: str) -> tuple[int, str] | None:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
+    if not phonenumbers.is_possible_number(number) or number.country_code is None:
         return None
     return number.country_code, str(number.national_number)

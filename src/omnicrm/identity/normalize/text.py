@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 from omnicrm.errors import InvalidTypeError
 
@@ -85,20 +86,13 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
-def _strip_latin_accents(text: str) -> str:
+def _strip_accents(text: str) -> str:
+    """Drop accents (combining marks) but keep kana voicing marks (が stays が)."""
     if text.isascii():
         return text
-    out = []
-    for char in text:
-        if ord(char) < 0x0250:  # Latin letters only: kana keep their voicing marks
-            out.append(
-                "".join(
-                    c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c)
-                )
-            )
-        else:
-            out.append(char)
-    return "".join(out)
+    split = unicodedata.normalize("NFD", text)
+    kept = "".join(c for c in split if not unicodedata.combining(c) or c in "\u3099\u309a")
+    return unicodedata.normalize("NFC", kept)
 
 
 _HIRAGANA_TO_KATAKANA = {c: c + 0x60 for c in range(ord("ぁ"), ord("ゖ") + 1)}
@@ -109,6 +103,23 @@ def to_katakana(text: str) -> str:
     return text.translate(_HIRAGANA_TO_KATAKANA)
 
 
+def _name_once(text: str) -> str:
+    folded = _SEPARATORS.sub("", to_katakana(nfkc(text)).casefold())
+    return _strip_accents(nfkc(folded)).translate(_VARIANTS)
+
+
+def _fixpoint(step: Callable[[str], str], text: str) -> str:
+    """Apply ``step`` until the text stops changing (NFKC, case folding and accent
+    stripping can each expose work for another on odd input)."""  # noqa: D205, D209
+    current = step(text)
+    for _ in range(4):
+        following = step(current)
+        if following == current:
+            break
+        current = following
+    return current
+
+
 def normalize_name(text: str) -> str:
     """Return the matching form of a personal name (kanji, kana or Latin letters).
 
@@ -116,9 +127,7 @@ def normalize_name(text: str) -> str:
     spaces, middle dots, hyphens and apostrophes removed, Latin letters lower-cased
     without accents. Idempotent: ``normalize_name(normalize_name(x)) == normalize_name(x)``.
     """
-    folded = to_katakana(nfkc(text)).translate(_VARIANTS)
-    folded = _strip_latin_accents(folded).casefold()
-    return _SEPARATORS.sub("", folded)
+    return _fixpoint(_name_once, text)
 
 
 def normalize_kana(text: str) -> str:
@@ -128,7 +137,11 @@ def normalize_kana(text: str) -> str:
     as large (ッ→ツ), old kana as modern (ヲ→オ, ヅ→ズ), and a long-vowel mark as the
     vowel it lengthens (ユーコ→ユウコ), so every way of typing one reading gives one key.
     """
-    folded = _SEPARATORS.sub("", to_katakana(nfkc(text)).casefold())
+    return _fixpoint(_kana_once, text)
+
+
+def _kana_once(text: str) -> str:
+    folded = _SEPARATORS.sub("", _strip_accents(to_katakana(nfkc(text)).casefold()))
     folded = folded.translate(_SMALL).translate(_OLD_KANA)
     out: list[str] = []
     for char in folded:
