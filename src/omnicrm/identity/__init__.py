@@ -14,8 +14,17 @@ from omnicrm.identity.config import (
     MatchConfig,
     weight_from_probabilities,
 )
+from omnicrm.identity.errors import ErasedRecordError
+from omnicrm.identity.events import CustomerErased, CustomersMerged, CustomersUnmerged
 from omnicrm.identity.explain import Decision, Explanation, FieldComparison
 from omnicrm.identity.golden import FieldValue, GoldenRecord, Survivorship, build_golden
+from omnicrm.identity.model import (
+    AuditEntry,
+    IdentityProfile,
+    PairDecision,
+    StoredRecord,
+    Verdict,
+)
 from omnicrm.identity.normalize import (
     Address,
     normalize_address,
@@ -27,31 +36,48 @@ from omnicrm.identity.normalize import (
     parse_date,
 )
 from omnicrm.identity.prepared import PreparedRecord, normalize_gender, prepare
+from omnicrm.identity.readings import Readings, learn_readings
 from omnicrm.identity.records import CustomerRecord, SourceRef
 from omnicrm.identity.scoring import cannot_link, decide, deterministic_rule, score_fields
+from omnicrm.identity.service import CommandOutcome, IdentityService, Placement, Resolver
 
 __all__ = [
     "COMPARATORS",
     "DEFAULT_WEIGHTS",
     "Address",
     "AttributeComparator",
+    "AuditEntry",
+    "CommandOutcome",
+    "CustomerErased",
     "CustomerRecord",
+    "CustomersMerged",
+    "CustomersUnmerged",
     "Decision",
+    "ErasedRecordError",
     "Explanation",
     "FieldComparison",
     "FieldValue",
     "GoldenRecord",
+    "IdentityProfile",
+    "IdentityService",
     "MatchConfig",
+    "PairDecision",
+    "Placement",
     "PreparedRecord",
+    "Readings",
     "RejectedRow",
     "Resolution",
+    "Resolver",
     "SourceRef",
+    "StoredRecord",
     "Survivorship",
+    "Verdict",
     "blocking_keys",
     "build_golden",
     "cannot_link",
     "decide",
     "deterministic_rule",
+    "learn_readings",
     "normalize_address",
     "normalize_email",
     "normalize_gender",

@@ -14,6 +14,15 @@ from omnicrm.persistence._base import BaseUnitOfWork
 from omnicrm.persistence.memory._tables import Journal, Table
 from omnicrm.persistence.memory.customers import CustomerTables, MemoryCustomerRepository
 from omnicrm.persistence.memory.idempotency import MemoryIdempotencyRepository
+from omnicrm.persistence.memory.identity import (
+    IdentityTables,
+    MemoryAuditRepository,
+    MemoryDecisionRepository,
+    MemoryIdentityRepositories,
+    MemoryMatchKeyRepository,
+    MemoryProfileRepository,
+    MemorySourceRecordRepository,
+)
 from omnicrm.unit_of_work import Capability
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
@@ -29,6 +38,7 @@ class MemoryStore:
         self._owner: int | None = None
         self._customers = CustomerTables()
         self._idempotency: Table[tuple[str, str], IdempotencyRecord] = Table()
+        self._identity = IdentityTables()
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         """Return a new unit of work over this store."""
@@ -58,6 +68,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self._locked = False
         self._customers = MemoryCustomerRepository(store._customers, self._journal)
         self._idempotency = MemoryIdempotencyRepository(store._idempotency, self._journal)
+        self._identity = MemoryIdentityRepositories(store._identity, self._journal)
 
     @property
     def customers(self) -> MemoryCustomerRepository:
@@ -70,6 +81,36 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         """The idempotency-record repository."""
         self._require_active()
         return self._idempotency
+
+    @property
+    def identity_profiles(self) -> MemoryProfileRepository:
+        """Identity: people."""
+        self._require_active()
+        return self._identity.profiles
+
+    @property
+    def identity_records(self) -> MemorySourceRecordRepository:
+        """Identity: source records."""
+        self._require_active()
+        return self._identity.records
+
+    @property
+    def identity_keys(self) -> MemoryMatchKeyRepository:
+        """Identity: the match-key index."""
+        self._require_active()
+        return self._identity.keys
+
+    @property
+    def identity_decisions(self) -> MemoryDecisionRepository:
+        """Identity: review queue and decisions."""
+        self._require_active()
+        return self._identity.decisions
+
+    @property
+    def identity_audit(self) -> MemoryAuditRepository:
+        """Identity: the audit trail."""
+        self._require_active()
+        return self._identity.audit
 
     def _begin(self) -> None:
         self._store._acquire()

@@ -19,6 +19,14 @@ from omnicrm.persistence.sqlite._connection import (
 )
 from omnicrm.persistence.sqlite.customers import SQLiteCustomerRepository
 from omnicrm.persistence.sqlite.idempotency import SQLiteIdempotencyRepository
+from omnicrm.persistence.sqlite.identity import (
+    SQLiteAuditRepository,
+    SQLiteDecisionRepository,
+    SQLiteIdentityRepositories,
+    SQLiteMatchKeyRepository,
+    SQLiteProfileRepository,
+    SQLiteSourceRecordRepository,
+)
 from omnicrm.persistence.sqlite.schema import migrate
 from omnicrm.unit_of_work import Capability
 from omnicrm.validation import check_int
@@ -84,6 +92,7 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         self._conn = store._connection()
         self._customers = SQLiteCustomerRepository(self._conn)
         self._idempotency = SQLiteIdempotencyRepository(self._conn)
+        self._identity = SQLiteIdentityRepositories(self._conn)
 
     @property
     def customers(self) -> SQLiteCustomerRepository:
@@ -96,6 +105,36 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         """The idempotency-record repository."""
         self._require_active()
         return self._idempotency
+
+    @property
+    def identity_profiles(self) -> SQLiteProfileRepository:
+        """Identity: people."""
+        self._require_active()
+        return self._identity.profiles
+
+    @property
+    def identity_records(self) -> SQLiteSourceRecordRepository:
+        """Identity: source records."""
+        self._require_active()
+        return self._identity.records
+
+    @property
+    def identity_keys(self) -> SQLiteMatchKeyRepository:
+        """Identity: the match-key index."""
+        self._require_active()
+        return self._identity.keys
+
+    @property
+    def identity_decisions(self) -> SQLiteDecisionRepository:
+        """Identity: review queue and decisions."""
+        self._require_active()
+        return self._identity.decisions
+
+    @property
+    def identity_audit(self) -> SQLiteAuditRepository:
+        """Identity: the audit trail."""
+        self._require_active()
+        return self._identity.audit
 
     def _begin(self) -> None:
         if self._conn.in_transaction:

@@ -46,6 +46,46 @@ MIGRATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
             "CREATE INDEX customer_identifiers_customer ON customer_identifiers (customer_id)",
         ),
     ),
+    "identity": (
+        (
+            """CREATE TABLE identity_profiles (
+                customer_id TEXT PRIMARY KEY,
+                version INTEGER NOT NULL,
+                data TEXT NOT NULL
+            )""",
+            """CREATE TABLE identity_records (
+                source TEXT PRIMARY KEY,
+                customer_id TEXT NOT NULL,
+                data TEXT
+            )""",
+            "CREATE INDEX identity_records_customer ON identity_records (customer_id)",
+            """CREATE TABLE identity_keys (
+                key TEXT NOT NULL,
+                source TEXT NOT NULL,
+                PRIMARY KEY (key, source)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX identity_keys_source ON identity_keys (source)",
+            """CREATE TABLE identity_decisions (
+                a TEXT NOT NULL,
+                b TEXT NOT NULL,
+                verdict TEXT NOT NULL,
+                score REAL NOT NULL,
+                data TEXT NOT NULL,
+                PRIMARY KEY (a, b)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX identity_decisions_b ON identity_decisions (b)",
+            "CREATE INDEX identity_decisions_pending ON identity_decisions (verdict, score)",
+            """CREATE TABLE identity_audit (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                entry_id TEXT NOT NULL UNIQUE,
+                customer_id TEXT NOT NULL,
+                other_id TEXT,
+                data TEXT NOT NULL
+            )""",
+            "CREATE INDEX identity_audit_customer ON identity_audit (customer_id)",
+            "CREATE INDEX identity_audit_other ON identity_audit (other_id)",
+        ),
+    ),
 }
 
 
