@@ -16,8 +16,7 @@ from omnicrm.identity import (
 )
 from omnicrm.persistence.memory import MemoryStore
 from omnicrm.persistence.sqlite import SQLiteStore
-from omnicrm.testing.fakes import SteppingClock
-from omnicrm.testing.fakes import SequentialIds
+from omnicrm.testing.fakes import SequentialIds, SteppingClock
 
 T0 = datetime(2026, 4, 1, 10, 0, tzinfo=UTC)
 keys = (f"k{i}" for i in itertools.count())
@@ -31,9 +30,12 @@ def resolver(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyp
 
 
 def taro(ref: str, **extra: object) -> CustomerRecord:
-    base: dict[str, object] = dict(
-        family_name="高橋", given_name="太郎", family_name_kana="タカハシ", given_name_kana="タロウ"
-    )
+    base: dict[str, object] = {
+        "family_name": "高橋",
+        "given_name": "太郎",
+        "family_name_kana": "タカハシ",
+        "given_name_kana": "タロウ",
+    }
     base.update(extra)
     return CustomerRecord(source=SourceRef.parse(ref), **base)  # type: ignore[arg-type]
 
@@ -142,4 +144,4 @@ def test_idempotent_replay_and_conflict(resolver: Resolver) -> None:
 
 
 def test_verdict_names() -> None:
-    assert Verdict.ALL == {"pending", "same", "different"}
+    assert {"pending", "same", "different"} == Verdict.ALL

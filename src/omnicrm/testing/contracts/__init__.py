@@ -8,10 +8,13 @@ name starts with ``Test`` and override the ``store_factory`` fixture; see
 from omnicrm.testing.contracts._base import StoreContract, StoreFactory
 from omnicrm.testing.contracts.customers import CustomerRepositoryContract
 from omnicrm.testing.contracts.customers_machine import CustomerStoreComparison
+from omnicrm.testing.contracts.identity import IdentityRepositoryContract, IdentityStoreComparison
 
 __all__ = [
     "CustomerRepositoryContract",
     "CustomerStoreComparison",
+    "IdentityRepositoryContract",
+    "IdentityStoreComparison",
     "StoreContract",
     "StoreFactory",
 ]
