@@ -76,7 +76,11 @@ class MatchKeyRepository(Protocol):
         ...
 
     def find(self, keys: Iterable[str], *, limit: int) -> frozenset[SourceRef]:
-        """Return the sources carrying any of ``keys``, at most ``limit`` per key."""
+        """Return the sources carrying any of ``keys``.
+
+        Per key at most ``limit`` sources: the ones indexed most recently (a very common
+        key, such as a common name, then costs a bounded amount of work).
+        """
         ...
 
     def keys_of(self, source: SourceRef) -> frozenset[str]:

@@ -27,9 +27,11 @@ def _to_channel(value: Any) -> Any:
     return Channel(value) if isinstance(value, str) else value
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=False)
 class SourceRef:
     """Where a record comes from: a channel and that channel's own id for the person.
+
+    Sources order by channel name, then id.
 
     Attributes:
         channel: the channel (``Channel.STORE``, ``Channel.EC``, ...); a name is accepted.
@@ -42,6 +44,21 @@ class SourceRef:
 
     def __str__(self) -> str:
         return f"{self.channel.name}:{self.id}"
+
+    def _key(self) -> tuple[str, str]:
+        return (self.channel.name, self.id)
+
+    def __lt__(self, other: SourceRef) -> bool:
+        return self._key() < other._key()
+
+    def __le__(self, other: SourceRef) -> bool:
+        return self._key() <= other._key()
+
+    def __gt__(self, other: SourceRef) -> bool:
+        return self._key() > other._key()
+
+    def __ge__(self, other: SourceRef) -> bool:
+        return self._key() >= other._key()
 
     @classmethod
     def parse(cls, text: str) -> SourceRef:

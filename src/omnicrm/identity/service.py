@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
@@ -33,7 +34,7 @@ from omnicrm.identity.model import (
 )
 from omnicrm.identity.prepared import PreparedRecord, prepare
 from omnicrm.identity.records import CustomerRecord, SourceRef
-from omnicrm.identity.scoring import decide
+from omnicrm.identity.scoring import decide, quick_decision
 from omnicrm.ids import IdGenerator, UuidIds
 from omnicrm.validation import check_id, check_text
 
@@ -108,6 +109,7 @@ class Resolver:
         ids: id generator for audit entries and events.
         config: the matching configuration.
         candidate_limit: at most this many stored records per match key are compared.
+        review_limit: at most this many review pairs are queued per placed record.
 
     """
 
@@ -119,12 +121,15 @@ class Resolver:
         config: MatchConfig | None = None,
         *,
         candidate_limit: int = 50,
+        review_limit: int = 5,
     ) -> None:
         self._store = store
         self._clock = clock
         self._ids = ids or UuidIds()
         self._config = config or MatchConfig()
         self._limit = candidate_limit
+        self._review_limit = review_limit
+        self._prepared = lru_cache(maxsize=1 << 16)(self._prepare_uncached)
 
     # ---- plumbing --------------------------------------------------------------------
     def _uow(self) -> IdentityUnitOfWork:
@@ -160,6 +165,9 @@ class Resolver:
         return with_events(result, uow.events)
 
     def _prepare(self, record: CustomerRecord) -> PreparedRecord:
+        return self._prepared(record)
+
+    def _prepare_uncached(self, record: CustomerRecord) -> PreparedRecord:
         c = self._config
         return prepare(
             record,
@@ -224,18 +232,23 @@ class Resolver:
         decisions = uow.identity_decisions.involving([record.source])
         verdicts = {frozenset((d.a, d.b)): d.verdict for d in decisions}
         links: dict[str, list[Explanation]] = {}
-        review: list[Explanation] = []
+        review_refs: list[tuple[float, SourceRef]] = []
         for ref, row in sorted(stored.items()):
             if row.record is None:
                 continue
-            explanation = decide(new, self._prepare(row.record), self._config)
+            candidate = self._prepare(row.record)
             verdict = verdicts.get(frozenset((record.source, ref)))
             if verdict == Verdict.DIFFERENT:
                 continue
-            if verdict == Verdict.SAME or explanation.decision == Decision.MERGE:
-                links.setdefault(row.customer_id, []).append(explanation)
-            elif explanation.decision == Decision.REVIEW:
-                review.append(explanation)
+            decision, score, _ = quick_decision(new, candidate, self._config)
+            if verdict == Verdict.SAME or decision == Decision.MERGE:
+                links.setdefault(row.customer_id, []).append(decide(new, candidate, self._config))
+            elif decision == Decision.REVIEW:
+                review_refs.append((-score, ref))
+        review = [
+            decide(new, self._prepare(stored[ref].record), self._config)  # type: ignore[arg-type]
+            for _, ref in sorted(review_refs)[: self._review_limit]
+        ]
         target, merged, joined = self._join(uow, record.source, new, links, now)
         if target is None:
             target = str(record.source)

@@ -29,7 +29,7 @@ class IdentityTables:
     def __init__(self) -> None:
         self.profiles: Table[str, IdentityProfile] = Table()
         self.records: Table[SourceRef, StoredRecord] = Table()
-        self.keys: Table[str, frozenset[SourceRef]] = Table()
+        self.keys: Table[str, tuple[SourceRef, ...]] = Table()  # oldest first
         self.keys_of: Table[SourceRef, frozenset[str]] = Table()
         self.decisions: Table[tuple[SourceRef, SourceRef], PairDecision] = Table()
         self.decisions_of: Table[SourceRef, frozenset[tuple[SourceRef, SourceRef]]] = Table()
@@ -106,14 +106,14 @@ class MemoryMatchKeyRepository(_Repo):
         new = frozenset(keys) - current
         if not new:
             return
-        for key in new:
-            self._t.keys.put(self._journal, key, (self._t.keys.get(key) or frozenset()) | {source})
+        for key in sorted(new):
+            self._t.keys.put(self._journal, key, (*(self._t.keys.get(key) or ()), source))
         self._t.keys_of.put(self._journal, source, current | new)
 
     def remove(self, source: SourceRef) -> None:
         """Drop every key of ``source``."""
         for key in self._t.keys_of.get(source) or ():
-            rest = (self._t.keys.get(key) or frozenset()) - {source}
+            rest = tuple(s for s in self._t.keys.get(key) or () if s != source)
             if rest:
                 self._t.keys.put(self._journal, key, rest)
             else:
@@ -121,10 +121,10 @@ class MemoryMatchKeyRepository(_Repo):
         self._t.keys_of.delete(self._journal, source)
 
     def find(self, keys: Iterable[str], *, limit: int) -> frozenset[SourceRef]:
-        """Return the sources carrying any of ``keys`` (at most ``limit`` per key)."""
+        """Return the sources carrying any of ``keys``: per key the ``limit`` latest indexed."""
         found: set[SourceRef] = set()
         for key in keys:
-            found.update(sorted(self._t.keys.get(key) or ())[:limit])
+            found.update((self._t.keys.get(key) or ())[-limit:])
         return frozenset(found)
 
     def keys_of(self, source: SourceRef) -> frozenset[str]:

@@ -179,7 +179,7 @@ class SQLiteMatchKeyRepository(_Repo):
         with translate_errors("index match keys"):
             self._conn.executemany(
                 "INSERT OR IGNORE INTO identity_keys (key, source) VALUES (?, ?)",
-                [(key, str(source)) for key in keys],
+                [(key, str(source)) for key in sorted(keys)],
             )
 
     def remove(self, source: SourceRef) -> None:
@@ -188,12 +188,12 @@ class SQLiteMatchKeyRepository(_Repo):
             self._conn.execute("DELETE FROM identity_keys WHERE source = ?", (str(source),))
 
     def find(self, keys: Iterable[str], *, limit: int) -> frozenset[SourceRef]:
-        """Return the sources carrying any of ``keys`` (at most ``limit`` per key)."""
+        """Return the sources carrying any of ``keys``: per key the ``limit`` latest indexed."""
         found: set[SourceRef] = set()
         for key in keys:
             rows = self._all(
                 "find match keys",
-                "SELECT source FROM identity_keys WHERE key = ? ORDER BY source LIMIT ?",
+                "SELECT source FROM identity_keys WHERE key = ? ORDER BY seq DESC LIMIT ?",
                 (key, limit),
             )
             found.update(SourceRef.parse(str(r[0])) for r in rows)

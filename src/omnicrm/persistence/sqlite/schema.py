@@ -60,10 +60,12 @@ MIGRATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
             )""",
             "CREATE INDEX identity_records_customer ON identity_records (customer_id)",
             """CREATE TABLE identity_keys (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
                 key TEXT NOT NULL,
                 source TEXT NOT NULL,
-                PRIMARY KEY (key, source)
-            ) WITHOUT ROWID""",
+                UNIQUE (key, source)
+            )""",
+            "CREATE INDEX identity_keys_key ON identity_keys (key, seq)",
             "CREATE INDEX identity_keys_source ON identity_keys (source)",
             """CREATE TABLE identity_decisions (
                 a TEXT NOT NULL,
