@@ -212,8 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         args.accuracy_size, args.batch_sizes = 3_000, [3_000]
         args.online_size, args.probes = 1_000, 100
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
-          f"baseline: {'recordlinkage ' + recordlinkage.__version__ if recordlinkage else 'none'}")  # fmt: skip
+    peer = f"recordlinkage {recordlinkage.__version__}" if recordlinkage else "none"
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, baseline: {peer}")
     print(f"{'measurement':<34} {'size':>9} {'omnicrm':>13} {'baseline':>13}  {'ratio':>7}")
     accuracy(args.accuracy_size, args.seed)
     for size in args.batch_sizes:
