@@ -33,6 +33,7 @@ from omnicrm.identity.model import (
     Verdict,
 )
 from omnicrm.identity.prepared import PreparedRecord, prepare
+from omnicrm.identity.readings import Readings, learn_readings
 from omnicrm.identity.records import CustomerRecord, SourceRef
 from omnicrm.identity.scoring import decide, quick_decision
 from omnicrm.ids import IdGenerator, UuidIds
@@ -92,6 +93,18 @@ class CommandOutcome:
 def _decode_outcome(text: str) -> CommandOutcome:
     customer_id, audit_id = json.loads(text)
     return CommandOutcome(str(customer_id), str(audit_id), replayed=True)
+
+
+def _scripts_differ(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """One side has a name only in kanji, the other only its reading."""
+
+    def kanji_only(p: PreparedRecord) -> bool:
+        return bool(p.family or p.given) and not (p.family_kana or p.given_kana)
+
+    def kana_only(p: PreparedRecord) -> bool:
+        return bool(p.family_kana or p.given_kana) and not (p.family or p.given)
+
+    return (kanji_only(a) and kana_only(b)) or (kana_only(a) and kanji_only(b))
 
 
 def _check_ref(field: str, value: object) -> SourceRef:
@@ -233,10 +246,21 @@ class Resolver:
         verdicts = {frozenset((d.a, d.b)): d.verdict for d in decisions}
         links: dict[str, list[Explanation]] = {}
         review_refs: list[tuple[float, SourceRef]] = []
+        person_readings: dict[str, Readings] = {}
         for ref, row in sorted(stored.items()):
             if row.record is None:
                 continue
             candidate = self._prepare(row.record)
+            if _scripts_differ(new, candidate):
+                readings = person_readings.get(row.customer_id)
+                if readings is None:
+                    profile = uow.identity_profiles.get(row.customer_id)
+                    readings = learn_readings([new, *self._members(uow, profile)])
+                    person_readings[row.customer_id] = readings
+                candidate = readings.fill(candidate)
+                new_filled = readings.fill(new)
+            else:
+                new_filled = new
             verdict = verdicts.get(frozenset((record.source, ref)))
             if verdict == Verdict.DIFFERENT:
                 continue
