@@ -264,9 +264,10 @@ class Resolver:
             verdict = verdicts.get(frozenset((record.source, ref)))
             if verdict == Verdict.DIFFERENT:
                 continue
-            decision, score, _ = quick_decision(new, candidate, self._config)
+            decision, score, _ = quick_decision(new_filled, candidate, self._config)
             if verdict == Verdict.SAME or decision == Decision.MERGE:
-                links.setdefault(row.customer_id, []).append(decide(new, candidate, self._config))
+                explanation = decide(new_filled, candidate, self._config)
+                links.setdefault(row.customer_id, []).append(explanation)
             elif decision == Decision.REVIEW:
                 review_refs.append((-score, ref))
         review = [
