@@ -145,3 +145,47 @@ def test_idempotent_replay_and_conflict(resolver: Resolver) -> None:
 
 def test_verdict_names() -> None:
     assert {"pending", "same", "different"} == Verdict.ALL
+
+
+def test_kana_only_record_joins_a_kanji_only_record_through_the_person(resolver: Resolver) -> None:
+    both = taro("store:M1", phone="090-1111-2222")
+    kanji = CustomerRecord(
+        source=SourceRef.parse("ec:E1"), family_name="髙橋", given_name="太郎",
+        phone="09011112222", email="taro@example.jp",
+    )  # fmt: skip
+    kana = CustomerRecord(
+        source=SourceRef.parse("call_center:C1"), family_name_kana="たかはし",
+        given_name_kana="たろう", email="taro@example.jp",
+    )  # fmt: skip
+    for record in (both, kanji, kana):
+        resolver.resolve(record, idempotency_key=next(keys))
+    assert resolver.customer_of(kana.source) == "store:M1"
+
+
+PII = ("高橋", "髙橋", "太郎", "タカハシ", "タロウ", "1111", "taro@", "丸の内", "1985")
+
+
+def _dump_identity_tables(store: object) -> str:
+    if isinstance(store, SQLiteStore):
+        conn = store._connection()
+        rows = []
+        for table in ("identity_profiles", "identity_records", "identity_keys",
+                      "identity_decisions", "identity_audit"):  # fmt: skip
+            rows += [repr(r) for r in conn.execute(f"SELECT * FROM {table}")]
+        return "\n".join(rows)
+    tables = store._identity  # type: ignore[attr-defined]
+    return "\n".join(repr(list(getattr(tables, name).items())) for name in vars(tables))
+
+
+def test_erase_leaves_no_personal_data_in_any_identity_table(resolver: Resolver) -> None:
+    resolver.resolve(taro("store:M1", phone="090-1111-2222", birth_date="1985-04-01",
+                          address="千代田区丸の内1-2-3"), idempotency_key=next(keys))  # fmt: skip
+    resolver.resolve(taro("ec:E1", phone="09011112222", email="taro@example.jp"),
+                     idempotency_key=next(keys))  # fmt: skip
+    resolver.resolve(taro("app:A1"), idempotency_key=next(keys))  # queued for review
+    store = resolver._store
+    assert any(p in _dump_identity_tables(store) for p in PII)  # the check can fail
+    resolver.erase("store:M1", idempotency_key=next(keys))
+    resolver.erase("app:A1", idempotency_key=next(keys))
+    dump = _dump_identity_tables(store)
+    assert not [p for p in PII if p in dump]
