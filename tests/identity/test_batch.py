@@ -94,8 +94,12 @@ def test_different_decision_is_respected() -> None:
 
 
 def test_same_decision_links_a_review_pair() -> None:
-    a = CustomerRecord(source=SourceRef("store", "1"), family_name="高橋", given_name="太郎")
-    b = CustomerRecord(source=SourceRef("ec", "1"), family_name="高橋", given_name="太郎")
+    a = CustomerRecord(
+        source=SourceRef("store", "1"), family_name="高橋", given_name="太郎", postal_code="1000005"
+    )
+    b = CustomerRecord(
+        source=SourceRef("ec", "1"), family_name="高橋", given_name="太郎", postal_code="1000005"
+    )
     assert len(resolve([a, b]).review) == 1
     result = resolve([a, b], same=[(a.source, b.source)])
     assert len(result.clusters) == 1
@@ -130,3 +134,21 @@ def test_accuracy_on_generated_japanese_records() -> None:
     precision, _recall, f1 = pairwise_scores(data, result.clusters)
     assert precision >= 0.99
     assert f1 >= 0.95
+
+
+def test_common_names_weigh_less_than_rare_ones() -> None:
+    def person(ref: str, family: str, given: str) -> CustomerRecord:
+        return CustomerRecord(
+            source=SourceRef.parse(ref), family_name=family, given_name=given,
+            postal_code="1000005", gender="男性",
+        )  # fmt: skip
+
+    crowd = [person(f"store:s{i}", "佐藤", "健一") for i in range(30)]
+    rare = [person("store:r1", "勅使河原", "健一"), person("ec:r2", "勅使河原", "健一")]
+    others = [person(f"ec:o{i}", f"名{i}", "花子") for i in range(30)]
+    result = resolve([*crowd, *rare, *others])
+    common = result.explain(crowd[0].source, crowd[1].source)
+    unusual = result.explain(rare[0].source, rare[1].source)
+    assert unusual.score > common.score
+    family = {c.field: c.weight for c in common.fields}["family_name"]
+    assert family < 4.5

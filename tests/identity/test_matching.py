@@ -104,9 +104,13 @@ def test_one_person_across_channels_scores_a_merge_with_explanation() -> None:
     assert "merge" in str(e)
 
 
-def test_name_only_goes_to_review() -> None:
-    e = pair(rec("store:1", **TARO), rec("ec:1", **TARO))
-    assert e.decision == Decision.REVIEW
+def test_name_alone_is_no_match_name_and_postal_code_go_to_review() -> None:
+    assert pair(rec("store:1", **TARO), rec("ec:1", **TARO)).decision == Decision.NO_MATCH
+    a, b = (
+        rec("store:1", postal_code="100-0005", **TARO),
+        rec("ec:1", postal_code="1000005", **TARO),
+    )
+    assert pair(a, b).decision == Decision.REVIEW
 
 
 def test_swapped_name_order_counts_as_exact() -> None:

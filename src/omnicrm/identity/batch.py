@@ -13,6 +13,7 @@ from omnicrm.identity.blocking import candidate_pairs
 from omnicrm.identity.clusters import GuardedClusters
 from omnicrm.identity.config import MatchConfig
 from omnicrm.identity.explain import Decision, Explanation
+from omnicrm.identity.frequencies import NameFrequencies, count_names
 from omnicrm.identity.golden import GoldenRecord, build_golden
 from omnicrm.identity.prepared import PreparedRecord, prepare
 from omnicrm.identity.readings import learn_readings
@@ -90,7 +91,9 @@ class Resolution:
         outcomes: Mapping[tuple[int, int], _PairOutcome],
         rejected: Sequence[RejectedRow],
         config: MatchConfig,
+        frequencies: NameFrequencies | None = None,
     ) -> None:
+        self._frequencies = frequencies
         self._records = records
         self._index = {p.record.source: i for i, p in enumerate(records)}
         self._config = config
@@ -153,7 +156,7 @@ class Resolution:
         )
 
     def _explain_pair(self, i: int, j: int) -> Explanation:
-        explanation = decide(self._records[i], self._records[j], self._config)
+        explanation = decide(self._records[i], self._records[j], self._config, self._frequencies)
         outcome = self._outcomes.get((min(i, j), max(i, j)))
         if outcome is None:
             return explanation
@@ -196,13 +199,14 @@ def resolve(
     config = config or MatchConfig()
     prepared, rejected = prepare_all(records, config)
     index = {p.record.source: i for i, p in enumerate(prepared)}
+    frequencies = count_names(prepared) if config.name_frequencies else None
     known_different = [(index[a], index[b]) for a, b in different if a in index and b in index]
     outcomes: dict[tuple[int, int], _PairOutcome] = {}
     links: list[tuple[int, float, int, int]] = []
     for i, j in candidate_pairs(
         prepared, max_block_size=config.max_block_size, window=config.window
     ):
-        decision, score, rule = quick_decision(prepared[i], prepared[j], config)
+        decision, score, rule = quick_decision(prepared[i], prepared[j], config, frequencies)
         if decision == Decision.MERGE:
             links.append((0 if rule else 1, -score, i, j))
             outcomes[i, j] = (decision, rule, None)
@@ -220,4 +224,4 @@ def resolve(
         guard = clusters.union(i, j)
         if guard is not None:
             outcomes[i, j] = (Decision.CANNOT_LINK, None, guard)
-    return Resolution(prepared, clusters.components(), outcomes, rejected, config)
+    return Resolution(prepared, clusters.components(), outcomes, rejected, config, frequencies)

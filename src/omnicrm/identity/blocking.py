@@ -36,17 +36,15 @@ def blocking_keys(p: PreparedRecord) -> frozenset[str]:
     family_reading = p.family_kana or p.family
     given_reading = p.given_kana or p.given
     birth = p.birth_date.isoformat() if p.birth_date else ""
-    if p.family and p.given:
-        keys.add(f"name:{p.family}|{p.given}")
+    if p.family and p.given:  # either order: names get written the other way round
+        keys.add("name:" + "|".join(sorted((p.family, p.given))))
     if family_reading and given_reading:
-        keys.add(f"kana:{family_reading}|{given_reading}")
+        keys.add("kana:" + "|".join(sorted((family_reading, given_reading))))
     if birth:
-        if given_reading:
-            keys.add(f"given_birth:{given_reading}|{birth}")
-        if family_reading:
-            keys.add(f"family_birth:{_initial(family_reading)}|{birth}")
-        if given_reading:
-            keys.add(f"initial_birth:{_initial(given_reading)}|{birth}")
+        for reading in (family_reading, given_reading):
+            if reading:
+                keys.add(f"name_birth:{reading}|{birth}")
+                keys.add(f"initial_birth:{_initial(reading)}|{birth}")
     if given_reading and p.postal_code:
         keys.add(f"given_postal:{given_reading}|{p.postal_code}")
     if family_reading and p.postal_code:

@@ -40,14 +40,15 @@ NEAR_SIMILARITY = 0.88
 
 def compare_text(a: str, b: str, *, near: float = NEAR_SIMILARITY) -> str:
     """``exact``, ``near`` (Jaro-Winkler ≥ ``near``, or one edit in a word of four or
-    more characters), ``different`` or ``missing``."""  # noqa: D205, D209
+    more characters, three for Latin letters), ``different`` or ``missing``."""  # noqa: D205, D209
     if not a or not b:
         return MISSING
     if a == b:
         return EXACT
     if jaro_winkler(a, b) >= near:
         return NEAR
-    if min(len(a), len(b)) >= 4 and edit_distance(a, b, cutoff=1) <= 1:
+    shortest = 3 if a.isascii() and b.isascii() else 4  # a Latin name of three letters
+    if min(len(a), len(b)) >= shortest and edit_distance(a, b, cutoff=1) <= 1:
         return NEAR
     return DIFFERENT
 
@@ -81,14 +82,9 @@ def _has_kanji(text: str) -> bool:
     return any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)
 
 
-def _one_digit_typo(a: int, b: int) -> bool:
-    sa, sb = str(a), str(b)
-    return len(sa) == len(sb) and edit_distance(sa, sb, cutoff=1) <= 1
-
-
 def compare_birth_date(a: date | None, b: date | None) -> str:
-    """``exact``; ``transposed`` (day and month swapped); ``near`` (one part off by a
-    one-digit typo); ``different``; ``missing``."""  # noqa: D205, D209
+    """``exact``; ``transposed`` (day and month swapped); ``near`` (exactly one of year,
+    month and day differs: a slip of the pen); ``different``; ``missing``."""  # noqa: D205, D209
     if a is None or b is None:
         return MISSING
     if a == b:
@@ -96,11 +92,7 @@ def compare_birth_date(a: date | None, b: date | None) -> str:
     if a.year == b.year and a.month == b.day and a.day == b.month:
         return "transposed"
     same = (a.year == b.year) + (a.month == b.month) + (a.day == b.day)
-    if same == 2:
-        pairs = ((a.year, b.year), (a.month, b.month), (a.day, b.day))
-        if all(x == y or _one_digit_typo(x, y) for x, y in pairs):
-            return NEAR
-    return DIFFERENT
+    return NEAR if same == 2 else DIFFERENT
 
 
 def compare_keys(a: str, b: str) -> str:

@@ -107,13 +107,15 @@ class MatchConfig:
         source_priority: channel names from most to least trusted (golden record).
         learn_readings: learn kanji names' kana readings from records carrying both, so
             a kanji-only record can be compared with a kana-only one.
+        name_frequencies: in a batch, weight an exact name match by how common the name
+            is (term-frequency adjustment): less for 佐藤, more for a rare name.
 
     """
 
     weights: Mapping[str, Mapping[str, float]] = attrs.field(
         factory=lambda: DEFAULT_WEIGHTS, converter=_freeze_weights, validator=_check_weights
     )
-    review_threshold: float = attrs.field(default=6.0, validator=_check_thresholds)
+    review_threshold: float = attrs.field(default=11.0, validator=_check_thresholds)
     match_threshold: float = attrs.field(default=14.0, validator=_check_thresholds)
     attribute_comparators: Mapping[str, AttributeComparator] = attrs.field(factory=dict)
     phone_region: str = "JP"
@@ -123,6 +125,7 @@ class MatchConfig:
     window: int = attrs.field(default=12, validator=_check_positive)
     source_priority: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     learn_readings: bool = True
+    name_frequencies: bool = True
 
     def weight(self, field: str, level: str) -> float:
         """The weight of ``level`` for ``field`` (0 for ``missing`` or an unlisted level)."""

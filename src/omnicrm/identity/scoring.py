@@ -13,31 +13,39 @@ from omnicrm.identity.compare import (
 )
 from omnicrm.identity.config import MatchConfig
 from omnicrm.identity.explain import Decision, Explanation, FieldComparison
+from omnicrm.identity.frequencies import NameFrequencies
 from omnicrm.identity.prepared import PreparedRecord
 
 __all__ = ["cannot_link", "decide", "deterministic_rule", "quick_decision", "score_fields"]
 
 
-def _swapped(a: PreparedRecord, b: PreparedRecord) -> bool:
-    """Family and given names written the other way round on one side."""
-    return (
-        compare_name_part(a.family, a.family_kana, b.given, b.given_kana) == EXACT
-        and compare_name_part(a.given, a.given_kana, b.family, b.family_kana) == EXACT
-    )
+_AGREEING = frozenset({EXACT, NEAR, "reading"})
+
+
+def _swapped(a: PreparedRecord, b: PreparedRecord) -> tuple[str, str] | None:
+    """The levels of family and given names written the other way round on one side."""
+    family = compare_name_part(a.family, a.family_kana, b.given, b.given_kana)
+    given = compare_name_part(a.given, a.given_kana, b.family, b.family_kana)
+    if family in _AGREEING and given in _AGREEING:
+        return family, given
+    return None
 
 
 def _levels(
-    a: PreparedRecord, b: PreparedRecord, config: MatchConfig
+    a: PreparedRecord,
+    b: PreparedRecord,
+    config: MatchConfig,
+    frequencies: NameFrequencies | None = None,
 ) -> list[tuple[str, str, float]]:
     weights = config.weights
     levels = {field: COMPARATORS[field](a, b) for field in weights if field in COMPARATORS}
-    if (
-        levels.get("family_name") == DIFFERENT
-        and levels.get("given_name") == DIFFERENT
-        and _swapped(a, b)
-    ):
-        levels["family_name"] = levels["given_name"] = EXACT
+    if levels.get("family_name") == DIFFERENT and levels.get("given_name") == DIFFERENT:
+        swapped = _swapped(a, b)
+        if swapped is not None:
+            levels["family_name"], levels["given_name"] = swapped
     parts = [(f, lvl, weights[f].get(lvl, 0.0)) for f, lvl in levels.items()]
+    if frequencies is not None:
+        parts = [_adjusted(part, a, frequencies) for part in parts]
     for name, comparator in config.attribute_comparators.items():
         field = f"attributes.{name}"
         left, right = a.record.attributes.get(name), b.record.attributes.get(name)
@@ -52,21 +60,42 @@ def _levels(
     return parts
 
 
+def _adjusted(
+    part: tuple[str, str, float], a: PreparedRecord, frequencies: NameFrequencies
+) -> tuple[str, str, float]:
+    field, level, weight = part
+    if level == EXACT and field in _NAME_PARTS:
+        return field, level, weight + frequencies.adjustment(_NAME_PARTS[field], a)
+    return part
+
+
+_NAME_PARTS = {"family_name": "family", "given_name": "given"}
+
+
 def score_fields(
-    a: PreparedRecord, b: PreparedRecord, config: MatchConfig
+    a: PreparedRecord,
+    b: PreparedRecord,
+    config: MatchConfig,
+    frequencies: NameFrequencies | None = None,
 ) -> tuple[float, tuple[FieldComparison, ...]]:
-    """Compare every configured field; return the total weight and each field's part."""
-    parts = _levels(a, b, config)
+    """Compare every configured field; return the total weight and each field's part.
+
+    With ``frequencies`` an exact name match is weighted by how common the name is.
+    """
+    parts = _levels(a, b, config, frequencies)
     return sum(p[2] for p in parts), tuple(FieldComparison(*p) for p in parts)
 
 
 def quick_decision(
-    a: PreparedRecord, b: PreparedRecord, config: MatchConfig
+    a: PreparedRecord,
+    b: PreparedRecord,
+    config: MatchConfig,
+    frequencies: NameFrequencies | None = None,
 ) -> tuple[str, float, str | None]:
     """:func:`decide` without building the explanation: ``(decision, score, rule)``."""
     if cannot_link(a, b) is not None:
         return Decision.CANNOT_LINK, 0.0, None
-    score = sum(p[2] for p in _levels(a, b, config))
+    score = sum(p[2] for p in _levels(a, b, config, frequencies))
     rule = deterministic_rule(a, b)
     if rule is not None:
         return Decision.MERGE, score, rule
@@ -112,9 +141,14 @@ def cannot_link(a: PreparedRecord, b: PreparedRecord) -> str | None:
     return None
 
 
-def decide(a: PreparedRecord, b: PreparedRecord, config: MatchConfig) -> Explanation:
+def decide(
+    a: PreparedRecord,
+    b: PreparedRecord,
+    config: MatchConfig,
+    frequencies: NameFrequencies | None = None,
+) -> Explanation:
     """Decide one pair: guard, then rule, then score against the thresholds."""
-    score, parts = score_fields(a, b, config)
+    score, parts = score_fields(a, b, config, frequencies)
     ref_a, ref_b = a.record.source, b.record.source
     guard = cannot_link(a, b)
     if guard is not None:
