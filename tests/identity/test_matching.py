@@ -177,3 +177,23 @@ def test_config_validation() -> None:
     with pytest.raises(ConfigurationError):
         MatchConfig(max_block_size=1)
     assert weight_from_probabilities(0.9, 0.9 / 1024) == pytest.approx(10.0)
+
+
+def test_western_records_with_typos() -> None:
+    a = rec("ec:1", family_name="Smith", given_name="Mia", birth_date="19800102",
+            address="12 George St, Kingsford", postal_code="2032")  # fmt: skip
+    b = rec("ec:2", family_name="Smiht", given_name="Mya", birth_date="1980-01-02",
+            address="12 george street kingsford", postal_code="2032")  # fmt: skip
+    e = pair(a, b)
+    levels = {c.field: c.level for c in e.fields}
+    assert levels["given_name"] == "near"
+    assert levels["address"] == "exact"
+    assert e.decision == Decision.MERGE
+
+
+def test_swapped_names_with_a_typo_are_near() -> None:
+    a = rec("ec:1", family_name="Smith", given_name="John", birth_date="1980-01-02")
+    b = rec("ec:2", family_name="Jonh", given_name="Smith", birth_date="1980-01-02")
+    levels = {c.field: c.level for c in pair(a, b).fields}
+    assert levels["family_name"] == "exact"
+    assert levels["given_name"] == "near"
