@@ -116,7 +116,7 @@ class MatchConfig:
         factory=lambda: DEFAULT_WEIGHTS, converter=_freeze_weights, validator=_check_weights
     )
     review_threshold: float = attrs.field(default=11.0, validator=_check_thresholds)
-    match_threshold: float = attrs.field(default=14.0, validator=_check_thresholds)
+    match_threshold: float = attrs.field(default=14.5, validator=_check_thresholds)
     attribute_comparators: Mapping[str, AttributeComparator] = attrs.field(factory=dict)
     phone_region: str = "JP"
     email_provider_rules: bool = False
