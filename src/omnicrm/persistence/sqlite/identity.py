@@ -189,12 +189,16 @@ class SQLiteMatchKeyRepository(_Repo):
 
     def find(self, keys: Iterable[str], *, limit: int) -> frozenset[SourceRef]:
         """Return the sources carrying any of ``keys``: per key the ``limit`` latest indexed."""
+        wanted = sorted(set(keys))
         found: set[SourceRef] = set()
-        for key in keys:
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
             rows = self._all(
                 "find match keys",
-                "SELECT source FROM identity_keys WHERE key = ? ORDER BY seq DESC LIMIT ?",
-                (key, limit),
+                "SELECT source FROM (SELECT source, ROW_NUMBER() OVER "
+                "(PARTITION BY key ORDER BY seq DESC) AS n FROM identity_keys "
+                f"WHERE key IN ({marks})) WHERE n <= ?",
+                [*chunk, limit],
             )
             found.update(SourceRef.parse(str(r[0])) for r in rows)
         return frozenset(found)
