@@ -173,13 +173,17 @@ class _Generator:
         self.used_phones: set[str] = set()
         self.used_emails: set[str] = set()
         self.taken: set[tuple[str, str]] = set()
+        self.email_space = 1000
 
     def _unique(self, make: Callable[[], str], used: set[str]) -> str:
-        while True:
+        for attempt in range(1_000_000):
             value = make()
             if value not in used:
                 used.add(value)
                 return str(value)
+            if attempt and attempt % 20 == 0:  # crowded: widen the space (very large runs)
+                self.email_space *= 10
+        raise RuntimeError("could not make a unique value")
 
     def mobile(self) -> str:
         r = self.rng
@@ -200,7 +204,9 @@ class _Generator:
             return "".join(_ROMA.get(c, "") for c in kana)
 
         return self._unique(
-            lambda: f"{roma(given)}.{roma(family)}{r.randrange(1000)}@{r.choice(_DOMAINS)}",
+            lambda: (
+                f"{roma(given)}.{roma(family)}{r.randrange(self.email_space)}@{r.choice(_DOMAINS)}"
+            ),
             self.used_emails,
         )
 
