@@ -197,3 +197,11 @@ def test_swapped_names_with_a_typo_are_near() -> None:
     levels = {c.field: c.level for c in pair(a, b).fields}
     assert levels["family_name"] == "exact"
     assert levels["given_name"] == "near"
+
+
+def test_a_shared_mobile_weighs_more_than_a_shared_landline() -> None:
+    mobile = pair(rec("a:1", phone="090-1234-5678"), rec("b:1", phone="09012345678"))
+    landline = pair(rec("a:1", phone="03-1234-5678"), rec("b:1", phone="0312345678"))
+    assert [c.level for c in mobile.fields if c.field == "phone"] == ["mobile"]
+    assert [c.level for c in landline.fields if c.field == "phone"] == ["exact"]
+    assert mobile.score > landline.score

@@ -102,12 +102,17 @@ def compare_keys(a: str, b: str) -> str:
     return EXACT if a == b else DIFFERENT
 
 
+_MOBILE_PREFIXES = ("070", "080", "090", "+8170", "+8180", "+8190")
+
+
 def compare_phone(a: str, b: str) -> str:
-    """``exact``, ``near`` (one digit mistyped), ``different`` or ``missing``."""
+    """``mobile`` (the same Japanese mobile number: personal), ``exact`` (the same other
+    number: a landline a household may share), ``near`` (one digit mistyped),
+    ``different`` or ``missing``."""  # noqa: D205, D209
     if not a or not b:
         return MISSING
     if a == b:
-        return EXACT
+        return "mobile" if a.startswith(_MOBILE_PREFIXES) else EXACT
     if len(a) == len(b) and edit_distance(a, b, cutoff=1) <= 1:
         return NEAR
     return DIFFERENT
