@@ -152,3 +152,16 @@ def test_common_names_weigh_less_than_rare_ones() -> None:
     assert unusual.score > common.score
     family = {c.field: c.weight for c in common.fields}["family_name"]
     assert family < 4.5
+
+
+def test_estimated_weights_are_sensible_and_usable() -> None:
+    from omnicrm.errors import ConfigurationError
+    from omnicrm.identity import estimate_weights
+
+    data = generate_records(300, seed=3)
+    config = estimate_weights([d.record for d in data], iterations=10)
+    for field in ("family_name", "given_name", "birth_date"):
+        assert config.weights[field]["exact"] > config.weights[field]["different"]
+    assert resolve([d.record for d in data], config).clusters
+    with pytest.raises(ConfigurationError):
+        estimate_weights(three_channels())

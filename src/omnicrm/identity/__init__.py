@@ -15,6 +15,7 @@ from omnicrm.identity.config import (
     weight_from_probabilities,
 )
 from omnicrm.identity.errors import ErasedRecordError
+from omnicrm.identity.estimate import estimate_weights
 from omnicrm.identity.events import CustomerErased, CustomersMerged, CustomersUnmerged
 from omnicrm.identity.explain import Decision, Explanation, FieldComparison
 from omnicrm.identity.golden import FieldValue, GoldenRecord, Survivorship, build_golden
@@ -77,6 +78,7 @@ __all__ = [
     "cannot_link",
     "decide",
     "deterministic_rule",
+    "estimate_weights",
     "learn_readings",
     "normalize_address",
     "normalize_email",
