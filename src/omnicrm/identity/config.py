@@ -121,7 +121,7 @@ class MatchConfig:
     phone_region: str = "JP"
     email_provider_rules: bool = False
     day_first: bool = True
-    max_block_size: int = attrs.field(default=60, validator=_check_positive)
+    max_block_size: int = attrs.field(default=20, validator=_check_positive)
     window: int = attrs.field(default=12, validator=_check_positive)
     source_priority: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     learn_readings: bool = True
