@@ -165,3 +165,23 @@ def test_estimated_weights_are_sensible_and_usable() -> None:
     assert resolve([d.record for d in data], config).clusters
     with pytest.raises(ConfigurationError):
         estimate_weights(three_channels())
+
+
+def test_ids_stay_stable_as_data_grows() -> None:
+    data = sorted(generate_records(300, seed=5), key=lambda d: d.record.observed_at)  # type: ignore[arg-type, return-value]
+    old = [d.record for d in data[: len(data) // 2]]
+    first = resolve(old)
+    full = resolve([d.record for d in reversed(data)])  # order does not matter either
+    for cluster in first.clusters:
+        grown = full.cluster_of(next(iter(cluster)))
+        old_parts = {first.cluster_of(r) for r in grown if r in cluster or _known(first, r)}
+        if len(old_parts) == 1:  # not merged with another old person: same id
+            assert full.customer_id(grown) == first.customer_id(cluster)
+
+
+def _known(result: object, ref: SourceRef) -> bool:
+    try:
+        result.cluster_of(ref)  # type: ignore[attr-defined]
+    except NotFoundError:
+        return False
+    return True
