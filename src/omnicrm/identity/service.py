@@ -8,7 +8,8 @@ unit of work. Every mutating command carries an idempotency key.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -290,11 +291,10 @@ class Resolver:
         )
         uow.identity_keys.add(record.source, keys)
         queued = self._queue(uow, review, target, stored, now)
+        found = tuple(e for group in links.values() for e in group)
         return Placement(
-            target, created=not joined, merged=tuple(merged), links=tuple(
-                e for group in links.values() for e in group
-            ), review=tuple(queued)
-        )  # fmt: skip
+            target, created=not joined, merged=tuple(merged), links=found, review=tuple(queued)
+        )
 
     def _join(
         self,
@@ -302,7 +302,7 @@ class Resolver:
         source: SourceRef,
         new: PreparedRecord,
         links: dict[str, list[Explanation]],
-        now: Any,
+        now: datetime,
     ) -> tuple[str | None, list[str], bool]:
         """Join the linked people that can be one person with the record; merge them."""
         if not links:
@@ -362,8 +362,8 @@ class Resolver:
         uow: IdentityUnitOfWork,
         review: list[Explanation],
         target: str,
-        stored: Any,
-        now: Any,
+        stored: Mapping[SourceRef, StoredRecord],
+        now: datetime,
     ) -> list[Explanation]:
         queued = []
         for e in review:
@@ -389,7 +389,7 @@ class Resolver:
         survivor: IdentityProfile,
         absorbed: IdentityProfile,
         reason: str,
-        now: Any,
+        now: datetime,
     ) -> IdentityProfile:
         audit_id = self._ids.new_id("aud")
         uow.identity_audit.add(
