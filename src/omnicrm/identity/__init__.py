@@ -36,11 +36,12 @@ from omnicrm.identity.normalize import (
     normalize_postal_code,
     parse_date,
 )
+from omnicrm.identity.outcomes import CommandOutcome, Placement
 from omnicrm.identity.prepared import PreparedRecord, normalize_gender, prepare
 from omnicrm.identity.readings import Readings, learn_readings
 from omnicrm.identity.records import CustomerRecord, SourceRef
 from omnicrm.identity.scoring import cannot_link, decide, deterministic_rule, score_fields
-from omnicrm.identity.service import CommandOutcome, IdentityService, Placement, Resolver
+from omnicrm.identity.service import IdentityService, Resolver
 
 __all__ = [
     "COMPARATORS",

@@ -8,8 +8,7 @@ unit of work. Every mutating command carries an idempotency key.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -19,12 +18,12 @@ from omnicrm.clock import Clock
 from omnicrm.errors import InvalidTypeError, RuleViolationError, StateError, ValidationError
 from omnicrm.events import DomainEvent
 from omnicrm.idempotency import IdempotencyRecord, fingerprint, replay_or_none
-from omnicrm.identity._online import different_between, hashed_keys, person_guard
+from omnicrm.identity._online import different_between, person_guard
+from omnicrm.identity._placement import PlacementSteps
 from omnicrm.identity.codec import record_to_dict
 from omnicrm.identity.config import MatchConfig
-from omnicrm.identity.errors import ErasedRecordError
-from omnicrm.identity.events import CustomerErased, CustomersMerged, CustomersUnmerged
-from omnicrm.identity.explain import Decision, Explanation
+from omnicrm.identity.events import CustomerErased, CustomersUnmerged
+from omnicrm.identity.explain import Explanation
 from omnicrm.identity.golden import GoldenRecord, build_golden
 from omnicrm.identity.model import (
     AuditEntry,
@@ -33,10 +32,9 @@ from omnicrm.identity.model import (
     StoredRecord,
     Verdict,
 )
-from omnicrm.identity.prepared import PreparedRecord, prepare
-from omnicrm.identity.readings import Readings, learn_readings
+from omnicrm.identity.outcomes import CommandOutcome, Placement
 from omnicrm.identity.records import CustomerRecord, SourceRef
-from omnicrm.identity.scoring import decide, quick_decision
+from omnicrm.identity.scoring import decide
 from omnicrm.ids import IdGenerator, UuidIds
 from omnicrm.validation import check_id, check_text
 
@@ -49,63 +47,9 @@ __all__ = ["CommandOutcome", "IdentityService", "Placement", "Resolver"]
 T = TypeVar("T")
 
 
-@attrs.frozen
-class Placement:
-    """Where ``resolve`` put a record.
-
-    Attributes:
-        customer_id: the person the record belongs to.
-        created: ``True`` when the record started a new person.
-        merged: people merged into ``customer_id`` because the record linked them.
-        links: why the record joined (its merge explanations with stored records).
-        review: pairs queued for a person to decide.
-        events: the committed events (``CustomersMerged``); empty on a replay.
-        replayed: ``True`` when an earlier call with the same idempotency key answered.
-
-    """
-
-    customer_id: str
-    created: bool
-    merged: tuple[str, ...] = ()
-    links: tuple[Explanation, ...] = ()
-    review: tuple[Explanation, ...] = ()
-    events: tuple[DomainEvent, ...] = ()
-    replayed: bool = False
-
-
-@attrs.frozen
-class CommandOutcome:
-    """The result of merge, unmerge, decide or erase.
-
-    Attributes:
-        customer_id: the person acted on (the survivor of a merge).
-        audit_id: the audit entry written.
-        events: the committed events; empty on a replay.
-        replayed: ``True`` when an earlier call with the same key answered.
-
-    """
-
-    customer_id: str
-    audit_id: str
-    events: tuple[DomainEvent, ...] = ()
-    replayed: bool = False
-
-
 def _decode_outcome(text: str) -> CommandOutcome:
     customer_id, audit_id = json.loads(text)
     return CommandOutcome(str(customer_id), str(audit_id), replayed=True)
-
-
-def _scripts_differ(a: PreparedRecord, b: PreparedRecord) -> bool:
-    """One side has a name only in kanji, the other only its reading."""
-
-    def kanji_only(p: PreparedRecord) -> bool:
-        return bool(p.family or p.given) and not (p.family_kana or p.given_kana)
-
-    def kana_only(p: PreparedRecord) -> bool:
-        return bool(p.family_kana or p.given_kana) and not (p.family or p.given)
-
-    return (kanji_only(a) and kana_only(b)) or (kana_only(a) and kanji_only(b))
 
 
 def _check_ref(field: str, value: object) -> SourceRef:
@@ -114,7 +58,7 @@ def _check_ref(field: str, value: object) -> SourceRef:
     return value
 
 
-class Resolver:
+class Resolver(PlacementSteps):
     """Online identity resolution over a store's identity repositories.
 
     Args:
@@ -178,22 +122,6 @@ class Resolver:
             uow.commit()
         return with_events(result, uow.events)
 
-    def _prepare(self, record: CustomerRecord) -> PreparedRecord:
-        return self._prepared(record)
-
-    def _prepare_uncached(self, record: CustomerRecord) -> PreparedRecord:
-        c = self._config
-        return prepare(
-            record,
-            phone_region=c.phone_region,
-            email_provider_rules=c.email_provider_rules,
-            day_first=c.day_first,
-        )
-
-    def _members(self, uow: IdentityUnitOfWork, profile: IdentityProfile) -> list[PreparedRecord]:
-        rows = uow.identity_records.get_many(sorted(profile.members))
-        return [self._prepare(r.record) for r in rows.values() if r.record is not None]
-
     # ---- resolve ---------------------------------------------------------------------
     def resolve(self, record: CustomerRecord, *, idempotency_key: str) -> Placement:
         """Place ``record``: join the person it matches, start a new one, or merge people.
@@ -227,206 +155,7 @@ class Resolver:
             lambda p, events: attrs.evolve(p, events=events),
         )
 
-    def _place(self, uow: IdentityUnitOfWork, record: CustomerRecord) -> Placement:
-        now = self._clock.now()
-        existing = uow.identity_records.get(record.source)
-        if existing is not None and existing.erased:
-            raise ErasedRecordError(
-                "source", str(record.source), "this person was erased; the record is refused"
-            )
-        new = self._prepare(record)
-        keys = hashed_keys(new)
-        if existing is not None:  # an update of a known record: stay with its person
-            uow.identity_records.put(attrs.evolve(existing, record=record))
-            uow.identity_keys.remove(record.source)
-            uow.identity_keys.add(record.source, keys)
-            return Placement(existing.customer_id, created=False)
-        candidates = uow.identity_keys.find(keys, limit=self._limit) - {record.source}
-        stored = uow.identity_records.get_many(sorted(candidates))
-        decisions = uow.identity_decisions.involving([record.source])
-        verdicts = {frozenset((d.a, d.b)): d.verdict for d in decisions}
-        links: dict[str, list[Explanation]] = {}
-        review_refs: list[tuple[float, SourceRef]] = []
-        person_readings: dict[str, Readings] = {}
-        for ref, row in sorted(stored.items()):
-            if row.record is None:
-                continue
-            candidate = self._prepare(row.record)
-            if _scripts_differ(new, candidate):
-                readings = person_readings.get(row.customer_id)
-                if readings is None:
-                    profile = uow.identity_profiles.get(row.customer_id)
-                    readings = learn_readings([new, *self._members(uow, profile)])
-                    person_readings[row.customer_id] = readings
-                candidate = readings.fill(candidate)
-                new_filled = readings.fill(new)
-            else:
-                new_filled = new
-            verdict = verdicts.get(frozenset((record.source, ref)))
-            if verdict == Verdict.DIFFERENT:
-                continue
-            decision, score, _ = quick_decision(new_filled, candidate, self._config)
-            if verdict == Verdict.SAME or decision == Decision.MERGE:
-                explanation = decide(new_filled, candidate, self._config)
-                links.setdefault(row.customer_id, []).append(explanation)
-            elif decision == Decision.REVIEW:
-                review_refs.append((-score, ref))
-        review = [
-            decide(new, self._prepare(stored[ref].record), self._config)  # type: ignore[arg-type]
-            for _, ref in sorted(review_refs)[: self._review_limit]
-        ]
-        target, merged, joined = self._join(uow, record.source, new, links, now)
-        if target is None:
-            target = str(record.source)
-            uow.identity_profiles.add(
-                IdentityProfile(
-                    customer_id=target,
-                    members=frozenset({record.source}),
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        uow.identity_records.put(
-            StoredRecord(source=record.source, customer_id=target, record=record)
-        )
-        uow.identity_keys.add(record.source, keys)
-        queued = self._queue(uow, review, target, stored, now)
-        found = tuple(e for group in links.values() for e in group)
-        return Placement(
-            target, created=not joined, merged=tuple(merged), links=found, review=tuple(queued)
-        )
-
-    def _join(
-        self,
-        uow: IdentityUnitOfWork,
-        source: SourceRef,
-        new: PreparedRecord,
-        links: dict[str, list[Explanation]],
-        now: datetime,
-    ) -> tuple[str | None, list[str], bool]:
-        """Join the linked people that can be one person with the record; merge them."""
-        if not links:
-            return None, [], False
-        strength: dict[str, tuple[float, IdentityProfile]] = {}
-        for cid, profile in uow.identity_profiles.get_many(links).items():
-            live = self._follow(uow, profile)
-            if live is None or not live.active:
-                continue
-            best = max(1000.0 if e.rule else e.score for e in links[cid])
-            if live.customer_id not in strength or strength[live.customer_id][0] < best:
-                strength[live.customer_id] = (best, live)
-        order = [
-            p
-            for _, p in sorted(
-                strength.values(), key=lambda sp: (-sp[0], sp[1].created_at, sp[1].customer_id)
-            )
-        ]
-        if not order:
-            return None, [], False
-        group_records = [new]
-        group_refs = frozenset({source})
-        accepted: list[IdentityProfile] = []
-        for profile in order:
-            members = self._members(uow, profile)
-            decided = uow.identity_decisions.involving(sorted(profile.members | group_refs))
-            if person_guard(group_records, members) or different_between(
-                decided, group_refs, profile.members
-            ):
-                continue
-            accepted.append(profile)
-            group_records += members
-            group_refs |= profile.members
-        if not accepted:
-            return None, [], False
-        survivor = min(accepted, key=lambda p: (p.created_at, p.customer_id))
-        merged = []
-        for absorbed in accepted:
-            if absorbed.customer_id == survivor.customer_id:
-                continue
-            survivor = self._merge(uow, survivor, absorbed, "linked by " + str(source), now)
-            merged.append(absorbed.customer_id)
-        uow.identity_profiles.update(
-            attrs.evolve(survivor, members=survivor.members | {source}, updated_at=now)
-        )
-        return survivor.customer_id, merged, True
-
-    def _follow(self, uow: IdentityUnitOfWork, profile: IdentityProfile) -> IdentityProfile | None:
-        seen = 0
-        while profile.merged_into is not None and seen < 50:
-            profile = uow.identity_profiles.get(profile.merged_into)
-            seen += 1
-        return None if profile.erased else profile
-
-    def _queue(
-        self,
-        uow: IdentityUnitOfWork,
-        review: list[Explanation],
-        target: str,
-        stored: Mapping[SourceRef, StoredRecord],
-        now: datetime,
-    ) -> list[Explanation]:
-        queued = []
-        for e in review:
-            if stored[e.b].customer_id == target:
-                continue
-            uow.identity_decisions.put(
-                PairDecision.of(
-                    e.a,
-                    e.b,
-                    verdict=Verdict.PENDING,
-                    score=e.score,
-                    levels=tuple((c.field, c.level, c.weight) for c in e.fields),
-                    decided_at=now,
-                )
-            )
-            queued.append(e)
-        return queued
-
     # ---- merge and unmerge -----------------------------------------------------------
-    def _merge(
-        self,
-        uow: IdentityUnitOfWork,
-        survivor: IdentityProfile,
-        absorbed: IdentityProfile,
-        reason: str,
-        now: datetime,
-    ) -> IdentityProfile:
-        audit_id = self._ids.new_id("aud")
-        uow.identity_audit.add(
-            AuditEntry(
-                entry_id=audit_id,
-                at=now,
-                action="merge",
-                customer_id=survivor.customer_id,
-                other_id=absorbed.customer_id,
-                reason=reason,
-                before={survivor.customer_id: survivor, absorbed.customer_id: absorbed},
-            )
-        )
-        for ref in sorted(absorbed.members):
-            row = uow.identity_records.get(ref)
-            if row is not None:
-                uow.identity_records.put(attrs.evolve(row, customer_id=survivor.customer_id))
-        uow.identity_profiles.update(
-            attrs.evolve(
-                absorbed, members=frozenset(), merged_into=survivor.customer_id, updated_at=now
-            )
-        )
-        stored = uow.identity_profiles.update(
-            attrs.evolve(survivor, members=survivor.members | absorbed.members, updated_at=now)
-        )
-        uow.record(
-            CustomersMerged(
-                event_id=self._ids.new_id("evt"),
-                occurred_at=now,
-                survivor=survivor.customer_id,
-                absorbed=absorbed.customer_id,
-                reason=reason,
-                audit_id=audit_id,
-            )
-        )
-        return stored
-
     def merge(
         self, survivor: str, absorbed: str, *, reason: str, idempotency_key: str
     ) -> CommandOutcome:
@@ -460,12 +189,6 @@ class Resolver:
         return self._outcome(
             "identity.merge", idempotency_key, {"s": survivor, "a": absorbed, "r": reason}, command
         )
-
-    def _active(self, uow: IdentityUnitOfWork, field: str, customer_id: str) -> IdentityProfile:
-        profile = uow.identity_profiles.get(customer_id)
-        if not profile.active:
-            raise RuleViolationError(field, customer_id, "is erased or merged into another person")
-        return profile
 
     def _outcome(
         self,
