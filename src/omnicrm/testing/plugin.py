@@ -26,6 +26,7 @@ from omnicrm.testing.fakes import FixedClock, RecordingEventBus, SequentialIds
 if importlib.util.find_spec("hypothesis") is not None:  # strategies need hypothesis
     # Importing a strategies module registers its st.from_type strategies.
     import omnicrm.testing.strategies
+    import omnicrm.testing.strategies_identity
     import omnicrm.testing.strategies_inventory
     import omnicrm.testing.strategies_loyalty
     import omnicrm.testing.strategies_timing  # noqa: F401

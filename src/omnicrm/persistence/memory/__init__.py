@@ -11,6 +11,7 @@ import threading
 from omnicrm.errors import StateError
 from omnicrm.idempotency import IdempotencyRecord
 from omnicrm.persistence._base import BaseUnitOfWork
+from omnicrm.persistence.memory import identity as _identity
 from omnicrm.persistence.memory import inventory as _inventory
 from omnicrm.persistence.memory import loyalty as _loyalty
 from omnicrm.persistence.memory import timing as _timing
@@ -35,6 +36,7 @@ class MemoryStore:
         self._timing = _timing.TimingTables()
         self._loyalty = _loyalty.LoyaltyTables()
         self._inventory = _inventory.InventoryTables()
+        self._identity = _identity.IdentityTables()
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         """Return a new unit of work over this store."""
@@ -67,6 +69,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self._timing = _timing.TimingRepositories(store._timing, self._journal)
         self._loyalty = _loyalty.MemoryLoyaltyRepositories(store._loyalty, self._journal)
         self._inventory = _inventory.InventoryRepositories(store._inventory, self._journal)
+        self._identity = _identity.MemoryIdentityRepositories(store._identity, self._journal)
 
     @property
     def customers(self) -> MemoryCustomerRepository:
@@ -169,6 +172,36 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         """Inventory holds."""
         self._require_active()
         return self._inventory.holds
+
+    @property
+    def identity_profiles(self) -> _identity.MemoryProfileRepository:
+        """Identity: people."""
+        self._require_active()
+        return self._identity.profiles
+
+    @property
+    def identity_records(self) -> _identity.MemorySourceRecordRepository:
+        """Identity: source records."""
+        self._require_active()
+        return self._identity.records
+
+    @property
+    def identity_keys(self) -> _identity.MemoryMatchKeyRepository:
+        """Identity: the match-key index."""
+        self._require_active()
+        return self._identity.keys
+
+    @property
+    def identity_decisions(self) -> _identity.MemoryDecisionRepository:
+        """Identity: review queue and decisions."""
+        self._require_active()
+        return self._identity.decisions
+
+    @property
+    def identity_audit(self) -> _identity.MemoryAuditRepository:
+        """Identity: the audit trail."""
+        self._require_active()
+        return self._identity.audit
 
     def _begin(self) -> None:
         self._store._acquire()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from omnicrm.errors import ConfigurationError, StateError
 from omnicrm.persistence._base import BaseUnitOfWork
+from omnicrm.persistence.sqlite import identity as _identity
 from omnicrm.persistence.sqlite import inventory as _inventory
 from omnicrm.persistence.sqlite import loyalty as _loyalty
 from omnicrm.persistence.sqlite import timing as _timing
@@ -90,6 +91,7 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         self._timing = _timing.TimingRepositories(self._conn)
         self._loyalty = _loyalty.SQLiteLoyaltyRepositories(self._conn)
         self._inventory = _inventory.SQLiteInventoryRepositories.on(self._conn)
+        self._identity = _identity.SQLiteIdentityRepositories(self._conn)
 
     @property
     def customers(self) -> SQLiteCustomerRepository:
@@ -192,6 +194,36 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         """Inventory holds."""
         self._require_active()
         return self._inventory.holds
+
+    @property
+    def identity_profiles(self) -> _identity.SQLiteProfileRepository:
+        """Identity: people."""
+        self._require_active()
+        return self._identity.profiles
+
+    @property
+    def identity_records(self) -> _identity.SQLiteSourceRecordRepository:
+        """Identity: source records."""
+        self._require_active()
+        return self._identity.records
+
+    @property
+    def identity_keys(self) -> _identity.SQLiteMatchKeyRepository:
+        """Identity: the match-key index."""
+        self._require_active()
+        return self._identity.keys
+
+    @property
+    def identity_decisions(self) -> _identity.SQLiteDecisionRepository:
+        """Identity: review queue and decisions."""
+        self._require_active()
+        return self._identity.decisions
+
+    @property
+    def identity_audit(self) -> _identity.SQLiteAuditRepository:
+        """Identity: the audit trail."""
+        self._require_active()
+        return self._identity.audit
 
     def _begin(self) -> None:
         if self._conn.in_transaction:

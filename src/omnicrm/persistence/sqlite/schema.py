@@ -15,6 +15,7 @@ from omnicrm.errors import StorageError
 from omnicrm.persistence.sqlite._connection import begin_immediate, translate_errors
 from omnicrm.persistence.sqlite.customers import MIGRATION as CUSTOMERS_V1
 from omnicrm.persistence.sqlite.idempotency import MIGRATION as IDEMPOTENCY_V1
+from omnicrm.persistence.sqlite.identity import MIGRATION as IDENTITY_V1
 from omnicrm.persistence.sqlite.inventory import MIGRATION as INVENTORY_V1
 from omnicrm.persistence.sqlite.loyalty import MIGRATION as LOYALTY_V1
 from omnicrm.persistence.sqlite.timing import MIGRATION as TIMING_V1
@@ -27,6 +28,7 @@ MIGRATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
     "timing": (TIMING_V1,),
     "loyalty": (LOYALTY_V1,),
     "inventory": (INVENTORY_V1,),
+    "identity": (IDENTITY_V1,),
 }
 
 

@@ -8,6 +8,7 @@ name starts with ``Test`` and override the ``store_factory`` fixture; see
 from omnicrm.testing.contracts._base import StoreContract, StoreFactory
 from omnicrm.testing.contracts.customers import CustomerRepositoryContract
 from omnicrm.testing.contracts.customers_machine import CustomerStoreComparison
+from omnicrm.testing.contracts.identity import IdentityRepositoryContract, IdentityStoreComparison
 from omnicrm.testing.contracts.inventory import InventoryContract
 from omnicrm.testing.contracts.inventory_machine import InventoryStoreComparison
 from omnicrm.testing.contracts.loyalty import LoyaltyContract
@@ -18,6 +19,8 @@ from omnicrm.testing.contracts.timing_machine import TimingStoreComparison
 __all__ = [
     "CustomerRepositoryContract",
     "CustomerStoreComparison",
+    "IdentityRepositoryContract",
+    "IdentityStoreComparison",
     "InventoryContract",
     "InventoryStoreComparison",
     "LoyaltyContract",

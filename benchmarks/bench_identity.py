@@ -1,0 +1,227 @@
+"""Identity benchmark: accuracy and speed of batch resolution, and online placement.
+
+Run with the project venv (omnicrm only) or with a venv that also has ``recordlinkage``
+for the baseline measured in the same run::
+
+    PYTHONPATH=src python benchmarks/bench_identity.py --quick
+    PYTHONPATH=src /work/venv-identity/bin/python benchmarks/bench_identity.py
+
+Rows: name, data size, omnicrm median, baseline median, ratio (baseline / omnicrm for
+times; omnicrm / baseline for F1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from omnicrm.identity import CustomerRecord, Resolver, resolve
+from omnicrm.identity.records import SourceRef
+from omnicrm.persistence.memory import MemoryStore
+from omnicrm.persistence.sqlite import SQLiteStore
+from omnicrm.testing.fakes import SequentialIds, SteppingClock
+from omnicrm.testing.japanese_records import LabelledRecord, generate_records, pairwise_scores
+
+try:  # the baseline is optional: a benchmark-only dependency
+    import pandas as pd
+    import recordlinkage
+except ImportError:  # pragma: no cover
+    recordlinkage = None
+
+RECORDS_PER_PERSON = 2.3  # generate_records writes about this many records per person
+
+
+def row(name: str, size: int, ours: float, base: float | None, unit: str, better: str) -> None:
+    if base is None:
+        print(f"{name:<34} {size:>9,} {ours:>12.4f}{unit} {'n/a':>12}  {'n/a':>7}")
+        return
+    ratio = base / ours if better == "lower" else ours / base
+    print(f"{name:<34} {size:>9,} {ours:>12.4f}{unit} {base:>12.4f}{unit}  {ratio:>7.2f}x")
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def people_for(records: int) -> int:
+    return max(1, round(records / RECORDS_PER_PERSON))
+
+
+# ---- the recordlinkage baseline ---------------------------------------------------------
+def _plain(text: object) -> str:
+    return "" if text is None else unicodedata.normalize("NFKC", str(text)).strip().lower()
+
+
+def _frame(records: Sequence[CustomerRecord]) -> Any:
+    frame = pd.DataFrame(
+        {
+            "family": [_plain(r.family_name or r.family_name_kana) for r in records],
+            "given": [_plain(r.given_name or r.given_name_kana) for r in records],
+            "kana": [_plain(r.family_name_kana) + _plain(r.given_name_kana) for r in records],
+            "phone": ["".join(c for c in _plain(r.phone) if c.isdigit())[-9:] for r in records],
+            "email": [_plain(r.email) for r in records],
+            "birth": [_plain(r.birth_date) for r in records],
+            "postal": ["".join(c for c in _plain(r.postal_code) if c.isdigit()) for r in records],
+        },
+        index=[str(r.source) for r in records],
+    )
+    return frame.replace("", None)  # missing, so blocking skips it and it never agrees
+
+
+def baseline_resolve(records: Sequence[CustomerRecord]) -> tuple[frozenset[SourceRef], ...]:
+    """recordlinkage: block on phone, e-mail and postal code; Jaro-Winkler names; sum ≥ 3.5."""
+    frame = _frame(records)
+    indexer = recordlinkage.Index()
+    indexer.block("phone")
+    indexer.block("email")
+    indexer.block("postal")
+    indexer.sortedneighbourhood("kana", window=5)
+    pairs = indexer.index(frame)
+    compare = recordlinkage.Compare()
+    compare.string("family", "family", method="jarowinkler", threshold=0.9, label="family")
+    compare.string("given", "given", method="jarowinkler", threshold=0.9, label="given")
+    compare.string("kana", "kana", method="jarowinkler", threshold=0.9, label="kana")
+    compare.exact("phone", "phone", missing_value=0, label="phone")
+    compare.exact("email", "email", missing_value=0, label="email")
+    compare.exact("birth", "birth", missing_value=0, label="birth")
+    compare.exact("postal", "postal", missing_value=0, label="postal")
+    features = compare.compute(pairs, frame)
+    matches = features[features.sum(axis=1) >= 3.5].index
+    parent = {key: key for key in frame.index}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in matches:
+        parent[find(a)] = find(b)
+    groups: dict[str, set[SourceRef]] = {}
+    for key in frame.index:
+        groups.setdefault(find(key), set()).add(SourceRef.parse(key))
+    return tuple(frozenset(g) for g in groups.values())
+
+
+def baseline_online(stored: Sequence[CustomerRecord], new: CustomerRecord) -> int:
+    """recordlinkage linking one new record against the stored ones (the peers' way)."""
+    left, right = _frame([new]), _frame(stored)
+    indexer = recordlinkage.Index()
+    indexer.block("phone")
+    indexer.block("kana")
+    pairs = indexer.index(left, right)
+    compare = recordlinkage.Compare()
+    compare.string("family", "family", method="jarowinkler", threshold=0.9)
+    compare.string("given", "given", method="jarowinkler", threshold=0.9)
+    compare.exact("birth", "birth")
+    return int((compare.compute(pairs, left, right).sum(axis=1) >= 2).sum())
+
+
+# ---- measurements -----------------------------------------------------------------------
+def accuracy(size: int, seed: int) -> None:
+    data = generate_records(people_for(size), seed=seed)
+    records = [d.record for d in data]
+    result = resolve(records)
+    p, r, f1 = pairwise_scores(data, result.clusters)
+    base = None
+    if recordlinkage is not None:
+        bp, br, bf1 = pairwise_scores(data, baseline_resolve(records))
+        base = bf1
+        print(f"  baseline precision {bp:.4f} recall {br:.4f} F1 {bf1:.4f}")
+    print(f"  omnicrm  precision {p:.4f} recall {r:.4f} F1 {f1:.4f}"
+          f"  (review queue {len(result.review):,} pairs)")  # fmt: skip
+    row("accuracy F1 (default config)", len(records), f1, base, "", "higher")
+
+
+def batch_speed(size: int, seed: int, repeat: int) -> None:
+    data: list[LabelledRecord] = generate_records(people_for(size), seed=seed)
+    records = [d.record for d in data]
+    ours, _ = timed(lambda: resolve(records), repeat)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = None
+    if recordlinkage is not None and len(records) <= 300_000:
+        base, _ = timed(lambda: baseline_resolve(records), 1)
+    row("batch resolve (s)", len(records), ours, base, "s", "lower")
+    print(f"  process peak RSS so far {peak / 1024:,.0f} MiB")
+
+
+def online_speed(stored_size: int, probes: int, seed: int, backend: str) -> None:
+    data = [d.record for d in generate_records(people_for(stored_size + probes), seed=seed)]
+    stored, new = data[:stored_size], data[stored_size : stored_size + probes]
+    with tempfile.TemporaryDirectory() as tmp:
+        store = MemoryStore() if backend == "memory" else SQLiteStore(Path(tmp) / "bench.db")
+        resolver = Resolver(store, SteppingClock(datetime_start()), SequentialIds())
+        keys = (f"k{i}" for i in itertools.count())
+        start = time.perf_counter()
+        for record in stored:
+            resolver.resolve(record, idempotency_key=next(keys))
+        load = time.perf_counter() - start
+        times = []
+        for record in new:
+            t = time.perf_counter()
+            resolver.resolve(record, idempotency_key=next(keys))
+            times.append(time.perf_counter() - t)
+        store.close()
+    times.sort()
+    p50, p99 = times[len(times) // 2], times[int(len(times) * 0.99) - 1]
+    base = None
+    if recordlinkage is not None:
+        peers = stored[:5000]
+        base_times = []
+        for record in new[:50]:
+            t = time.perf_counter()
+            baseline_online(peers, record)
+            base_times.append(time.perf_counter() - t)
+        base = statistics.median(base_times) * 1000
+    print(f"  loaded {stored_size:,} records in {load:.1f}s; p50 {p50 * 1000:.2f} ms")
+    row(f"online resolve p99 ms ({backend})", stored_size, p99 * 1000, base, "ms", "lower")
+
+
+def datetime_start() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a seconds-long smoke run")
+    parser.add_argument("--accuracy-size", type=int, default=100_000, help="0 to skip")
+    parser.add_argument("--batch-sizes", type=int, nargs="*", default=[100_000])
+    parser.add_argument("--online-size", type=int, default=20_000, help="0 to skip")
+    parser.add_argument("--probes", type=int, default=1_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.accuracy_size, args.batch_sizes = 3_000, [3_000]
+        args.online_size, args.probes = 1_000, 100
+    peer = f"recordlinkage {recordlinkage.__version__}" if recordlinkage else "none"
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, baseline: {peer}")
+    print(f"{'measurement':<34} {'size':>9} {'omnicrm':>13} {'baseline':>13}  {'ratio':>7}")
+    if args.accuracy_size:
+        accuracy(args.accuracy_size, args.seed)
+    for size in args.batch_sizes:
+        batch_speed(size, args.seed + 1, args.repeat)
+    for backend in ("memory", "sqlite") if args.online_size else ():
+        online_speed(args.online_size, args.probes, args.seed + 2, backend)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

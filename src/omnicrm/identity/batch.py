@@ -1,0 +1,227 @@
+"""Batch deduplication and linkage: ``resolve(records) -> Resolution``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import cached_property
+
+import attrs
+
+from omnicrm.errors import DuplicateError, InvalidTypeError, NotFoundError, OmniCRMError
+from omnicrm.identity.blocking import candidate_pairs
+from omnicrm.identity.clusters import GuardedClusters
+from omnicrm.identity.config import MatchConfig
+from omnicrm.identity.explain import Decision, Explanation
+from omnicrm.identity.frequencies import NameFrequencies, count_names
+from omnicrm.identity.golden import GoldenRecord, build_golden
+from omnicrm.identity.prepared import PreparedRecord, prepare
+from omnicrm.identity.readings import learn_readings
+from omnicrm.identity.records import CustomerRecord, SourceRef
+from omnicrm.identity.scoring import decide, quick_decision
+
+__all__ = ["RejectedRow", "Resolution", "prepare_all", "resolve"]
+
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+# (decision, rule, guard) of a pair that was linked, refused or sent to review
+_PairOutcome = tuple[str, str | None, str | None]
+
+
+@attrs.frozen
+class RejectedRow:
+    """An input row that could not be a record; the rest of the batch went on.
+
+    Attributes:
+        index: the row's position in the input.
+        error: the precise error it raised.
+
+    """
+
+    index: int
+    error: OmniCRMError
+
+
+def prepare_all(
+    rows: Iterable[object], config: MatchConfig
+) -> tuple[list[PreparedRecord], list[RejectedRow]]:
+    """Validate and normalise every row; bad rows are reported, never raised."""
+    prepared: list[PreparedRecord] = []
+    rejected: list[RejectedRow] = []
+    seen: set[SourceRef] = set()
+    for index, row in enumerate(rows):
+        try:
+            record = CustomerRecord.from_mapping(row)
+            if record.source in seen:
+                raise DuplicateError("record source", str(record.source))
+            seen.add(record.source)
+            prepared.append(
+                prepare(
+                    record,
+                    phone_region=config.phone_region,
+                    email_provider_rules=config.email_provider_rules,
+                    day_first=config.day_first,
+                )
+            )
+        except OmniCRMError as exc:
+            rejected.append(RejectedRow(index, exc))
+    if config.learn_readings:
+        readings = learn_readings(prepared)
+        prepared = [readings.fill(p) for p in prepared]
+    return prepared, rejected
+
+
+def _age(p: PreparedRecord) -> datetime:
+    return p.record.observed_at or _LAST
+
+
+class Resolution:
+    """The result of a batch run: clusters of records, each one person.
+
+    Attributes:
+        clusters: every person as a frozenset of record sources.
+        rejected: input rows that were not records, with their errors.
+
+    """
+
+    def __init__(
+        self,
+        records: Sequence[PreparedRecord],
+        components: list[list[int]],
+        outcomes: Mapping[tuple[int, int], _PairOutcome],
+        rejected: Sequence[RejectedRow],
+        config: MatchConfig,
+        frequencies: NameFrequencies | None = None,
+    ) -> None:
+        self._frequencies = frequencies
+        self._records = records
+        self._index = {p.record.source: i for i, p in enumerate(records)}
+        self._config = config
+        self._outcomes = outcomes
+        self.rejected: tuple[RejectedRow, ...] = tuple(rejected)
+        self._cluster_of: dict[SourceRef, frozenset[SourceRef]] = {}
+        self._customer_id: dict[frozenset[SourceRef], str] = {}
+        clusters = []
+        for group in components:
+            earliest = min(group, key=lambda i: (_age(records[i]), i))
+            cluster = frozenset(records[i].record.source for i in group)
+            clusters.append(cluster)
+            self._customer_id[cluster] = str(records[earliest].record.source)
+            for ref in cluster:
+                self._cluster_of[ref] = cluster
+        self.clusters: tuple[frozenset[SourceRef], ...] = tuple(clusters)
+
+    @cached_property
+    def review(self) -> tuple[Explanation, ...]:
+        """Pairs scored between the thresholds and left in two clusters, best first."""
+        found = [
+            self._explain_pair(i, j)
+            for (i, j), (decision, _, _) in self._outcomes.items()
+            if decision == Decision.REVIEW
+            and self._cluster_of[self._records[i].record.source]
+            != self._cluster_of[self._records[j].record.source]
+        ]
+        return tuple(sorted(found, key=lambda e: (-e.score, str(e.a), str(e.b))))
+
+    def _ref(self, ref: SourceRef) -> int:
+        if not isinstance(ref, SourceRef):
+            raise InvalidTypeError("source_ref", ref, "must be a SourceRef")
+        if ref not in self._index:
+            raise NotFoundError("record", str(ref))
+        return self._index[ref]
+
+    def cluster_of(self, source_ref: SourceRef) -> frozenset[SourceRef]:
+        """The cluster (person) the record belongs to."""
+        return self._cluster_of[self._records[self._ref(source_ref)].record.source]
+
+    def customer_id(self, cluster_or_ref: frozenset[SourceRef] | SourceRef) -> str:
+        """The person's stable id: their earliest record's source, ``"channel:id"``."""
+        cluster = (
+            self.cluster_of(cluster_or_ref)
+            if isinstance(cluster_or_ref, SourceRef)
+            else cluster_or_ref
+        )
+        if cluster not in self._customer_id:
+            raise NotFoundError("cluster", sorted(map(str, cluster)))
+        return self._customer_id[cluster]
+
+    def golden(self, cluster: frozenset[SourceRef] | SourceRef) -> GoldenRecord:
+        """The golden record of a cluster (or of the cluster holding a record)."""
+        customer_id = self.customer_id(cluster)
+        members = self.cluster_of(SourceRef.parse(customer_id))
+        return build_golden(
+            customer_id,
+            [self._records[self._index[r]] for r in sorted(members)],
+            source_priority=self._config.source_priority,
+        )
+
+    def _explain_pair(self, i: int, j: int) -> Explanation:
+        explanation = decide(self._records[i], self._records[j], self._config, self._frequencies)
+        outcome = self._outcomes.get((min(i, j), max(i, j)))
+        if outcome is None:
+            return explanation
+        decision, rule, guard = outcome
+        return attrs.evolve(
+            explanation,
+            decision=decision,
+            rule=rule or explanation.rule,
+            guard=guard or explanation.guard,
+        )
+
+    def explain(self, a: SourceRef, b: SourceRef) -> Explanation:
+        """Why records ``a`` and ``b`` were (or were not) linked, field by field.
+
+        Pairs never compared because no blocking key joined them are scored now.
+        """
+        return self._explain_pair(self._ref(a), self._ref(b))
+
+    def __len__(self) -> int:
+        return len(self.clusters)
+
+
+def resolve(
+    records: Iterable[CustomerRecord | Mapping[str, object]],
+    config: MatchConfig | None = None,
+    *,
+    different: Iterable[tuple[SourceRef, SourceRef]] = (),
+    same: Iterable[tuple[SourceRef, SourceRef]] = (),
+) -> Resolution:
+    """Deduplicate and link ``records`` into people.
+
+    Args:
+        records: :class:`CustomerRecord` values or mappings (bad rows are reported in
+            ``Resolution.rejected``, the rest resolved).
+        config: the matching configuration (the default needs no training).
+        different: pairs a person decided are different people; never linked.
+        same: pairs a person decided are the same person; linked unless guarded.
+
+    """
+    config = config or MatchConfig()
+    prepared, rejected = prepare_all(records, config)
+    index = {p.record.source: i for i, p in enumerate(prepared)}
+    frequencies = count_names(prepared) if config.name_frequencies else None
+    known_different = [(index[a], index[b]) for a, b in different if a in index and b in index]
+    outcomes: dict[tuple[int, int], _PairOutcome] = {}
+    links: list[tuple[int, float, int, int]] = []
+    for i, j in candidate_pairs(
+        prepared, max_block_size=config.max_block_size, window=config.window
+    ):
+        decision, score, rule = quick_decision(prepared[i], prepared[j], config, frequencies)
+        if decision == Decision.MERGE:
+            links.append((0 if rule else 1, -score, i, j))
+            outcomes[i, j] = (decision, rule, None)
+        elif decision == Decision.REVIEW:
+            outcomes[i, j] = (decision, None, None)
+    for a, b in same:
+        if a in index and b in index:
+            i, j = sorted((index[a], index[b]))
+            outcomes[i, j] = (Decision.MERGE, "decision:same", None)
+            links.append((-1, 0.0, i, j))
+    for i, j in known_different:
+        outcomes[min(i, j), max(i, j)] = (Decision.CANNOT_LINK, None, "different_people_decision")
+    clusters = GuardedClusters(prepared, known_different)
+    for _, _, i, j in sorted(links):
+        guard = clusters.union(i, j)
+        if guard is not None:
+            outcomes[i, j] = (Decision.CANNOT_LINK, None, guard)
+    return Resolution(prepared, clusters.components(), outcomes, rejected, config, frequencies)

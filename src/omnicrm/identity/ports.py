@@ -1,0 +1,161 @@
+"""The identity repositories: narrow ports, each an ordinary table.
+
+Implement them on your own tables and prove them with
+:class:`omnicrm.testing.contracts.IdentityRepositoryContract`. Every method runs inside
+the unit of work that owns the repository.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
+
+from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision, StoredRecord
+from omnicrm.identity.records import SourceRef
+from omnicrm.unit_of_work import UnitOfWork
+
+__all__ = [
+    "AuditRepository",
+    "DecisionRepository",
+    "IdentityUnitOfWork",
+    "MatchKeyRepository",
+    "ProfileRepository",
+    "SourceRecordRepository",
+]
+
+
+class ProfileRepository(Protocol):
+    """People: one row per customer id, versioned."""
+
+    def add(self, profile: IdentityProfile) -> IdentityProfile:
+        """Store a new profile with ``version == 1``; ``DuplicateError`` if the id exists."""
+        ...
+
+    def get(self, customer_id: str) -> IdentityProfile:
+        """Return the profile or raise ``NotFoundError``."""
+        ...
+
+    def get_many(self, customer_ids: Iterable[str]) -> Mapping[str, IdentityProfile]:
+        """Return the existing profiles among ``customer_ids``."""
+        ...
+
+    def update(self, profile: IdentityProfile) -> IdentityProfile:
+        """Replace the profile if the stored version equals ``profile.version``.
+
+        Returns it with the version incremented; ``ConcurrencyError`` on a stale version,
+        ``NotFoundError`` if absent.
+        """
+        ...
+
+
+class SourceRecordRepository(Protocol):
+    """Source records by source, each with the person it belongs to."""
+
+    def put(self, stored: StoredRecord) -> None:
+        """Insert or replace the row of ``stored.source``."""
+        ...
+
+    def get(self, source: SourceRef) -> StoredRecord | None:
+        """Return the row of ``source`` or ``None``."""
+        ...
+
+    def get_many(self, sources: Iterable[SourceRef]) -> Mapping[SourceRef, StoredRecord]:
+        """Return the existing rows among ``sources``."""
+        ...
+
+
+class MatchKeyRepository(Protocol):
+    """The match-key index: which sources carry a (hashed) blocking key."""
+
+    def add(self, source: SourceRef, keys: Iterable[str]) -> None:
+        """Index ``source`` under each of ``keys`` (adding to what it has)."""
+        ...
+
+    def remove(self, source: SourceRef) -> None:
+        """Drop every key of ``source``."""
+        ...
+
+    def find(self, keys: Iterable[str], *, limit: int) -> frozenset[SourceRef]:
+        """Return the sources carrying any of ``keys``.
+
+        Per key at most ``limit`` sources: the ones indexed most recently (a very common
+        key, such as a common name, then costs a bounded amount of work).
+        """
+        ...
+
+    def keys_of(self, source: SourceRef) -> frozenset[str]:
+        """Return the keys ``source`` is indexed under."""
+        ...
+
+
+class DecisionRepository(Protocol):
+    """Pairs in the review queue and pairs a person decided."""
+
+    def put(self, decision: PairDecision) -> None:
+        """Insert or replace the decision of the pair ``(decision.a, decision.b)``."""
+        ...
+
+    def get(self, a: SourceRef, b: SourceRef) -> PairDecision | None:
+        """Return the decision of the pair (either order) or ``None``."""
+        ...
+
+    def involving(self, sources: Iterable[SourceRef]) -> Sequence[PairDecision]:
+        """Return every decision with ``a`` or ``b`` among ``sources``."""
+        ...
+
+    def pending(self, *, limit: int | None = None) -> Sequence[PairDecision]:
+        """Return the review queue, highest score first."""
+        ...
+
+    def delete(self, a: SourceRef, b: SourceRef) -> None:
+        """Remove the decision of the pair if present."""
+        ...
+
+
+class AuditRepository(Protocol):
+    """The append-only audit trail of merges, unmerges, decisions and erasures."""
+
+    def add(self, entry: AuditEntry) -> None:
+        """Append an entry; ``DuplicateError`` if its id exists."""
+        ...
+
+    def get(self, entry_id: str) -> AuditEntry:
+        """Return the entry or raise ``NotFoundError``."""
+        ...
+
+    def mark_undone(self, entry_id: str) -> AuditEntry:
+        """Mark a merge as reversed, only if it was not; ``StateError`` if it was."""
+        ...
+
+    def for_customer(self, customer_id: str) -> Sequence[AuditEntry]:
+        """Return the entries naming ``customer_id`` (either side), oldest first."""
+        ...
+
+
+class IdentityUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work carrying the identity repositories."""
+
+    @property
+    def identity_profiles(self) -> ProfileRepository:
+        """People."""
+        ...
+
+    @property
+    def identity_records(self) -> SourceRecordRepository:
+        """Source records."""
+        ...
+
+    @property
+    def identity_keys(self) -> MatchKeyRepository:
+        """The match-key index."""
+        ...
+
+    @property
+    def identity_decisions(self) -> DecisionRepository:
+        """Review queue and decisions."""
+        ...
+
+    @property
+    def identity_audit(self) -> AuditRepository:
+        """The audit trail."""
+        ...

@@ -1,0 +1,380 @@
+"""The SQLite identity repositories."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+
+from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError, StateError
+from omnicrm.identity.codec import (
+    audit_from_json,
+    audit_to_json,
+    decision_from_json,
+    decision_to_json,
+    profile_from_dict,
+    profile_to_dict,
+    record_from_json,
+    record_to_json,
+)
+from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision, StoredRecord, Verdict
+from omnicrm.identity.records import SourceRef
+from omnicrm.persistence.sqlite._connection import translate_errors
+from omnicrm.validation import check_id
+
+__all__ = [
+    "MIGRATION",
+    "SQLiteAuditRepository",
+    "SQLiteDecisionRepository",
+    "SQLiteIdentityRepositories",
+    "SQLiteMatchKeyRepository",
+    "SQLiteProfileRepository",
+    "SQLiteSourceRecordRepository",
+]
+
+
+MIGRATION: tuple[str, ...] = (
+    """CREATE TABLE identity_profiles (
+            customer_id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            data TEXT NOT NULL
+        )""",
+    """CREATE TABLE identity_records (
+            source TEXT PRIMARY KEY,
+            customer_id TEXT NOT NULL,
+            data TEXT
+        )""",
+    "CREATE INDEX identity_records_customer ON identity_records (customer_id)",
+    """CREATE TABLE identity_keys (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL,
+            source TEXT NOT NULL,
+            UNIQUE (key, source)
+        )""",
+    "CREATE INDEX identity_keys_key ON identity_keys (key, seq)",
+    "CREATE INDEX identity_keys_source ON identity_keys (source)",
+    """CREATE TABLE identity_decisions (
+            a TEXT NOT NULL,
+            b TEXT NOT NULL,
+            verdict TEXT NOT NULL,
+            score REAL NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (a, b)
+        ) WITHOUT ROWID""",
+    "CREATE INDEX identity_decisions_b ON identity_decisions (b)",
+    "CREATE INDEX identity_decisions_pending ON identity_decisions (verdict, score)",
+    """CREATE TABLE identity_audit (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            entry_id TEXT NOT NULL UNIQUE,
+            customer_id TEXT NOT NULL,
+            other_id TEXT,
+            data TEXT NOT NULL
+        )""",
+    "CREATE INDEX identity_audit_customer ON identity_audit (customer_id)",
+    "CREATE INDEX identity_audit_other ON identity_audit (other_id)",
+)
+"""Version 1 of the ``identity`` schema component (listed in :mod:`.schema`)."""
+
+_CHUNK = 500
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+class _Repo:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def _all(self, action: str, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
+        with translate_errors(action):
+            return self._conn.execute(sql, params).fetchall()
+
+
+def _profile(data: object) -> IdentityProfile:
+    return profile_from_dict(json.loads(str(data)))
+
+
+class SQLiteProfileRepository(_Repo):
+    """:class:`~omnicrm.identity.ports.ProfileRepository` on ``identity_profiles``."""
+
+    def add(self, profile: IdentityProfile) -> IdentityProfile:
+        """Store a new profile with version 1."""
+        stored = attrs.evolve(profile, version=1)
+        with translate_errors("add an identity profile"):
+            try:
+                self._conn.execute(
+                    "INSERT INTO identity_profiles (customer_id, version, data) VALUES (?, 1, ?)",
+                    (stored.customer_id, json.dumps(profile_to_dict(stored))),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise DuplicateError("identity profile", profile.customer_id) from exc
+        return stored
+
+    def get(self, customer_id: str) -> IdentityProfile:
+        """Return the profile or raise ``NotFoundError``."""
+        check_id("customer_id", customer_id)
+        rows = self._all(
+            "read a profile",
+            "SELECT data FROM identity_profiles WHERE customer_id = ?",
+            (customer_id,),
+        )
+        if not rows:
+            raise NotFoundError("identity profile", customer_id)
+        return _profile(rows[0][0])
+
+    def get_many(self, customer_ids: Iterable[str]) -> Mapping[str, IdentityProfile]:
+        """Return the existing profiles among ``customer_ids``."""
+        ids = list(dict.fromkeys(customer_ids))
+        found: dict[str, IdentityProfile] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for (data,) in self._all(
+                "read profiles",
+                f"SELECT data FROM identity_profiles WHERE customer_id IN ({marks})",
+                chunk,
+            ):
+                profile = _profile(data)
+                found[profile.customer_id] = profile
+        return found
+
+    def update(self, profile: IdentityProfile) -> IdentityProfile:
+        """Replace the profile if the version matches; return it with the next version."""
+        stored = attrs.evolve(profile, version=profile.version + 1)
+        with translate_errors("update an identity profile"):
+            cursor = self._conn.execute(
+                "UPDATE identity_profiles SET version = ?, data = ? "
+                "WHERE customer_id = ? AND version = ?",
+                (
+                    stored.version,
+                    json.dumps(profile_to_dict(stored)),
+                    profile.customer_id,
+                    profile.version,
+                ),
+            )
+            if cursor.rowcount != 1:
+                row = self._conn.execute(
+                    "SELECT version FROM identity_profiles WHERE customer_id = ?",
+                    (profile.customer_id,),
+                ).fetchone()
+                if row is None:
+                    raise NotFoundError("identity profile", profile.customer_id)
+                raise ConcurrencyError(
+                    "identity profile", profile.customer_id, profile.version, int(row[0])
+                )
+        return stored
+
+
+def _stored(source: object, customer_id: object, data: object) -> StoredRecord:
+    return StoredRecord(
+        source=SourceRef.parse(str(source)),
+        customer_id=str(customer_id),
+        record=None if data is None else record_from_json(str(data)),
+    )
+
+
+class SQLiteSourceRecordRepository(_Repo):
+    """:class:`~omnicrm.identity.ports.SourceRecordRepository` on ``identity_records``."""
+
+    def put(self, stored: StoredRecord) -> None:
+        """Insert or replace the row."""
+        data = None if stored.record is None else record_to_json(stored.record)
+        with translate_errors("store a source record"):
+            self._conn.execute(
+                "INSERT INTO identity_records (source, customer_id, data) VALUES (?, ?, ?) "
+                "ON CONFLICT (source) DO UPDATE SET customer_id = excluded.customer_id, "
+                "data = excluded.data",
+                (str(stored.source), stored.customer_id, data),
+            )
+
+    def get(self, source: SourceRef) -> StoredRecord | None:
+        """Return the row or ``None``."""
+        rows = self._all(
+            "read a source record",
+            "SELECT source, customer_id, data FROM identity_records WHERE source = ?",
+            (str(source),),
+        )
+        return _stored(*rows[0]) if rows else None
+
+    def get_many(self, sources: Iterable[SourceRef]) -> Mapping[SourceRef, StoredRecord]:
+        """Return the existing rows among ``sources``."""
+        keys = [str(s) for s in dict.fromkeys(sources)]
+        found: dict[SourceRef, StoredRecord] = {}
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            for row in self._all(
+                "read source records",
+                f"SELECT source, customer_id, data FROM identity_records WHERE source IN ({marks})",
+                chunk,
+            ):
+                stored = _stored(*row)
+                found[stored.source] = stored
+        return found
+
+
+class SQLiteMatchKeyRepository(_Repo):
+    """:class:`~omnicrm.identity.ports.MatchKeyRepository` on ``identity_keys``."""
+
+    def add(self, source: SourceRef, keys: Iterable[str]) -> None:
+        """Index ``source`` under ``keys``."""
+        with translate_errors("index match keys"):
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO identity_keys (key, source) VALUES (?, ?)",
+                [(key, str(source)) for key in sorted(keys)],
+            )
+
+    def remove(self, source: SourceRef) -> None:
+        """Drop every key of ``source``."""
+        with translate_errors("remove match keys"):
+            self._conn.execute("DELETE FROM identity_keys WHERE source = ?", (str(source),))
+
+    def find(self, keys: Iterable[str], *, limit: int) -> frozenset[SourceRef]:
+        """Return the sources carrying any of ``keys``: per key the ``limit`` latest indexed."""
+        wanted = sorted(set(keys))
+        found: set[SourceRef] = set()
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            rows = self._all(
+                "find match keys",
+                "SELECT source FROM (SELECT source, ROW_NUMBER() OVER "
+                "(PARTITION BY key ORDER BY seq DESC) AS n FROM identity_keys "
+                f"WHERE key IN ({marks})) WHERE n <= ?",
+                [*chunk, limit],
+            )
+            found.update(SourceRef.parse(str(r[0])) for r in rows)
+        return frozenset(found)
+
+    def keys_of(self, source: SourceRef) -> frozenset[str]:
+        """Return the keys ``source`` is indexed under."""
+        rows = self._all(
+            "read match keys",
+            "SELECT key FROM identity_keys WHERE source = ?",
+            (str(source),),
+        )
+        return frozenset(str(r[0]) for r in rows)
+
+
+class SQLiteDecisionRepository(_Repo):
+    """:class:`~omnicrm.identity.ports.DecisionRepository` on ``identity_decisions``."""
+
+    def put(self, decision: PairDecision) -> None:
+        """Insert or replace the pair's decision."""
+        with translate_errors("store a decision"):
+            self._conn.execute(
+                "INSERT INTO identity_decisions (a, b, verdict, score, data) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (a, b) DO UPDATE SET "
+                "verdict = excluded.verdict, score = excluded.score, data = excluded.data",
+                (
+                    str(decision.a),
+                    str(decision.b),
+                    decision.verdict,
+                    decision.score,
+                    decision_to_json(decision),
+                ),
+            )
+
+    def get(self, a: SourceRef, b: SourceRef) -> PairDecision | None:
+        """Return the pair's decision or ``None``."""
+        x, y = sorted((a, b))
+        rows = self._all(
+            "read a decision",
+            "SELECT data FROM identity_decisions WHERE a = ? AND b = ?",
+            (str(x), str(y)),
+        )
+        return decision_from_json(str(rows[0][0])) if rows else None
+
+    def involving(self, sources: Iterable[SourceRef]) -> Sequence[PairDecision]:
+        """Return the decisions touching any of ``sources``."""
+        keys = [str(s) for s in dict.fromkeys(sources)]
+        found: dict[tuple[SourceRef, SourceRef], PairDecision] = {}
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            for (data,) in self._all(
+                "read decisions",
+                f"SELECT data FROM identity_decisions WHERE a IN ({marks}) OR b IN ({marks})",
+                [*chunk, *chunk],
+            ):
+                decision = decision_from_json(str(data))
+                found[decision.a, decision.b] = decision
+        return tuple(found[k] for k in sorted(found))
+
+    def pending(self, *, limit: int | None = None) -> Sequence[PairDecision]:
+        """Return the review queue, highest score first."""
+        rows = self._all(
+            "read the review queue",
+            "SELECT data FROM identity_decisions WHERE verdict = ? ORDER BY score DESC, a, b "
+            "LIMIT ?",
+            (Verdict.PENDING, -1 if limit is None else limit),
+        )
+        return tuple(decision_from_json(str(r[0])) for r in rows)
+
+    def delete(self, a: SourceRef, b: SourceRef) -> None:
+        """Remove the pair's decision."""
+        x, y = sorted((a, b))
+        with translate_errors("delete a decision"):
+            self._conn.execute(
+                "DELETE FROM identity_decisions WHERE a = ? AND b = ?", (str(x), str(y))
+            )
+
+
+class SQLiteAuditRepository(_Repo):
+    """:class:`~omnicrm.identity.ports.AuditRepository` on ``identity_audit``."""
+
+    def add(self, entry: AuditEntry) -> None:
+        """Append an entry."""
+        with translate_errors("append to the audit trail"):
+            try:
+                self._conn.execute(
+                    "INSERT INTO identity_audit (entry_id, customer_id, other_id, data) "
+                    "VALUES (?, ?, ?, ?)",
+                    (entry.entry_id, entry.customer_id, entry.other_id, audit_to_json(entry)),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise DuplicateError("audit entry", entry.entry_id) from exc
+
+    def get(self, entry_id: str) -> AuditEntry:
+        """Return the entry or raise ``NotFoundError``."""
+        rows = self._all(
+            "read the audit trail",
+            "SELECT data FROM identity_audit WHERE entry_id = ?",
+            (entry_id,),
+        )
+        if not rows:
+            raise NotFoundError("audit entry", entry_id)
+        return audit_from_json(str(rows[0][0]))
+
+    def mark_undone(self, entry_id: str) -> AuditEntry:
+        """Mark a merge as reversed, once."""
+        entry = self.get(entry_id)
+        if entry.undone:
+            raise StateError(f"audit entry {entry_id!r} was already undone")
+        changed = attrs.evolve(entry, undone=True)
+        with translate_errors("update the audit trail"):
+            self._conn.execute(
+                "UPDATE identity_audit SET data = ? WHERE entry_id = ?",
+                (audit_to_json(changed), entry_id),
+            )
+        return changed
+
+    def for_customer(self, customer_id: str) -> Sequence[AuditEntry]:
+        """Return the entries naming ``customer_id``, oldest first."""
+        rows = self._all(
+            "read the audit trail",
+            "SELECT data FROM identity_audit WHERE customer_id = ? OR other_id = ? ORDER BY seq",
+            (customer_id, customer_id),
+        )
+        return tuple(audit_from_json(str(r[0])) for r in rows)
+
+
+class SQLiteIdentityRepositories:
+    """The five identity repositories of one SQLite unit of work."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.profiles = SQLiteProfileRepository(conn)
+        self.records = SQLiteSourceRecordRepository(conn)
+        self.keys = SQLiteMatchKeyRepository(conn)
+        self.decisions = SQLiteDecisionRepository(conn)
+        self.audit = SQLiteAuditRepository(conn)
