@@ -11,22 +11,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
 from omnicrm.errors import IdempotencyConflictError
-from omnicrm.validation import aware_validator, check_text, id_validator
+from omnicrm.validation import aware_validator, check_id, check_text, id_validator
+
+T = TypeVar("T")
 
 __all__ = [
+    "HasIdempotency",
     "IdempotencyRecord",
     "IdempotencyRepository",
     "fingerprint",
     "replay_or_none",
+    "run_once",
 ]
 
 
@@ -103,3 +107,44 @@ def replay_or_none(
     if record.fingerprint != payload_fingerprint:
         raise IdempotencyConflictError(scope, key)
     return record.result
+
+
+class HasIdempotency(Protocol):
+    """Anything exposing an idempotency repository: every unit of work does."""
+
+    @property
+    def idempotency(self) -> IdempotencyRepository:
+        """The idempotency-record repository."""
+        ...
+
+
+def run_once(
+    uow: HasIdempotency,
+    *,
+    scope: str,
+    key: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+    command: Callable[[], T],
+    encode: Callable[[T], str],
+    decode: Callable[[str], T],
+) -> tuple[T, bool]:
+    """Run ``command`` once per idempotency key, inside an open unit of work.
+
+    Returns ``(result, replayed)``: on a retry with the same key and payload, the first
+    run's result decoded from its record and ``True``; otherwise the command's result,
+    recorded (in the same unit of work, so both commit or neither does), and ``False``.
+    Raises ``IdempotencyConflictError`` for the same key with another payload.
+    """
+    check_id("idempotency_key", key)
+    digest = fingerprint(payload)
+    earlier = replay_or_none(uow.idempotency, scope, key, digest)
+    if earlier is not None:
+        return decode(earlier), True
+    result = command()
+    uow.idempotency.add(
+        IdempotencyRecord(
+            scope=scope, key=key, fingerprint=digest, result=encode(result), created_at=now
+        )
+    )
+    return result, False

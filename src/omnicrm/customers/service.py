@@ -15,7 +15,7 @@ from omnicrm.customers.events import CustomerRegistered, CustomerUpdated
 from omnicrm.customers.model import Customer, IdentifierKey, Profile
 from omnicrm.errors import InvalidTypeError
 from omnicrm.events import DomainEvent
-from omnicrm.idempotency import IdempotencyRecord, fingerprint, replay_or_none
+from omnicrm.idempotency import run_once
 from omnicrm.ids import IdGenerator, UuidIds
 from omnicrm.validation import check_id, check_int
 
@@ -67,22 +67,19 @@ class CustomerService:
         payload: dict[str, Any],
         command: Callable[[UnitOfWork], Customer],
     ) -> CommandResult:
-        check_id("idempotency_key", key)
-        digest = fingerprint(payload)
         with self._store.unit_of_work() as uow:
-            earlier = replay_or_none(uow.idempotency, scope, key, digest)
-            if earlier is not None:
-                return CommandResult(customer_from_json(earlier), replayed=True)
-            customer = command(uow)
-            uow.idempotency.add(
-                IdempotencyRecord(
-                    scope=scope,
-                    key=key,
-                    fingerprint=digest,
-                    result=customer_to_json(customer),
-                    created_at=self._clock.now(),
-                )
+            customer, replayed = run_once(
+                uow,
+                scope=scope,
+                key=key,
+                payload=payload,
+                now=self._clock.now(),
+                command=lambda: command(uow),
+                encode=customer_to_json,
+                decode=customer_from_json,
             )
+            if replayed:
+                return CommandResult(customer, replayed=True)
             uow.commit()
         return CommandResult(customer, uow.events)
 

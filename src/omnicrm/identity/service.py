@@ -17,7 +17,7 @@ import attrs
 from omnicrm.clock import Clock
 from omnicrm.errors import InvalidTypeError, RuleViolationError, StateError, ValidationError
 from omnicrm.events import DomainEvent
-from omnicrm.idempotency import IdempotencyRecord, fingerprint, replay_or_none
+from omnicrm.idempotency import run_once
 from omnicrm.identity._online import different_between, person_guard
 from omnicrm.identity._placement import PlacementSteps
 from omnicrm.identity.codec import record_to_dict
@@ -103,22 +103,19 @@ class Resolver(PlacementSteps):
         decode: Callable[[str], T],
         with_events: Callable[[T, tuple[DomainEvent, ...]], T],
     ) -> T:
-        check_id("idempotency_key", key)
-        digest = fingerprint(payload)
         with self._uow() as uow:
-            earlier = replay_or_none(uow.idempotency, scope, key, digest)
-            if earlier is not None:
-                return decode(earlier)
-            result = command(uow)
-            uow.idempotency.add(
-                IdempotencyRecord(
-                    scope=scope,
-                    key=key,
-                    fingerprint=digest,
-                    result=encode(result),
-                    created_at=self._clock.now(),
-                )
+            result, replayed = run_once(
+                uow,
+                scope=scope,
+                key=key,
+                payload=payload,
+                now=self._clock.now(),
+                command=lambda: command(uow),
+                encode=encode,
+                decode=decode,
             )
+            if replayed:
+                return result
             uow.commit()
         return with_events(result, uow.events)
 
