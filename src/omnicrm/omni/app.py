@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from omnicrm.analytics import RFMSummary, rfm_summary
 from omnicrm.clock import Clock, to_utc
 from omnicrm.customers import CustomerService
 from omnicrm.errors import InvalidTypeError, NotFoundError
@@ -294,10 +295,8 @@ class OmniCRM:
         with self._uow() as uow:
             return tuple(uow.omni_purchases.all())
 
-    def rfm(self, *, as_of: datetime | None = None, tz: str = "UTC") -> Any:
+    def rfm(self, *, as_of: datetime | None = None, tz: str = "UTC") -> RFMSummary:
         """The RFM summary of every recorded purchase (see ``omnicrm.analytics``)."""
-        from omnicrm.analytics import rfm_summary
-
         rows = self.purchases()
         at = self.clock.now() if as_of is None else as_of
         return rfm_summary(
