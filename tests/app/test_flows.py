@@ -43,14 +43,16 @@ def points(crm: OmniCRM, member: str) -> int:
 def two_people(crm: OmniCRM) -> tuple[str, str]:
     a = crm.identity.resolve(STORE_MEMBER, idempotency_key="signup-store")
     b = crm.identity.resolve(EC_ACCOUNT, idempotency_key="signup-ec")
-    assert a.created and b.created
+    assert a.created
+    assert b.created
     return a.customer_id, b.customer_id
 
 
 def test_a_store_purchase_earns_points_and_is_an_rfm_input(crm: OmniCRM) -> None:
     member, _ = two_people(crm)
     record = crm.record_purchase(member, buy("POS-1", Channel.STORE, 4_900), idempotency_key="p1")
-    assert record.amount == 4_900 and record.channel == "store"
+    assert record.amount == 4_900
+    assert record.channel == "store"
     assert points(crm, member) == 49
     again = crm.record_purchase(member, buy("POS-1", Channel.STORE, 4_900), idempotency_key="p1")
     assert again == record
