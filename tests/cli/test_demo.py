@@ -36,6 +36,8 @@ def test_demo_json_is_machine_readable(capsys: pytest.CaptureFixture[str]) -> No
     assert data["Try-on hold"][0]["held"] == "1"
     assert {row["kind"] for row in data["Ship-from-store order EC-9002"]} == {"store"}
     assert sum(int(row["customers"]) for row in data["RFM segments"]) == 17
+    left = int(data["Sale notice targeting"][-1]["left"])
+    assert len(data["Sale notice"]) == left > 0
     journeys = {row["journey"] for row in data["Journey actions"]}
     assert journeys == {"abandoned_search", "back_in_stock"}
     steps = {(row["journey"], row["step"]) for row in data["Effectiveness per touchpoint"]}

@@ -14,7 +14,7 @@ from omnicrm.loyalty import Purchase, PurchaseLine
 from omnicrm.money import Money
 from omnicrm.omni import OmniCRM
 from omnicrm.testing.fakes import FixedClock
-from omnicrm.testing.retail_sample import PROGRAM, STORES
+from omnicrm.testing.retail_sample import PROGRAM, SALE, STORES
 from omnicrm.timing import CustomerEvent, evaluate
 
 __all__ = ["HISTORY", "START", "Add", "customers", "tell"]
@@ -239,8 +239,14 @@ def _segments(crm: OmniCRM, add: Add) -> None:
             for name, n in targets.counts
         ],
     )
-    sent = crm.remind_expiring(HISTORY, timedelta(days=30))
-    add("Points about to expire", ["members told", "journey"], [[str(sent), "points_expiring"]])
+    sent = crm.launch(SALE.id, [str(c) for c in targets.customer_ids])
+    add(
+        "Sale notice",
+        ["person", "message", "channel", "due (JST)"],
+        [[a.customer_id, a.content, a.channel or "-", _jst(a.due_at)] for a in sent],
+    )
+    told = crm.remind_expiring(HISTORY, timedelta(days=30))
+    add("Points about to expire", ["members told", "journey"], [[str(told), "points_expiring"]])
 
 
 def _journeys(crm: OmniCRM, clock: FixedClock, hanako: str, kenta: str, add: Add) -> None:

@@ -29,6 +29,7 @@ from omnicrm.omni.events import PurchaseRecorded
 from omnicrm.omni.model import PurchaseRecord, Watch
 from omnicrm.omni.ports import OmniUnitOfWork
 from omnicrm.timing import (
+    Campaign,
     ChannelPolicy,
     CustomerDirectory,
     CustomerEvent,
@@ -73,6 +74,7 @@ class OmniCRM:
         match_config: identity matching configuration.
         sourcing: the inventory sourcing policy.
         event_types: further timing event types the host sends.
+        campaigns: company-origin campaigns (:meth:`launch`).
 
     """
 
@@ -91,6 +93,7 @@ class OmniCRM:
         match_config: MatchConfig | None = None,
         sourcing: SourcingPolicy | None = None,
         event_types: Iterable[str] = (),
+        campaigns: Iterable[Campaign] = (),
     ) -> None:
         self.clock = clock
         self._ids = ids or UuidIds()
@@ -111,6 +114,7 @@ class OmniCRM:
             directory=directory,
             guards=guards,
             channels=channels,
+            campaigns=campaigns,
             event_types={PURCHASE, POINTS_EXPIRING, STOCK_BACK, *event_types},
         )
         self.due: list[DueAction] = []
@@ -281,6 +285,12 @@ class OmniCRM:
             )
             raised += 1
         return raised
+
+    def launch(self, campaign_id: str, customer_ids: Iterable[str]) -> tuple[DueAction, ...]:
+        """Start a campaign now for ``customer_ids`` (a selection); keep the actions in ``due``."""
+        out = self.timing.launch(campaign_id, customer_ids, self.clock.now())
+        self.due.extend(out)
+        return out
 
     def tick(self, now: datetime | None = None) -> tuple[DueAction, ...]:
         """Advance the journeys to ``now``; return (and keep in ``due``) the actions due."""

@@ -17,6 +17,7 @@ from omnicrm.loyalty import Program
 from omnicrm.omni import OmniCRM
 from omnicrm.testing.inventory_sample import tokyo_items, tokyo_network
 from omnicrm.timing import (
+    Campaign,
     ChannelPolicy,
     CustomerContext,
     GuardPolicy,
@@ -26,7 +27,7 @@ from omnicrm.timing import (
 )
 from omnicrm.unit_of_work import Store
 
-__all__ = ["JOURNEYS_TOML", "PROGRAM", "STORES", "retail_crm"]
+__all__ = ["GUARDS", "JOURNEYS_TOML", "PROGRAM", "SALE", "STORES", "retail_crm"]
 
 STORES = ("st-shibuya", "st-shinjuku", "st-yokohama")
 """The retailer's three stores (the warehouse ``wh-chiba`` serves the EC site and app)."""
@@ -117,6 +118,9 @@ triggers = [{ event_type = "stock_back" }]
 """
 """Three journeys, each started by an event the composition root raises or the host sends."""
 
+SALE = Campaign(id="spring_sale", content="spring_sale_notice", channels=("email", "push"))
+"""A one-off sale notice for a selection of customers."""
+
 GUARDS = GuardPolicy(quiet_hours=LocalWindow(time(21, 0), time(9, 0)))
 """No message between 21:00 and 09:00 in the customer's zone."""
 
@@ -144,6 +148,7 @@ def retail_crm(
         directory=directory,
         guards=GUARDS,
         channels=ChannelPolicy(default_channels=("push", "email")),
+        campaigns=[SALE],
     )
     locations, routes = tokyo_network()
     keep = {"wh-chiba", *STORES}
