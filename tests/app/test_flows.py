@@ -165,3 +165,10 @@ def test_a_try_on_hold_and_points_in_one_unit_of_work(crm: OmniCRM) -> None:
         )
     assert crm.inventory.level("shirt", "st-shibuya").held == 1
     assert points(crm, member) == 39
+
+
+def test_the_root_is_importable_from_the_package() -> None:
+    import omnicrm
+
+    assert omnicrm.OmniCRM is OmniCRM
+    assert "OmniCRM" in omnicrm.__all__
