@@ -10,16 +10,38 @@ from omnicrm.cli import main
 def test_demo_prints_tables(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "== Customers signed up in three channels ==" in out
-    assert "phone=09012345678        cus_000001, cus_000005" in out
+    for heading in (
+        "Sign-ups",
+        "Merge",
+        "Store points spent online",
+        "EC page: Oxford shirt",
+        "Try-on hold",
+        "Ship-from-store order EC-9002",
+        "RFM segments",
+        "Sale notice targeting",
+        "Journey actions",
+        "Effectiveness per touchpoint",
+    ):
+        assert f"== {heading} ==" in out
+    assert "quiet hours 21-09: deferred" in out
 
 
 def test_demo_json_is_machine_readable(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    signups = data["Customers signed up in three channels"]
-    assert [row["channel"] for row in signups] == ["store", "ec", "app"]
-    assert data["A POS retry with the same idempotency key"][0]["replayed"] == "True"
+    assert [row["channel"] for row in data["Sign-ups"]] == ["store", "ec", "app"]
+    (merge,) = data["Merge"]
+    assert merge["pts before"] == merge["pts after"] == "128"
+    assert data["Store points spent online"][0]["balance"] == "82"
+    assert data["Try-on hold"][0]["held"] == "1"
+    assert {row["kind"] for row in data["Ship-from-store order EC-9002"]} == {"store"}
+    assert sum(int(row["customers"]) for row in data["RFM segments"]) == 17
+    left = int(data["Sale notice targeting"][-1]["left"])
+    assert len(data["Sale notice"]) == left > 0
+    journeys = {row["journey"] for row in data["Journey actions"]}
+    assert journeys == {"abandoned_search", "back_in_stock"}
+    steps = {(row["journey"], row["step"]) for row in data["Effectiveness per touchpoint"]}
+    assert ("abandoned_search", "remind") in steps
 
 
 def test_help_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:

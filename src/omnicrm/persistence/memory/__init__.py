@@ -14,6 +14,7 @@ from omnicrm.persistence._base import BaseUnitOfWork
 from omnicrm.persistence.memory import identity as _identity
 from omnicrm.persistence.memory import inventory as _inventory
 from omnicrm.persistence.memory import loyalty as _loyalty
+from omnicrm.persistence.memory import omni as _omni
 from omnicrm.persistence.memory import timing as _timing
 from omnicrm.persistence.memory._tables import Journal, Table
 from omnicrm.persistence.memory.customers import CustomerTables, MemoryCustomerRepository
@@ -37,6 +38,7 @@ class MemoryStore:
         self._loyalty = _loyalty.LoyaltyTables()
         self._inventory = _inventory.InventoryTables()
         self._identity = _identity.IdentityTables()
+        self._omni = _omni.OmniTables()
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         """Return a new unit of work over this store."""
@@ -70,6 +72,20 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self._loyalty = _loyalty.MemoryLoyaltyRepositories(store._loyalty, self._journal)
         self._inventory = _inventory.InventoryRepositories(store._inventory, self._journal)
         self._identity = _identity.MemoryIdentityRepositories(store._identity, self._journal)
+        self._purchases = _omni.MemoryPurchaseLog(store._omni, self._journal)
+        self._watches = _omni.MemoryWatchList(store._omni, self._journal)
+
+    @property
+    def omni_purchases(self) -> _omni.MemoryPurchaseLog:
+        """The composition root's purchase log."""
+        self._require_active()
+        return self._purchases
+
+    @property
+    def omni_watches(self) -> _omni.MemoryWatchList:
+        """The composition root's watch list."""
+        self._require_active()
+        return self._watches
 
     @property
     def customers(self) -> MemoryCustomerRepository:

@@ -15,6 +15,7 @@ from omnicrm.persistence._base import BaseUnitOfWork
 from omnicrm.persistence.sqlite import identity as _identity
 from omnicrm.persistence.sqlite import inventory as _inventory
 from omnicrm.persistence.sqlite import loyalty as _loyalty
+from omnicrm.persistence.sqlite import omni as _omni
 from omnicrm.persistence.sqlite import timing as _timing
 from omnicrm.persistence.sqlite._connection import (
     ConnectionPool,
@@ -92,6 +93,20 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         self._loyalty = _loyalty.SQLiteLoyaltyRepositories(self._conn)
         self._inventory = _inventory.SQLiteInventoryRepositories.on(self._conn)
         self._identity = _identity.SQLiteIdentityRepositories(self._conn)
+        self._purchases = _omni.SQLitePurchaseLog(self._conn)
+        self._watches = _omni.SQLiteWatchList(self._conn)
+
+    @property
+    def omni_purchases(self) -> _omni.SQLitePurchaseLog:
+        """The composition root's purchase log."""
+        self._require_active()
+        return self._purchases
+
+    @property
+    def omni_watches(self) -> _omni.SQLiteWatchList:
+        """The composition root's watch list."""
+        self._require_active()
+        return self._watches
 
     @property
     def customers(self) -> SQLiteCustomerRepository:

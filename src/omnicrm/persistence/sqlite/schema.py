@@ -18,6 +18,7 @@ from omnicrm.persistence.sqlite.idempotency import MIGRATION as IDEMPOTENCY_V1
 from omnicrm.persistence.sqlite.identity import MIGRATION as IDENTITY_V1
 from omnicrm.persistence.sqlite.inventory import MIGRATION as INVENTORY_V1
 from omnicrm.persistence.sqlite.loyalty import MIGRATION as LOYALTY_V1
+from omnicrm.persistence.sqlite.omni import MIGRATION as OMNI_V1
 from omnicrm.persistence.sqlite.timing import MIGRATION as TIMING_V1
 
 __all__ = ["MIGRATIONS", "migrate"]
@@ -29,6 +30,7 @@ MIGRATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
     "loyalty": (LOYALTY_V1,),
     "inventory": (INVENTORY_V1,),
     "identity": (IDENTITY_V1,),
+    "omni": (OMNI_V1,),
 }
 
 

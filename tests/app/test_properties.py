@@ -1,0 +1,66 @@
+"""Whatever merges, unmerges and purchases happen, points and purchases are conserved."""
+
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from omnicrm.channel import Channel
+from omnicrm.errors import OmniCRMError
+from omnicrm.identity import CustomerRecord, SourceRef
+from omnicrm.persistence import open_store
+from omnicrm.testing import FixedClock, SequentialIds
+from omnicrm.testing.retail_sample import retail_crm
+
+from .test_flows import buy, points
+
+PEOPLE = 3
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("buy"), st.integers(0, PEOPLE - 1), st.integers(1, 50)),
+        st.tuples(st.just("merge"), st.integers(0, PEOPLE - 1), st.integers(0, PEOPLE - 1)),
+        st.tuples(st.just("unmerge"), st.just(0), st.just(0)),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(steps)
+def test_points_and_purchases_follow_the_people(plan: list[tuple[str, int, int]]) -> None:
+    clock = FixedClock(datetime(2026, 4, 1, tzinfo=UTC))
+    crm = retail_crm(open_store("memory:"), clock, SequentialIds())
+    people = [
+        crm.identity.resolve(
+            CustomerRecord(source=SourceRef(Channel.EC, f"u{n}"), email=f"u{n}@example.jp"),
+            idempotency_key=f"signup-{n}",
+        ).customer_id
+        for n in range(PEOPLE)
+    ]
+    earned = bought = 0
+    audits: list[str] = []
+    for n, (op, a, b) in enumerate(plan):
+        try:
+            if op == "buy":
+                person = crm.identity.customer_of(SourceRef(Channel.EC, f"u{a}")) or ""
+                crm.record_purchase(
+                    person, buy(f"o{n}", Channel.EC, b * 100), idempotency_key=f"o{n}"
+                )
+                earned, bought = earned + b, bought + 1
+            elif op == "merge":
+                done = crm.identity.merge(people[a], people[b], reason="t", idempotency_key=f"m{n}")
+                audits.append(done.audit_id)
+            elif audits:
+                crm.identity.unmerge(audits.pop(), idempotency_key=f"u{n}")
+        except OmniCRMError:
+            pass  # a refused command leaves nothing behind
+        assert sum(points(crm, p) for p in people) == earned
+        log = crm.purchases()
+        assert len(log) == bought
+        for person in people:
+            profile = crm.identity.profile(person)
+            mine = sum(r.amount for r in log if r.customer_id == person) // 100
+            if profile.merged_into is not None:
+                assert points(crm, person) == mine == 0
+            else:
+                assert points(crm, person) == mine
