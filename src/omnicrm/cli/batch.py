@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -26,6 +26,7 @@ __all__ = [
     "Progress",
     "RejectWriter",
     "RowError",
+    "csv_header",
     "parse_datetime",
     "parse_int",
     "read_rows",
@@ -103,6 +104,14 @@ def read_rows(path: Path) -> Iterator[tuple[int, Row | RowError]]:
                     yield line, RowError(name, line, None, "each line must be a JSON object")
 
 
+def csv_header(path: Path) -> list[str]:
+    """Return the column names on the first line of a CSV file (none if it is empty)."""
+    if not path.is_file():
+        raise ConfigurationError("input", str(path), "no such file")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
 def require(row: Mapping[str, Any], field: str) -> Any:
     """Return ``row[field]``, or raise ``ValidationError`` naming the missing field."""
     value = row.get(field)
@@ -135,11 +144,16 @@ def parse_datetime(row: Mapping[str, Any], field: str) -> datetime:
 
 
 class RejectWriter:
-    """Writes rejected rows, each with an ``_error`` field, in the input's own format."""
+    """Writes rejected rows, each with an ``_error`` field, in the input's own format.
 
-    def __init__(self, path: Path | None, fmt: str) -> None:
+    ``columns`` are the input's CSV header: every rejected row is written under all of
+    them (a row's empty cells are not in the row, so its keys alone would lose columns).
+    """
+
+    def __init__(self, path: Path | None, fmt: str, columns: Sequence[str] = ()) -> None:
         self.path = path
         self._fmt = fmt
+        self._columns = tuple(columns)
         self._handle: IO[str] | None = None
         self._csv: csv.DictWriter[str] | None = None
         self.count = 0
@@ -156,7 +170,8 @@ class RejectWriter:
             self._handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
             return
         if self._csv is None:
-            self._csv = csv.DictWriter(self._handle, fieldnames=list(record), extrasaction="ignore")
+            fields = list(dict.fromkeys([*self._columns, *record]))
+            self._csv = csv.DictWriter(self._handle, fieldnames=fields, extrasaction="ignore")
             self._csv.writeheader()
         self._csv.writerow(record)
 
@@ -209,7 +224,7 @@ def run_batch(
     ``reject_path`` with the error, and the run continues.
     """
     fmt = _format_of(path)
-    rejects = RejectWriter(reject_path, fmt)
+    rejects = RejectWriter(reject_path, fmt, csv_header(path) if fmt == "csv" else ())
     errors: list[RowError] = []
     done = 0
     try:

@@ -1,0 +1,275 @@
+"""``omnicrm journey simulate``: replay an event log through a journey file."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable, Sequence
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from omnicrm.cli._jobs import (
+    JobError,
+    add_common_options,
+    finish,
+    iso_argument,
+    note,
+    output_format,
+    run_rows,
+    write_rows,
+)
+from omnicrm.cli.batch import Row, parse_datetime, require
+from omnicrm.cli.table import render_table
+from omnicrm.clock import zone
+from omnicrm.errors import OmniCRMError, ValidationError
+from omnicrm.timing import (
+    Action,
+    CustomerContext,
+    CustomerEvent,
+    DueAction,
+    Engine,
+    GuardPolicy,
+    Journey,
+    LocalWindow,
+    load_journeys_json,
+    load_journeys_toml,
+)
+
+__all__ = ["OUTPUT_FIELDS", "SimulationDirectory", "add_parser", "event_of", "run"]
+
+OUTPUT_FIELDS = (
+    "due_at",
+    "customer_id",
+    "journey_id",
+    "stage",
+    "step_id",
+    "kind",
+    "content",
+    "channel",
+    "status",
+    "action_id",
+    "reasons",
+)
+"""The columns of ``--output``, one row per action decision."""
+
+DEFAULT_HORIZON = timedelta(days=30)
+"""Without ``--end``, the replay runs this long after the last event (for pending waits)."""
+
+_EVENT_FIELDS = ("event_id", "event_type", "customer_id", "occurred_at", "properties")
+
+EPILOG = """event columns:
+  event_type    the event (plan_searched, booking_made, ...)
+  customer_id   the customer
+  occurred_at   ISO 8601 with an offset: 2026-04-01T10:15:00+09:00
+  event_id      optional (default: FILE#N, the N-th row); a repeated id is applied once
+  any other     event properties (text), e.g. departure_date; in JSON Lines also
+                a "properties" object
+
+Every customer is taken to live in --tz and to have consented to every channel
+the journeys name, so the replay shows what the journeys would do.
+
+example:
+  omnicrm journey simulate journeys.toml events.jsonl \\
+      --start 2026-04-01T00:00:00+09:00 --end 2026-05-01T00:00:00+09:00 \\
+      --tz Asia/Tokyo --quiet-hours 21:00-09:00 --output actions.csv
+"""
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``journey simulate`` to the ``omnicrm`` parser's subcommands."""
+    journey = commands.add_parser(
+        "journey",
+        help="journey tools: simulate",
+        description="Journey tools for integrators.",
+    )
+    sub = journey.add_subparsers(dest="journey_command", required=True, metavar="COMMAND")
+    parser = sub.add_parser(
+        "simulate",
+        help="replay an event log through a journey file and print every action",
+        description=(
+            "Load journeys (JSON or TOML), replay the events (CSV or JSON Lines) with a "
+            "virtual clock, and print every action the engine decides and when."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("journeys", type=Path, metavar="JOURNEY_FILE", help=".json or .toml")
+    parser.add_argument("input", type=Path, metavar="EVENTS_FILE", help="events, .csv or .jsonl")
+    parser.add_argument("--start", metavar="ISO", help="first instant (default: first event)")
+    parser.add_argument(
+        "--end", metavar="ISO", help="last instant (default: 30 days after the last event)"
+    )
+    parser.add_argument(
+        "--tz", default="UTC", metavar="ZONE", help="the customers' time zone (UTC)"
+    )
+    parser.add_argument(
+        "--quiet-hours",
+        metavar="HH:MM-HH:MM",
+        help="no sends in this local span, e.g. 21:00-09:00 (deferred to its end)",
+    )
+    add_common_options(parser, output_help="write every action decision here")
+
+
+def quiet_hours(text: str | None) -> GuardPolicy:
+    """Read ``--quiet-hours 21:00-09:00`` into a guard policy (none when not given)."""
+    if text is None:
+        return GuardPolicy()
+    start, sep, end = text.partition("-")
+    try:
+        if not sep:
+            raise ValueError(text)
+        return GuardPolicy(
+            quiet_hours=LocalWindow(time.fromisoformat(start), time.fromisoformat(end))
+        )
+    except (ValueError, OmniCRMError) as exc:
+        raise JobError("--quiet-hours", text, "must look like 21:00-09:00") from exc
+
+
+def load_journey_file(path: Path) -> tuple[Journey, ...]:
+    """Load the journeys of a ``.json`` or ``.toml`` file."""
+    suffix = path.suffix.lower()
+    if suffix not in (".json", ".toml"):
+        raise JobError("JOURNEY_FILE", str(path), "must end in .json or .toml")
+    if not path.is_file():
+        raise JobError("JOURNEY_FILE", str(path), "no such file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        return load_journeys_json(text) if suffix == ".json" else load_journeys_toml(text)
+    except OmniCRMError as exc:
+        raise JobError("JOURNEY_FILE", str(path), str(exc)) from exc
+
+
+def channels_of(journeys: Iterable[Journey]) -> frozenset[str]:
+    """Return every channel the journeys' actions and stages name."""
+    found: set[str] = set()
+    for journey in journeys:
+        for stage in journey.stages:
+            found.update(stage.channels)
+        for step in journey.steps:
+            if isinstance(step, Action):
+                found.update(step.channels)
+    return frozenset(found)
+
+
+class SimulationDirectory:
+    """Every customer in one zone, consenting to ``channels``: what the journeys would do."""
+
+    def __init__(self, time_zone: str, channels: frozenset[str]) -> None:
+        self._zone = time_zone
+        self._channels = channels
+        self._contexts: dict[str, CustomerContext] = {}
+
+    def context(self, customer_id: str) -> CustomerContext:
+        """Return the simulated customer (created once, then reused)."""
+        found = self._contexts.get(customer_id)
+        if found is None:
+            found = CustomerContext(
+                customer_id=customer_id, time_zone=self._zone, consents=self._channels
+            )
+            self._contexts[customer_id] = found
+        return found
+
+
+def event_of(
+    row: Row, default_id: str, event_types: Sequence[str] | frozenset[str]
+) -> CustomerEvent:
+    """Build the event a row describes; an event type no journey uses is refused."""
+    event_type = str(require(row, "event_type")).strip()
+    if event_type not in event_types:
+        raise ValidationError("event_type", event_type, "no journey in the file uses it")
+    properties = dict(row["properties"]) if isinstance(row.get("properties"), dict) else {}
+    properties.update({k: v for k, v in row.items() if k not in _EVENT_FIELDS})
+    return CustomerEvent(
+        event_id=str(row.get("event_id") or default_id),
+        event_type=event_type,
+        customer_id=str(require(row, "customer_id")).strip(),
+        occurred_at=parse_datetime(row, "occurred_at"),
+        properties={str(k): str(v) for k, v in properties.items()},
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``omnicrm journey simulate``; return the exit code."""
+    local = zone("--tz", args.tz)
+    guards = quiet_hours(args.quiet_hours)
+    start = iso_argument("--start", args.start)
+    end = iso_argument("--end", args.end)
+    if start is not None and end is not None and end < start:
+        raise JobError("--end", args.end, "must not be before --start")
+    output_format("--output", args.output)
+    journeys = load_journey_file(args.journeys)
+    from omnicrm.persistence.memory import MemoryStore
+
+    engine = Engine(
+        MemoryStore(),
+        journeys,
+        directory=SimulationDirectory(args.tz, channels_of(journeys)),
+        guards=guards,
+    )
+    events: list[CustomerEvent] = []
+    rows = 0
+
+    def add(row: Row) -> None:
+        nonlocal rows
+        rows += 1
+        events.append(event_of(row, f"{args.input.name}#{rows}", engine.event_types))
+
+    report = run_rows(args, args.input, add)
+    if events:
+        first = min(e.occurred_at for e in events)
+        last = max(e.occurred_at for e in events)
+        start = start or first
+        end = end or last + DEFAULT_HORIZON
+        note(
+            args, f"replaying {len(events):,} events from {start.isoformat()} to {end.isoformat()}"
+        )
+        history = engine.replay_history(events, start, end).history
+        actions = sorted(history.actions, key=lambda a: (a.due_at, a.action_id))
+        _print_actions(actions, local, args.tz)
+        if args.output is not None:
+            written = write_rows(args.output, (_action_row(a) for a in actions), OUTPUT_FIELDS)
+            print(f"wrote {written:,} actions to {args.output}")
+    return finish(args, args.input, report)
+
+
+def _action_row(action: DueAction) -> dict[str, Any]:
+    return {
+        "due_at": action.due_at.isoformat(),
+        "customer_id": action.customer_id,
+        "journey_id": action.journey_id,
+        "stage": action.stage,
+        "step_id": action.step_id,
+        "kind": action.kind,
+        "content": action.content,
+        "channel": action.channel or "",
+        "status": action.status,
+        "action_id": action.action_id,
+        "reasons": "; ".join(action.reasons),
+    }
+
+
+def _print_actions(actions: Sequence[DueAction], local: Any, tz_name: str) -> None:
+    rows = [
+        [
+            _when(a.due_at, local),
+            a.customer_id,
+            a.journey_id,
+            a.step_id,
+            a.content or a.kind,
+            a.channel or "-",
+            a.status,
+        ]
+        for a in actions
+    ]
+    print(
+        render_table(
+            [f"when ({tz_name})", "customer", "journey", "step", "content", "channel", "status"],
+            rows,
+        )
+    )
+    due = sum(1 for a in actions if a.status == "due")
+    print(f"{len(actions):,} action decisions, {due:,} sent")
+
+
+def _when(instant: datetime, local: Any) -> str:
+    return instant.astimezone(local).strftime("%Y-%m-%d %H:%M")
