@@ -215,6 +215,30 @@ def test_unusable_input_files_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "dir.csv" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "header", "message"),
+    [
+        (["rfm"], "customer,ordered_at,amount", "customer_id, ordered_at, amount"),
+        (["merge"], "channel,family_name", "source or channel, id"),
+        (["journey", "simulate", "J"], "type,customer_id,occurred_at", "event_type"),
+    ],
+)
+def test_csv_without_the_required_columns_exits_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    header: str,
+    message: str,
+) -> None:
+    journeys = write(tmp_path / "j.toml", JOURNEYS_TOML)
+    data = write(tmp_path / "in.csv", header + "\na,b,c\n")
+    argv = [str(journeys) if a == "J" else a for a in argv]
+    assert main([*argv, str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "in.csv" in err
+    assert f"needs the columns {message}" in err
+
+
 # --- merge --------------------------------------------------------------------------
 
 
@@ -338,6 +362,7 @@ def test_journey_simulate_quiet_hours_and_window(
     ]
     assert actions[1]["due_at"] == "2026-04-03T00:00:00+00:00"  # 09:00 in Tokyo
     assert "2 action decisions, 1 sent" in captured.out
+    assert "1 events outside --start/--end were not replayed" in captured.out
     assert "3 rows processed, 0 rejected" in captured.err
 
 

@@ -11,12 +11,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from omnicrm.cli.batch import BatchReport, Progress, Row, run_batch
+from omnicrm.cli.batch import BatchReport, Progress, Row, csv_header, run_batch
 from omnicrm.errors import ConfigurationError, ValidationError
 
 __all__ = [
     "JobError",
     "add_common_options",
+    "check_header",
     "finish",
     "iso_argument",
     "output_format",
@@ -75,10 +76,33 @@ def progress_for(args: argparse.Namespace, stream: IO[str] | None = None) -> Pro
     return None if args.quiet else Progress(every=PROGRESS_EVERY, stream=stream)
 
 
-def run_rows(args: argparse.Namespace, path: Path, handle: Callable[[Row], None]) -> BatchReport:
-    """Run ``handle`` on every row of ``path`` with the job's rejects and progress options."""
+def check_header(path: Path, *alternatives: Sequence[str]) -> None:
+    """Refuse a CSV file whose header lacks the columns of every one of ``alternatives``.
+
+    A JSON Lines file has no header: its rows are checked one by one.
+    """
+    if path.suffix.lower() != ".csv" or not path.is_file():
+        return
+    header = set(csv_header(path))
+    if not any(header.issuperset(columns) for columns in alternatives):
+        wanted = " or ".join(", ".join(columns) for columns in alternatives)
+        raise JobError("INPUT", str(path), f"needs the columns {wanted} in its header")
+
+
+def run_rows(
+    args: argparse.Namespace,
+    path: Path,
+    handle: Callable[[Row], None],
+    *columns: Sequence[str],
+) -> BatchReport:
+    """Run ``handle`` on every row of ``path`` with the job's rejects and progress options.
+
+    ``columns``: the required CSV columns (alternatives); see :func:`check_header`.
+    """
     if args.rejects is not None and args.rejects.resolve() == path.resolve():
         raise JobError("--rejects", str(args.rejects), "must not be the input file")
+    if columns:
+        check_header(path, *columns)
     return run_batch(path, handle, reject_path=args.rejects, progress=progress_for(args))
 
 

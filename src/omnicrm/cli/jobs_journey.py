@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         rows += 1
         events.append(event_of(row, f"{args.input.name}#{rows}", engine.event_types))
 
-    report = run_rows(args, args.input, add)
+    report = run_rows(args, args.input, add, ("event_type", "customer_id", "occurred_at"))
     if events:
         first = min(e.occurred_at for e in events)
         last = max(e.occurred_at for e in events)
@@ -223,6 +223,9 @@ def run(args: argparse.Namespace) -> int:
         note(
             args, f"replaying {len(events):,} events from {start.isoformat()} to {end.isoformat()}"
         )
+        outside = sum(1 for e in events if not start <= e.occurred_at <= end)
+        if outside:
+            print(f"{outside:,} events outside --start/--end were not replayed")
         history = engine.replay_history(events, start, end).history
         actions = sorted(history.actions, key=lambda a: (a.due_at, a.action_id))
         _print_actions(actions, local, args.tz)

@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``omnicrm merge``; return the exit code."""
     output_format("--output", args.output)
     export = _Export()
-    report = run_rows(args, args.input, export.add)
+    report = run_rows(args, args.input, export.add, ("source",), ("channel", "id"))
     if export.rows:
         note(args, f"matching {len(export.rows):,} records")
         result = resolve(record for _, record in export.rows)
@@ -177,3 +177,7 @@ def _print_people(args: argparse.Namespace, result: Resolution) -> None:
                 print(explanation)
     if result.review:
         print(f"{len(result.review):,} pairs need a person's review (scores between thresholds)")
+        if args.explain:
+            print("\n== review ==")
+            for explanation in result.review[:SHOWN_CLUSTERS]:
+                print(explanation)

@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     as_of = iso_argument("--as-of", args.as_of)
     output_format("--output", args.output)
     data = _Transactions(None if as_of is None else to_micros(as_of))
-    report = run_rows(args, args.input, data.add)
+    report = run_rows(args, args.input, data.add, ("customer_id", "ordered_at", "amount"))
     if data.ids:
         as_of = as_of or from_micros(max(data.micros))
         note(args, f"scoring {len(set(data.ids)):,} customers as of {as_of.isoformat()}")
