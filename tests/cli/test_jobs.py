@@ -253,6 +253,8 @@ def test_merge_tags_every_row_with_its_person(
     captured = capsys.readouterr()
     assert code == 0
     people = {r["source"]: r for r in read_csv(out)}
+    header = out.read_text(encoding="utf-8").splitlines()[0]
+    assert header == "person_id,source,family_name,given_name,phone,email,birth_date,note"
     assert list(people) == ["store:M1", "ec:u-1", "store:M2", "ec:u-2"]
     assert people["ec:u-1"]["person_id"] == people["store:M1"]["person_id"] == "store:M1"
     assert people["ec:u-2"]["person_id"] == "store:M2"

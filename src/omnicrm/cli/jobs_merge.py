@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from omnicrm.cli._jobs import add_common_options, finish, note, output_format, run_rows, write_rows
-from omnicrm.cli.batch import Row, parse_datetime
+from omnicrm.cli.batch import Row, csv_header, parse_datetime
 from omnicrm.cli.table import render_table
 from omnicrm.errors import ValidationError
 from omnicrm.identity import CustomerRecord, Decision, Explanation, Resolution, SourceRef, resolve
@@ -147,7 +147,9 @@ def run(args: argparse.Namespace) -> int:
                 {"person_id": result.customer_id(record.source), **row}
                 for row, record in export.rows
             )
-            written = write_rows(args.output, rows, ["person_id", *export.columns])
+            header = csv_header(args.input) if args.input.suffix.lower() == ".csv" else []
+            columns = dict.fromkeys(["person_id", *header, *export.columns])
+            written = write_rows(args.output, rows, list(columns))
             print(f"wrote {written:,} rows to {args.output}")
     return finish(args, args.input, report)
 
