@@ -239,6 +239,22 @@ def test_csv_without_the_required_columns_exits_2(
     assert f"needs the columns {message}" in err
 
 
+def test_shift_jis_input_with_encoding_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_bytes(
+        "customer_id,ordered_at,amount\n顧客1,2026-03-01T10:00:00+09:00,500\n".encode("cp932")
+    )
+    assert main(["rfm", str(orders)]) == 2
+    assert "is not utf-8-sig text" in capsys.readouterr().err
+    out = tmp_path / "rfm.jsonl"
+    assert main(["rfm", str(orders), "--encoding", "cp932", "--output", str(out)]) == 0
+    assert read_jsonl(out)[0]["customer_id"] == "顧客1"
+    assert main(["rfm", str(orders), "--encoding", "klingon"]) == 2
+    assert "is not a known text encoding" in capsys.readouterr().err
+
+
 # --- merge --------------------------------------------------------------------------
 
 

@@ -34,7 +34,7 @@ class JobError(ConfigurationError):
 
 
 def add_common_options(parser: argparse.ArgumentParser, *, output_help: str) -> None:
-    """Add ``--output``, ``--rejects`` and ``--quiet`` to a job's parser."""
+    """Add ``--output``, ``--rejects``, ``--encoding`` and ``--quiet`` to a job's parser."""
     parser.add_argument(
         "--output", type=Path, metavar="FILE", help=f"{output_help} (.csv or .jsonl)"
     )
@@ -43,6 +43,12 @@ def add_common_options(parser: argparse.ArgumentParser, *, output_help: str) -> 
         type=Path,
         metavar="FILE",
         help="write bad rows here, each with its _line and _error (same format as INPUT)",
+    )
+    parser.add_argument(
+        "--encoding",
+        default="utf-8-sig",
+        metavar="NAME",
+        help="the input's text encoding (UTF-8; cp932 for Shift_JIS from Japanese Excel)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on standard error")
 
@@ -76,14 +82,14 @@ def progress_for(args: argparse.Namespace, stream: IO[str] | None = None) -> Pro
     return None if args.quiet else Progress(every=PROGRESS_EVERY, stream=stream)
 
 
-def check_header(path: Path, *alternatives: Sequence[str]) -> None:
+def check_header(path: Path, encoding: str, *alternatives: Sequence[str]) -> None:
     """Refuse a CSV file whose header lacks the columns of every one of ``alternatives``.
 
     A JSON Lines file has no header: its rows are checked one by one.
     """
     if path.suffix.lower() != ".csv" or not path.is_file():
         return
-    header = set(csv_header(path))
+    header = set(csv_header(path, encoding))
     if not any(header.issuperset(columns) for columns in alternatives):
         wanted = " or ".join(", ".join(columns) for columns in alternatives)
         raise JobError("INPUT", str(path), f"needs the columns {wanted} in its header")
@@ -102,8 +108,14 @@ def run_rows(
     if args.rejects is not None and args.rejects.resolve() == path.resolve():
         raise JobError("--rejects", str(args.rejects), "must not be the input file")
     if columns:
-        check_header(path, *columns)
-    return run_batch(path, handle, reject_path=args.rejects, progress=progress_for(args))
+        check_header(path, args.encoding, *columns)
+    return run_batch(
+        path,
+        handle,
+        reject_path=args.rejects,
+        progress=progress_for(args),
+        encoding=args.encoding,
+    )
 
 
 def write_rows(path: Path, rows: Iterable[Mapping[str, Any]], fields: Sequence[str]) -> int:

@@ -11,6 +11,7 @@ import csv
 import json
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -70,17 +71,33 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, Row | RowError]]:
+@contextmanager
+def _open_text(path: Path, encoding: str) -> Iterator[IO[str]]:
+    """Open ``path`` for reading; undecodable text or an unknown encoding is a clear error."""
+    if not path.is_file():
+        raise ConfigurationError("input", str(path), "no such file")
+    try:
+        with path.open(encoding=encoding, newline="") as handle:
+            yield handle
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            "encoding", encoding, f"{path.name} is not {encoding} text ({exc.reason})"
+        ) from exc
+    except LookupError as exc:
+        raise ConfigurationError("encoding", encoding, "is not a known text encoding") from exc
+
+
+def read_rows(path: Path, *, encoding: str = "utf-8-sig") -> Iterator[tuple[int, Row | RowError]]:
     """Yield ``(line, row)`` for each record of a CSV or JSON Lines file.
 
     A record that cannot be read (bad JSON, not an object, a CSV row with too many
     cells) comes out as a :class:`RowError` in place of the row. CSV files may start
-    with a byte-order mark (as Excel writes them).
+    with a byte-order mark (as Excel writes them); ``encoding="cp932"`` reads the
+    Shift_JIS files of Japanese Excel. Text that is not in ``encoding`` raises
+    ``ConfigurationError`` (field ``encoding``).
     """
     name = path.name
-    if not path.is_file():
-        raise ConfigurationError("input", str(path), "no such file")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with _open_text(path, encoding) as handle:
         if _format_of(path) == "csv":
             reader = csv.DictReader(handle)
             for record in reader:
@@ -104,11 +121,9 @@ def read_rows(path: Path) -> Iterator[tuple[int, Row | RowError]]:
                     yield line, RowError(name, line, None, "each line must be a JSON object")
 
 
-def csv_header(path: Path) -> list[str]:
+def csv_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
     """Return the column names on the first line of a CSV file (none if it is empty)."""
-    if not path.is_file():
-        raise ConfigurationError("input", str(path), "no such file")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with _open_text(path, encoding) as handle:
         return next(csv.reader(handle), [])
 
 
@@ -217,6 +232,7 @@ def run_batch(
     reject_path: Path | None = None,
     progress: Progress | None = None,
     max_errors: int = 20,
+    encoding: str = "utf-8-sig",
 ) -> BatchReport:
     """Feed every readable row of ``path`` to ``handle``; reject the rest, keep going.
 
@@ -224,11 +240,12 @@ def run_batch(
     ``reject_path`` with the error, and the run continues.
     """
     fmt = _format_of(path)
-    rejects = RejectWriter(reject_path, fmt, csv_header(path) if fmt == "csv" else ())
+    header = csv_header(path, encoding) if fmt == "csv" else ()
+    rejects = RejectWriter(reject_path, fmt, header)
     errors: list[RowError] = []
     done = 0
     try:
-        for line, row in read_rows(path):
+        for line, row in read_rows(path, encoding=encoding):
             error: RowError | None = row if isinstance(row, RowError) else None
             if isinstance(row, dict):
                 try:

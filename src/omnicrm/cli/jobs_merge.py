@@ -147,7 +147,9 @@ def run(args: argparse.Namespace) -> int:
                 {"person_id": result.customer_id(record.source), **row}
                 for row, record in export.rows
             )
-            header = csv_header(args.input) if args.input.suffix.lower() == ".csv" else []
+            header = (
+                csv_header(args.input, args.encoding) if args.input.suffix.lower() == ".csv" else []
+            )
             columns = dict.fromkeys(["person_id", *header, *export.columns])
             written = write_rows(args.output, rows, list(columns))
             print(f"wrote {written:,} rows to {args.output}")
