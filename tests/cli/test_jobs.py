@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from omnicrm.cli import _jobs, main
+from omnicrm.cli import _jobs, jobs_merge, main
 
 ORDERS = """customer_id,ordered_at,amount
 c1,2026-03-01T10:00:00+09:00,5000
@@ -322,6 +322,26 @@ def test_merge_jsonl_with_channel_and_id_columns(
     assert "ec:u1 ~ store:M1" not in captured.out  # no --explain, no explanations
 
 
+def test_merge_explain_large_clusters_and_review_pairs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs_merge, "EXPLAIN_PAIRS_UP_TO", 1)
+    customers = write(
+        tmp_path / "customers.csv",
+        "source,family_name,given_name,phone,postal_code\n"
+        "store:M1,山田,花子,090-1234-5678,\n"
+        "ec:u-1,山田,花子,+81 90 1234 5678,\n"
+        "store:M9,勅使河原,健一,,100-0005\n"
+        "ec:u-9,勅使河原,健一,,〒100-0005\n",
+    )
+    assert main(["merge", str(customers), "--explain", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "store:M1 ~ ec:u-1: merge" in out  # each record against the person's first
+    assert "pairs for a person's review: 1" in out
+    assert "== review ==" in out
+    assert "store:M9 ~ ec:u-9: review (score +13.0)" in out
+
+
 # --- journey simulate ---------------------------------------------------------------
 
 
@@ -380,7 +400,7 @@ def test_journey_simulate_quiet_hours_and_window(
     ]
     assert actions[1]["due_at"] == "2026-04-03T00:00:00+00:00"  # 09:00 in Tokyo
     assert "2 action decisions, 1 sent" in captured.out
-    assert "1 events outside --start/--end were not replayed" in captured.out
+    assert "events outside --start/--end, not replayed: 1" in captured.out
     assert "3 rows processed, 0 rejected" in captured.err
 
 

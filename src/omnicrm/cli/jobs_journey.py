@@ -225,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
         )
         outside = sum(1 for e in events if not start <= e.occurred_at <= end)
         if outside:
-            print(f"{outside:,} events outside --start/--end were not replayed")
+            print(f"events outside --start/--end, not replayed: {outside:,}")
         history = engine.replay_history(events, start, end).history
         actions = sorted(history.actions, key=lambda a: (a.due_at, a.action_id))
         _print_actions(actions, local, args.tz)

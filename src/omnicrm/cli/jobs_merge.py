@@ -180,7 +180,7 @@ def _print_people(args: argparse.Namespace, result: Resolution) -> None:
             for explanation in merged_pairs(result, cluster):
                 print(explanation)
     if result.review:
-        print(f"{len(result.review):,} pairs need a person's review (scores between thresholds)")
+        print(f"pairs for a person's review: {len(result.review):,} (scores between thresholds)")
         if args.explain:
             print("\n== review ==")
             for explanation in result.review[:SHOWN_CLUSTERS]:
