@@ -404,6 +404,73 @@ def test_journey_simulate_quiet_hours_and_window(
     assert "3 rows processed, 0 rejected" in captured.err
 
 
+BRANCHING_JSON = {
+    "journeys": [
+        {
+            "id": "welcome",
+            "start": "by_age",
+            "triggers": [{"event_type": "signed_up"}],
+            "steps": [
+                {
+                    "id": "by_age",
+                    "type": "branch",
+                    "otherwise": "mail",
+                    "cases": [
+                        {
+                            "conditions": [{"field": "profile.age", "op": "lt", "value": 30}],
+                            "next": "push",
+                        }
+                    ],
+                },
+                {"id": "push", "type": "action", "content": "hi_app", "channels": ["push"],
+                 "next": "done"},
+                {"id": "mail", "type": "action", "content": "hi_mail", "channels": ["email"],
+                 "next": "done"},
+                {"id": "done", "type": "exit"},
+            ],
+        }
+    ]
+}  # fmt: skip
+
+
+def test_journey_simulate_with_a_customers_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journeys = write(tmp_path / "journeys.json", json.dumps(BRANCHING_JSON))
+    events = write(
+        tmp_path / "events.csv",
+        "event_type,customer_id,occurred_at\n"
+        + "".join(
+            f"signed_up,{c},2026-04-01T12:00:00+09:00\n" for c in ("aoi", "ken", "mio", "zed")
+        ),
+    )
+    customers = write(
+        tmp_path / "customers.csv",
+        "customer_id,time_zone,age,consents\n"
+        "aoi,Asia/Tokyo,26,push email\n"
+        "ken,Asia/Tokyo,70,none\n"
+        "mio,Asia/Tokyo,45,\n",
+    )
+    out = tmp_path / "actions.jsonl"
+    code = main(
+        ["journey", "simulate", str(journeys), str(events), "--customers", str(customers),
+         "--output", str(out), "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    actions = {a["customer_id"]: a for a in read_jsonl(out)}
+    assert (actions["aoi"]["step_id"], actions["aoi"]["status"]) == ("push", "due")
+    assert (actions["ken"]["step_id"], actions["ken"]["status"]) == ("mail", "no_channel")
+    assert (actions["mio"]["step_id"], actions["mio"]["status"]) == ("mail", "due")
+    assert (actions["zed"]["step_id"], actions["zed"]["status"]) == ("mail", "due")
+    capsys.readouterr()
+    write(tmp_path / "customers.csv", "customer_id,time_zone\naoi,Asia/Tokyo\nken,Mars/Base\n")
+    assert main(["journey", "simulate", str(journeys), str(events), "--customers",
+                 str(customers)]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "--customers" in err
+    assert "customers.csv:3: time_zone:" in err
+
+
 @pytest.mark.parametrize(
     ("journey_text", "name", "extra", "message"),
     [

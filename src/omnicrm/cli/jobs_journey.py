@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,13 +18,12 @@ from omnicrm.cli._jobs import (
     run_rows,
     write_rows,
 )
+from omnicrm.cli._simulation import SimulationDirectory, channels_of, load_customers
 from omnicrm.cli.batch import Row, parse_datetime, require
 from omnicrm.cli.table import render_table
 from omnicrm.clock import zone
 from omnicrm.errors import OmniCRMError, ValidationError
 from omnicrm.timing import (
-    Action,
-    CustomerContext,
     CustomerEvent,
     DueAction,
     Engine,
@@ -35,7 +34,7 @@ from omnicrm.timing import (
     load_journeys_toml,
 )
 
-__all__ = ["OUTPUT_FIELDS", "SimulationDirectory", "add_parser", "event_of", "run"]
+__all__ = ["OUTPUT_FIELDS", "add_parser", "event_of", "load_journey_file", "quiet_hours", "run"]
 
 OUTPUT_FIELDS = (
     "due_at",
@@ -65,13 +64,19 @@ EPILOG = """event columns:
   any other     event properties (text), e.g. departure_date; in JSON Lines also
                 a "properties" object
 
-Every customer is taken to live in --tz and to have consented to every channel
-the journeys name, so the replay shows what the journeys would do.
+customer columns (--customers, optional):
+  customer_id, time_zone, segment, consents / reachable / preferred (channel
+  names separated by spaces, commas or semicolons; "none"), and profile columns
+  (age or profile.age) read by the journeys' conditions
+
+A customer not in --customers (or without consents) lives in --tz and consents
+to every channel the journeys name, so the replay shows what the journeys would do.
 
 example:
   omnicrm journey simulate journeys.toml events.jsonl \\
       --start 2026-04-01T00:00:00+09:00 --end 2026-05-01T00:00:00+09:00 \\
-      --tz Asia/Tokyo --quiet-hours 21:00-09:00 --output actions.csv
+      --tz Asia/Tokyo --quiet-hours 21:00-09:00 --customers customers.csv \\
+      --output actions.csv
 """
 
 
@@ -107,6 +112,13 @@ def add_parser(commands: Any) -> None:
         metavar="HH:MM-HH:MM",
         help="no sends in this local span, e.g. 21:00-09:00 (deferred to its end)",
     )
+    parser.add_argument(
+        "--customers",
+        type=Path,
+        metavar="FILE",
+        help="customers (.csv or .jsonl): customer_id, time_zone, segment, consents, "
+        "reachable, preferred, profile columns",
+    )
     add_common_options(parser, output_help="write every action decision here")
 
 
@@ -132,42 +144,14 @@ def load_journey_file(path: Path) -> tuple[Journey, ...]:
         raise JobError("JOURNEY_FILE", str(path), "must end in .json or .toml")
     if not path.is_file():
         raise JobError("JOURNEY_FILE", str(path), "no such file")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise JobError("JOURNEY_FILE", str(path), f"is not UTF-8 text ({exc.reason})") from exc
     try:
         return load_journeys_json(text) if suffix == ".json" else load_journeys_toml(text)
     except OmniCRMError as exc:
         raise JobError("JOURNEY_FILE", str(path), str(exc)) from exc
-
-
-def channels_of(journeys: Iterable[Journey]) -> frozenset[str]:
-    """Return every channel the journeys' actions and stages name."""
-    found: set[str] = set()
-    for journey in journeys:
-        for stage in journey.stages:
-            found.update(stage.channels)
-        for step in journey.steps:
-            if isinstance(step, Action):
-                found.update(step.channels)
-    return frozenset(found)
-
-
-class SimulationDirectory:
-    """Every customer in one zone, consenting to ``channels``: what the journeys would do."""
-
-    def __init__(self, time_zone: str, channels: frozenset[str]) -> None:
-        self._zone = time_zone
-        self._channels = channels
-        self._contexts: dict[str, CustomerContext] = {}
-
-    def context(self, customer_id: str) -> CustomerContext:
-        """Return the simulated customer (created once, then reused)."""
-        found = self._contexts.get(customer_id)
-        if found is None:
-            found = CustomerContext(
-                customer_id=customer_id, time_zone=self._zone, consents=self._channels
-            )
-            self._contexts[customer_id] = found
-        return found
 
 
 def event_of(
@@ -200,10 +184,18 @@ def run(args: argparse.Namespace) -> int:
     journeys = load_journey_file(args.journeys)
     from omnicrm.persistence.memory import MemoryStore
 
+    channels = channels_of(journeys)
+    customers = (
+        []
+        if args.customers is None
+        else load_customers(
+            args.customers, time_zone=args.tz, channels=channels, encoding=args.encoding
+        )
+    )
     engine = Engine(
         MemoryStore(),
         journeys,
-        directory=SimulationDirectory(args.tz, channels_of(journeys)),
+        directory=SimulationDirectory(args.tz, channels, customers),
         guards=guards,
     )
     events: list[CustomerEvent] = []
