@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from omnicrm.cli.batch import BatchReport, Progress, Row, csv_header, run_batch
+from omnicrm.cli.batch import BatchReport, Progress, Row, csv_header, parse_datetime, run_batch
 from omnicrm.errors import ConfigurationError, ValidationError
 
 __all__ = [
@@ -69,8 +69,6 @@ def iso_argument(option: str, text: str | None) -> datetime | None:
     """Read an ISO 8601 date-time argument with an offset (``2026-04-01T00:00+09:00``)."""
     if text is None:
         return None
-    from omnicrm.cli.batch import parse_datetime
-
     try:
         return parse_datetime({option: text}, option)
     except ValidationError as exc:

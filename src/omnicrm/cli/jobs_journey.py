@@ -23,7 +23,9 @@ from omnicrm.cli.batch import Row, parse_datetime, require
 from omnicrm.cli.table import render_table
 from omnicrm.clock import zone
 from omnicrm.errors import OmniCRMError, ValidationError
+from omnicrm.persistence.memory import MemoryStore
 from omnicrm.timing import (
+    ActionStatus,
     CustomerEvent,
     DueAction,
     Engine,
@@ -182,8 +184,6 @@ def run(args: argparse.Namespace) -> int:
         raise JobError("--end", args.end, "must not be before --start")
     output_format("--output", args.output)
     journeys = load_journey_file(args.journeys)
-    from omnicrm.persistence.memory import MemoryStore
-
     channels = channels_of(journeys)
     customers = (
         []
@@ -262,7 +262,7 @@ def _print_actions(actions: Sequence[DueAction], local: Any, tz_name: str) -> No
             rows,
         )
     )
-    due = sum(1 for a in actions if a.status == "due")
+    due = sum(1 for a in actions if a.status == ActionStatus.DUE)
     print(f"{len(actions):,} action decisions, {due:,} sent")
 
 
