@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from omnicrm.cli import _jobs, jobs_merge, main
+from omnicrm.cli import _jobs, _merge, main
 
 ORDERS = """customer_id,ordered_at,amount
 c1,2026-03-01T10:00:00+09:00,5000
@@ -325,7 +325,7 @@ def test_merge_jsonl_with_channel_and_id_columns(
 def test_merge_explain_large_clusters_and_review_pairs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(jobs_merge, "EXPLAIN_PAIRS_UP_TO", 1)
+    monkeypatch.setattr(_merge, "EXPLAIN_PAIRS_UP_TO", 1)
     customers = write(
         tmp_path / "customers.csv",
         "source,family_name,given_name,phone,postal_code\n"
@@ -538,3 +538,15 @@ def test_console_entry_runs_a_job(tmp_path: Path) -> None:
     assert "champions" in result.stdout
     assert "4 rows processed, 5 rejected" in result.stderr
     assert rejects.is_file()
+
+
+def test_the_command_loads_job_work_only_when_a_job_runs() -> None:
+    code = (
+        "import sys, omnicrm.cli.main\n"
+        "print(sorted(m for m in ('omnicrm.cli._merge', 'omnicrm.cli._simulation')"
+        " if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

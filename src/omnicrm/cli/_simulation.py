@@ -1,16 +1,60 @@
-"""Who the customers are in ``omnicrm journey simulate``: a zone, consents, a profile."""
+"""The work of ``omnicrm journey simulate``: journeys, customers, events, actions printed."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime, time
 from pathlib import Path
+from typing import Any
 
 from omnicrm.cli._jobs import JobError
-from omnicrm.cli.batch import Row, require, run_batch
-from omnicrm.timing import Action, CustomerContext, Journey
+from omnicrm.cli.batch import Row, parse_datetime, require, run_batch
+from omnicrm.cli.table import render_table
+from omnicrm.errors import OmniCRMError, ValidationError
+from omnicrm.timing import (
+    Action,
+    ActionStatus,
+    CustomerContext,
+    CustomerEvent,
+    DueAction,
+    GuardPolicy,
+    Journey,
+    LocalWindow,
+    load_journeys_json,
+    load_journeys_toml,
+)
 
-__all__ = ["SimulationDirectory", "channels_of", "context_of", "load_customers"]
+__all__ = [
+    "OUTPUT_FIELDS",
+    "SimulationDirectory",
+    "action_row",
+    "channels_of",
+    "context_of",
+    "event_of",
+    "load_customers",
+    "load_journey_file",
+    "print_actions",
+    "quiet_hours",
+]
+
+OUTPUT_FIELDS = (
+    "due_at",
+    "customer_id",
+    "journey_id",
+    "stage",
+    "step_id",
+    "kind",
+    "content",
+    "channel",
+    "status",
+    "action_id",
+    "reasons",
+)
+"""The columns of ``--output``, one row per action decision."""
+
+_EVENT_FIELDS = ("event_id", "event_type", "customer_id", "occurred_at", "properties")
+
 
 _CONTEXT_FIELDS = ("customer_id", "time_zone", "segment", "consents", "reachable", "preferred")
 _SEPARATORS = re.compile(r"[\s,;|]+")
@@ -98,3 +142,98 @@ def load_customers(
     if report.errors:
         raise JobError("--customers", str(path), f"bad row: {report.errors[0]}")
     return found
+
+
+def quiet_hours(text: str | None) -> GuardPolicy:
+    """Read ``--quiet-hours 21:00-09:00`` into a guard policy (none when not given)."""
+    if text is None:
+        return GuardPolicy()
+    start, sep, end = text.partition("-")
+    try:
+        if not sep:
+            raise ValueError(text)
+        return GuardPolicy(
+            quiet_hours=LocalWindow(time.fromisoformat(start), time.fromisoformat(end))
+        )
+    except (ValueError, OmniCRMError) as exc:
+        raise JobError("--quiet-hours", text, "must look like 21:00-09:00") from exc
+
+
+def load_journey_file(path: Path) -> tuple[Journey, ...]:
+    """Load the journeys of a ``.json`` or ``.toml`` file."""
+    suffix = path.suffix.lower()
+    if suffix not in (".json", ".toml"):
+        raise JobError("JOURNEY_FILE", str(path), "must end in .json or .toml")
+    if not path.is_file():
+        raise JobError("JOURNEY_FILE", str(path), "no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise JobError("JOURNEY_FILE", str(path), f"is not UTF-8 text ({exc.reason})") from exc
+    try:
+        return load_journeys_json(text) if suffix == ".json" else load_journeys_toml(text)
+    except OmniCRMError as exc:
+        raise JobError("JOURNEY_FILE", str(path), str(exc)) from exc
+
+
+def event_of(
+    row: Row, default_id: str, event_types: Sequence[str] | frozenset[str]
+) -> CustomerEvent:
+    """Build the event a row describes; an event type no journey uses is refused."""
+    event_type = str(require(row, "event_type")).strip()
+    if event_type not in event_types:
+        raise ValidationError("event_type", event_type, "no journey in the file uses it")
+    properties = dict(row["properties"]) if isinstance(row.get("properties"), dict) else {}
+    properties.update({k: v for k, v in row.items() if k not in _EVENT_FIELDS})
+    return CustomerEvent(
+        event_id=str(row.get("event_id") or default_id),
+        event_type=event_type,
+        customer_id=str(require(row, "customer_id")).strip(),
+        occurred_at=parse_datetime(row, "occurred_at"),
+        properties={str(k): str(v) for k, v in properties.items()},
+    )
+
+
+def action_row(action: DueAction) -> dict[str, Any]:
+    """Return one action decision as an ``--output`` row."""
+    return {
+        "due_at": action.due_at.isoformat(),
+        "customer_id": action.customer_id,
+        "journey_id": action.journey_id,
+        "stage": action.stage,
+        "step_id": action.step_id,
+        "kind": action.kind,
+        "content": action.content,
+        "channel": action.channel or "",
+        "status": action.status,
+        "action_id": action.action_id,
+        "reasons": "; ".join(action.reasons),
+    }
+
+
+def print_actions(actions: Sequence[DueAction], local: Any, tz_name: str) -> None:
+    """Print every action decision in time order, in the zone ``local``, and a count."""
+    rows = [
+        [
+            _when(a.due_at, local),
+            a.customer_id,
+            a.journey_id,
+            a.step_id,
+            a.content or a.kind,
+            a.channel or "-",
+            a.status,
+        ]
+        for a in actions
+    ]
+    print(
+        render_table(
+            [f"when ({tz_name})", "customer", "journey", "step", "content", "channel", "status"],
+            rows,
+        )
+    )
+    due = sum(1 for a in actions if a.status == ActionStatus.DUE)
+    print(f"{len(actions):,} action decisions, {due:,} sent")
+
+
+def _when(instant: datetime, local: Any) -> str:
+    return instant.astimezone(local).strftime("%Y-%m-%d %H:%M")

@@ -1,12 +1,15 @@
-"""``omnicrm journey simulate``: replay an event log through a journey file."""
+"""``omnicrm journey simulate``: replay an event log through a journey file.
+
+The engine and the journey loading live in :mod:`omnicrm.cli._simulation`, imported
+when the job runs, so the ``omnicrm`` command starts quickly.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omnicrm.cli._jobs import (
     JobError,
@@ -18,45 +21,16 @@ from omnicrm.cli._jobs import (
     run_rows,
     write_rows,
 )
-from omnicrm.cli._simulation import SimulationDirectory, channels_of, load_customers
-from omnicrm.cli.batch import Row, parse_datetime, require
-from omnicrm.cli.table import render_table
+from omnicrm.cli.batch import Row
 from omnicrm.clock import zone
-from omnicrm.errors import OmniCRMError, ValidationError
-from omnicrm.persistence.memory import MemoryStore
-from omnicrm.timing import (
-    ActionStatus,
-    CustomerEvent,
-    DueAction,
-    Engine,
-    GuardPolicy,
-    Journey,
-    LocalWindow,
-    load_journeys_json,
-    load_journeys_toml,
-)
 
-__all__ = ["OUTPUT_FIELDS", "add_parser", "event_of", "load_journey_file", "quiet_hours", "run"]
+if TYPE_CHECKING:
+    from omnicrm.timing import CustomerEvent
 
-OUTPUT_FIELDS = (
-    "due_at",
-    "customer_id",
-    "journey_id",
-    "stage",
-    "step_id",
-    "kind",
-    "content",
-    "channel",
-    "status",
-    "action_id",
-    "reasons",
-)
-"""The columns of ``--output``, one row per action decision."""
+__all__ = ["DEFAULT_HORIZON", "add_parser", "run"]
 
 DEFAULT_HORIZON = timedelta(days=30)
 """Without ``--end``, the replay runs this long after the last event (for pending waits)."""
-
-_EVENT_FIELDS = ("event_id", "event_type", "customer_id", "occurred_at", "properties")
 
 EPILOG = """event columns:
   event_type    the event (plan_searched, booking_made, ...)
@@ -124,58 +98,22 @@ def add_parser(commands: Any) -> None:
     add_common_options(parser, output_help="write every action decision here")
 
 
-def quiet_hours(text: str | None) -> GuardPolicy:
-    """Read ``--quiet-hours 21:00-09:00`` into a guard policy (none when not given)."""
-    if text is None:
-        return GuardPolicy()
-    start, sep, end = text.partition("-")
-    try:
-        if not sep:
-            raise ValueError(text)
-        return GuardPolicy(
-            quiet_hours=LocalWindow(time.fromisoformat(start), time.fromisoformat(end))
-        )
-    except (ValueError, OmniCRMError) as exc:
-        raise JobError("--quiet-hours", text, "must look like 21:00-09:00") from exc
-
-
-def load_journey_file(path: Path) -> tuple[Journey, ...]:
-    """Load the journeys of a ``.json`` or ``.toml`` file."""
-    suffix = path.suffix.lower()
-    if suffix not in (".json", ".toml"):
-        raise JobError("JOURNEY_FILE", str(path), "must end in .json or .toml")
-    if not path.is_file():
-        raise JobError("JOURNEY_FILE", str(path), "no such file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise JobError("JOURNEY_FILE", str(path), f"is not UTF-8 text ({exc.reason})") from exc
-    try:
-        return load_journeys_json(text) if suffix == ".json" else load_journeys_toml(text)
-    except OmniCRMError as exc:
-        raise JobError("JOURNEY_FILE", str(path), str(exc)) from exc
-
-
-def event_of(
-    row: Row, default_id: str, event_types: Sequence[str] | frozenset[str]
-) -> CustomerEvent:
-    """Build the event a row describes; an event type no journey uses is refused."""
-    event_type = str(require(row, "event_type")).strip()
-    if event_type not in event_types:
-        raise ValidationError("event_type", event_type, "no journey in the file uses it")
-    properties = dict(row["properties"]) if isinstance(row.get("properties"), dict) else {}
-    properties.update({k: v for k, v in row.items() if k not in _EVENT_FIELDS})
-    return CustomerEvent(
-        event_id=str(row.get("event_id") or default_id),
-        event_type=event_type,
-        customer_id=str(require(row, "customer_id")).strip(),
-        occurred_at=parse_datetime(row, "occurred_at"),
-        properties={str(k): str(v) for k, v in properties.items()},
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``omnicrm journey simulate``; return the exit code."""
+    from omnicrm.cli._simulation import (
+        OUTPUT_FIELDS,
+        SimulationDirectory,
+        action_row,
+        channels_of,
+        event_of,
+        load_customers,
+        load_journey_file,
+        print_actions,
+        quiet_hours,
+    )
+    from omnicrm.persistence.memory import MemoryStore
+    from omnicrm.timing import Engine
+
     local = zone("--tz", args.tz)
     guards = quiet_hours(args.quiet_hours)
     start = iso_argument("--start", args.start)
@@ -220,51 +158,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"events outside --start/--end, not replayed: {outside:,}")
         history = engine.replay_history(events, start, end).history
         actions = sorted(history.actions, key=lambda a: (a.due_at, a.action_id))
-        _print_actions(actions, local, args.tz)
+        print_actions(actions, local, args.tz)
         if args.output is not None:
-            written = write_rows(args.output, (_action_row(a) for a in actions), OUTPUT_FIELDS)
+            written = write_rows(args.output, (action_row(a) for a in actions), OUTPUT_FIELDS)
             print(f"wrote {written:,} actions to {args.output}")
     return finish(args, args.input, report)
-
-
-def _action_row(action: DueAction) -> dict[str, Any]:
-    return {
-        "due_at": action.due_at.isoformat(),
-        "customer_id": action.customer_id,
-        "journey_id": action.journey_id,
-        "stage": action.stage,
-        "step_id": action.step_id,
-        "kind": action.kind,
-        "content": action.content,
-        "channel": action.channel or "",
-        "status": action.status,
-        "action_id": action.action_id,
-        "reasons": "; ".join(action.reasons),
-    }
-
-
-def _print_actions(actions: Sequence[DueAction], local: Any, tz_name: str) -> None:
-    rows = [
-        [
-            _when(a.due_at, local),
-            a.customer_id,
-            a.journey_id,
-            a.step_id,
-            a.content or a.kind,
-            a.channel or "-",
-            a.status,
-        ]
-        for a in actions
-    ]
-    print(
-        render_table(
-            [f"when ({tz_name})", "customer", "journey", "step", "content", "channel", "status"],
-            rows,
-        )
-    )
-    due = sum(1 for a in actions if a.status == ActionStatus.DUE)
-    print(f"{len(actions):,} action decisions, {due:,} sent")
-
-
-def _when(instant: datetime, local: Any) -> str:
-    return instant.astimezone(local).strftime("%Y-%m-%d %H:%M")

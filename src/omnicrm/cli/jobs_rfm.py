@@ -7,9 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from omnicrm.analytics import rfm_scores, rfm_segments, rfm_summary
 from omnicrm.cli._jobs import (
     add_common_options,
     finish,
@@ -105,6 +102,8 @@ class _Transactions:
 
 
 def _customer_rows(summary: Any, scores: Any, labels: Any) -> Iterator[dict[str, Any]]:
+    import numpy as np
+
     first = np.datetime_as_string(summary.first_purchase, unit="s", timezone="UTC")
     last = np.datetime_as_string(summary.last_purchase, unit="s", timezone="UTC")
     for i, customer in enumerate(summary.customer_ids.tolist()):
@@ -125,6 +124,10 @@ def _customer_rows(summary: Any, scores: Any, labels: Any) -> Iterator[dict[str,
 
 def run(args: argparse.Namespace) -> int:
     """Run ``omnicrm rfm``; return the exit code."""
+    import numpy as np  # numpy and analytics load when the job runs: a quick ``omnicrm``
+
+    from omnicrm.analytics import rfm_scores, rfm_segments, rfm_summary
+
     tz = zone("--tz", args.tz)
     as_of = iso_argument("--as-of", args.as_of)
     output_format("--output", args.output)
