@@ -511,6 +511,7 @@ def test_journey_simulate_unusable_files_exit_2(
         (["rfm", "--help"], "omnicrm rfm orders.csv"),
         (["merge", "--help"], "omnicrm merge customers.csv"),
         (["journey", "simulate", "--help"], "omnicrm journey simulate journeys.toml"),
+        (["journey", "--help"], "omnicrm journey simulate journeys.toml"),
     ],
 )
 def test_help_shows_input_columns_and_an_example(

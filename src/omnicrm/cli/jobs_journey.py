@@ -62,6 +62,9 @@ def add_parser(commands: Any) -> None:
         "journey",
         help="journey tools: simulate",
         description="Journey tools for integrators.",
+        epilog="example:\n  omnicrm journey simulate journeys.toml events.jsonl --tz Asia/Tokyo\n"
+        "  omnicrm journey simulate --help     # columns and options",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = journey.add_subparsers(dest="journey_command", required=True, metavar="COMMAND")
     parser = sub.add_parser(
