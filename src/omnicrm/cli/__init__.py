@@ -1,4 +1,4 @@
-"""The ``omnicrm`` command line: ``omnicrm demo`` and, later, batch jobs."""
+"""The ``omnicrm`` command line: ``demo`` and the batch jobs ``rfm``, ``merge``, ``journey``."""
 
 from omnicrm.cli.main import main
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -26,6 +27,7 @@ __all__ = [
     "Progress",
     "RejectWriter",
     "RowError",
+    "csv_header",
     "parse_datetime",
     "parse_int",
     "read_rows",
@@ -69,17 +71,33 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, Row | RowError]]:
+@contextmanager
+def _open_text(path: Path, encoding: str) -> Iterator[IO[str]]:
+    """Open ``path`` for reading; undecodable text or an unknown encoding is a clear error."""
+    if not path.is_file():
+        raise ConfigurationError("input", str(path), "no such file")
+    try:
+        with path.open(encoding=encoding, newline="") as handle:
+            yield handle
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            "encoding", encoding, f"{path.name} is not {encoding} text ({exc.reason})"
+        ) from exc
+    except LookupError as exc:
+        raise ConfigurationError("encoding", encoding, "is not a known text encoding") from exc
+
+
+def read_rows(path: Path, *, encoding: str = "utf-8-sig") -> Iterator[tuple[int, Row | RowError]]:
     """Yield ``(line, row)`` for each record of a CSV or JSON Lines file.
 
     A record that cannot be read (bad JSON, not an object, a CSV row with too many
     cells) comes out as a :class:`RowError` in place of the row. CSV files may start
-    with a byte-order mark (as Excel writes them).
+    with a byte-order mark (as Excel writes them); ``encoding="cp932"`` reads the
+    Shift_JIS files of Japanese Excel. Text that is not in ``encoding`` raises
+    ``ConfigurationError`` (field ``encoding``).
     """
     name = path.name
-    if not path.is_file():
-        raise ConfigurationError("input", str(path), "no such file")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with _open_text(path, encoding) as handle:
         if _format_of(path) == "csv":
             reader = csv.DictReader(handle)
             for record in reader:
@@ -101,6 +119,12 @@ def read_rows(path: Path) -> Iterator[tuple[int, Row | RowError]]:
                     yield line, value
                 else:
                     yield line, RowError(name, line, None, "each line must be a JSON object")
+
+
+def csv_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
+    """Return the column names on the first line of a CSV file (none if it is empty)."""
+    with _open_text(path, encoding) as handle:
+        return next(csv.reader(handle), [])
 
 
 def require(row: Mapping[str, Any], field: str) -> Any:
@@ -135,11 +159,16 @@ def parse_datetime(row: Mapping[str, Any], field: str) -> datetime:
 
 
 class RejectWriter:
-    """Writes rejected rows, each with an ``_error`` field, in the input's own format."""
+    """Writes rejected rows, each with an ``_error`` field, in the input's own format.
 
-    def __init__(self, path: Path | None, fmt: str) -> None:
+    ``columns`` are the input's CSV header: every rejected row is written under all of
+    them (a row's empty cells are not in the row, so its keys alone would lose columns).
+    """
+
+    def __init__(self, path: Path | None, fmt: str, columns: Sequence[str] = ()) -> None:
         self.path = path
         self._fmt = fmt
+        self._columns = tuple(columns)
         self._handle: IO[str] | None = None
         self._csv: csv.DictWriter[str] | None = None
         self.count = 0
@@ -156,7 +185,8 @@ class RejectWriter:
             self._handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
             return
         if self._csv is None:
-            self._csv = csv.DictWriter(self._handle, fieldnames=list(record), extrasaction="ignore")
+            fields = list(dict.fromkeys([*self._columns, *record]))
+            self._csv = csv.DictWriter(self._handle, fieldnames=fields, extrasaction="ignore")
             self._csv.writeheader()
         self._csv.writerow(record)
 
@@ -202,6 +232,7 @@ def run_batch(
     reject_path: Path | None = None,
     progress: Progress | None = None,
     max_errors: int = 20,
+    encoding: str = "utf-8-sig",
 ) -> BatchReport:
     """Feed every readable row of ``path`` to ``handle``; reject the rest, keep going.
 
@@ -209,11 +240,12 @@ def run_batch(
     ``reject_path`` with the error, and the run continues.
     """
     fmt = _format_of(path)
-    rejects = RejectWriter(reject_path, fmt)
+    header = csv_header(path, encoding) if fmt == "csv" else ()
+    rejects = RejectWriter(reject_path, fmt, header)
     errors: list[RowError] = []
     done = 0
     try:
-        for line, row in read_rows(path):
+        for line, row in read_rows(path, encoding=encoding):
             error: RowError | None = row if isinstance(row, RowError) else None
             if isinstance(row, dict):
                 try:

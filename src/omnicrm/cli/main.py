@@ -1,4 +1,4 @@
-"""Argument parsing and dispatch for the ``omnicrm`` command."""
+"""Argument parsing and dispatch for the ``omnicrm`` command: ``demo`` and the batch jobs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from omnicrm import __version__
+from omnicrm.cli import jobs_journey, jobs_merge, jobs_rfm
 from omnicrm.errors import OmniCRMError
 
 __all__ = ["build_parser", "main"]
@@ -33,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    jobs_rfm.add_parser(commands)
+    jobs_merge.add_parser(commands)
+    jobs_journey.add_parser(commands)
     return parser
 
 
@@ -48,7 +52,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(json.dumps(report.data, ensure_ascii=False, indent=2))
             else:
                 print(report.render())
+        elif args.command == "rfm":
+            return jobs_rfm.run(args)
+        elif args.command == "merge":
+            return jobs_merge.run(args)
+        elif args.command == "journey":
+            return jobs_journey.run(args)
     except OmniCRMError as exc:
+        print(f"omnicrm: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an output file that cannot be written, a directory as input
         print(f"omnicrm: error: {exc}", file=sys.stderr)
         return 2
     return 0
