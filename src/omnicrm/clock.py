@@ -13,7 +13,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from omnicrm.errors import InvalidTypeError, ValidationError
 from omnicrm.validation import check_aware
 
-__all__ = ["Clock", "SystemClock", "from_micros", "to_micros", "to_utc", "zone"]
+__all__ = [
+    "Clock",
+    "SystemClock",
+    "from_micros",
+    "to_micros",
+    "to_utc",
+    "zone",
+]
 
 
 @runtime_checkable
@@ -59,3 +66,4 @@ def to_micros(instant: datetime) -> int:
 def from_micros(micros: int) -> datetime:
     """Return the UTC instant ``micros`` microseconds after the Unix epoch."""
     return _EPOCH + timedelta(microseconds=micros)
+

@@ -8,11 +8,10 @@ from typing import Any, ClassVar
 import attrs
 
 from omnicrm.channel import Channel
-from omnicrm.clock import zone
+from omnicrm.clock import to_utc, zone
 from omnicrm.errors import InvalidTypeError, ValidationError
 from omnicrm.frozenmap import FrozenMap, to_frozen_map
 from omnicrm.validation import (
-    aware_validator,
     check_date,
     check_int,
     check_optional_text,
@@ -167,6 +166,16 @@ def _check_profile(_instance: Any, attribute: Any, value: Any) -> None:
         raise InvalidTypeError(attribute.name, value, "must be a Profile")
 
 
+def _created_utc(value: object) -> datetime:
+    # Instants are kept in UTC: a local time in a DST fold or gap would otherwise
+    # compare unequal to the same instant read back from storage.
+    return to_utc("created_at", value)
+
+
+def _updated_utc(value: object) -> datetime:
+    return to_utc("updated_at", value)
+
+
 @attrs.frozen(kw_only=True)
 class Customer:
     """One stored customer: an id, a profile and the bookkeeping around it.
@@ -177,16 +186,17 @@ class Customer:
 
     Attributes:
         id: the customer id.
-        created_at: when the customer was first stored (aware).
-        updated_at: when the profile last changed (aware); drives ``changed_since``.
+        created_at: when the customer was first stored (aware; kept in UTC).
+        updated_at: when the profile last changed (aware; kept in UTC); drives
+            ``changed_since``.
         version: the optimistic-concurrency version.
         profile: the profile.
 
     """
 
     id: str = attrs.field(validator=id_validator)
-    created_at: datetime = attrs.field(validator=aware_validator)
-    updated_at: datetime = attrs.field(validator=aware_validator)
+    created_at: datetime = attrs.field(converter=_created_utc)
+    updated_at: datetime = attrs.field(converter=_updated_utc)
     version: int = attrs.field(default=0, validator=_check_version)
     profile: Profile = attrs.field(factory=Profile, validator=_check_profile)
 
