@@ -61,21 +61,27 @@ def compare_name_part(name_a: str, kana_a: str, name_b: str, kana_b: str) -> str
     not in the variant table); ``near``: a typo in either; ``different``; ``missing``.
     """
     names = compare_text(name_a, name_b)
+    if names == DIFFERENT and _has_kanji(name_a) != _has_kanji(name_b):
+        names = MISSING  # kanji against kana or Latin: not comparable without a dictionary
     kana = compare_text(kana_a, kana_b)
     if names == EXACT:
         return NEAR if kana == DIFFERENT else EXACT
     if kana == EXACT:
         return EXACT if names == MISSING else "reading"
     if names == MISSING and kana == MISSING:
-        # a name written in kana on one side, its reading on the other; kanji against
-        # kana cannot be compared without a dictionary, so that stays missing
-        left, right = name_a or kana_a, name_b or kana_b
-        if _has_kanji(left) or _has_kanji(right):
+        # a name written in kana on one side, its reading on the other
+        left, right = _reading(name_a, kana_a), _reading(name_b, kana_b)
+        if not left or not right:
             return MISSING
         return compare_text(normalize_kana(left), normalize_kana(right))
     if NEAR in (names, kana):
         return NEAR
     return DIFFERENT
+
+
+def _reading(name: str, kana: str) -> str:
+    """The reading of a name part: its kana, or the name itself when it has no kanji."""
+    return kana or ("" if _has_kanji(name) else name)
 
 
 def _has_kanji(text: str) -> bool:
