@@ -66,4 +66,3 @@ def to_micros(instant: datetime) -> int:
 def from_micros(micros: int) -> datetime:
     """Return the UTC instant ``micros`` microseconds after the Unix epoch."""
     return _EPOCH + timedelta(microseconds=micros)
-
