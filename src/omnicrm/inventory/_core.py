@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from omnicrm.channel import Channel
 from omnicrm.clock import Clock
 from omnicrm.errors import InvalidTypeError
-from omnicrm.idempotency import IdempotencyRecord, fingerprint, replay_or_none
+from omnicrm.idempotency import run_once
 from omnicrm.ids import IdGenerator, UuidIds
 from omnicrm.inventory._results import Codec, InventoryResult
 from omnicrm.inventory.model import Item
@@ -77,22 +77,19 @@ class ServiceCore:
         command: Callable[[InventoryUnitOfWork], T],
         codec: Codec[T],
     ) -> InventoryResult[T]:
-        check_id("idempotency_key", key)
-        digest = fingerprint(payload)
         with self._store.unit_of_work() as uow:
-            earlier = replay_or_none(uow.idempotency, scope, key, digest)
-            if earlier is not None:
-                return InventoryResult(codec.decode(earlier), replayed=True)
-            value = command(uow)
-            uow.idempotency.add(
-                IdempotencyRecord(
-                    scope=scope,
-                    key=key,
-                    fingerprint=digest,
-                    result=codec.encode(value),
-                    created_at=self._clock.now(),
-                )
+            value, replayed = run_once(
+                uow,
+                scope=scope,
+                key=key,
+                payload=payload,
+                now=self._clock.now(),
+                command=lambda: command(uow),
+                encode=codec.encode,
+                decode=codec.decode,
             )
+            if replayed:
+                return InventoryResult(value, replayed=True)
             uow.commit()
         return InventoryResult(value, uow.events)
 
