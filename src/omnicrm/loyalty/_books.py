@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-import attrs
-
 from omnicrm.errors import NotFoundError, RuleViolationError
 from omnicrm.ids import IdGenerator
 from omnicrm.loyalty import _calendar as cal
@@ -27,6 +25,7 @@ from omnicrm.loyalty.model import (
     LedgerEntry,
     Order,
     OrderPart,
+    evolve,
 )
 from omnicrm.loyalty.ports import LoyaltyUnitOfWork
 from omnicrm.loyalty.program import Program
@@ -137,7 +136,7 @@ class Books:
         account = self.account(member_id)
         until = cal.fixed_expiry(self.program, at)
         if account.rolling_expires_at is None or account.rolling_expires_at < until:
-            self.save_account(attrs.evolve(account, rolling_expires_at=until))
+            self.save_account(evolve(account, rolling_expires_at=until))
 
     # -- postings -----------------------------------------------------------------------
 
@@ -184,9 +183,7 @@ class Books:
 
     def change(self, grant: Grant, delta: int) -> Grant:
         """Add ``delta`` to the grant's remaining points (version-checked write)."""
-        return self.uow.loyalty_grants.update(
-            attrs.evolve(grant, remaining=grant.remaining + delta)
-        )
+        return self.uow.loyalty_grants.update(evolve(grant, remaining=grant.remaining + delta))
 
     def new_grant(
         self,
@@ -331,7 +328,7 @@ class Books:
         account = self.account(member_id)
         debt = dict(account.debt)
         debt[company] = debt.get(company, 0) + points
-        self.save_account(attrs.evolve(account, debt=tuple(sorted(debt.items()))))
+        self.save_account(evolve(account, debt=tuple(sorted(debt.items()))))
 
     def recover(self, grant: Grant, at: datetime) -> Grant:
         """Pay the member's debt out of a new grant (provisional points too)."""
@@ -361,7 +358,7 @@ class Books:
             grant = self.change(grant, -part)
             debt[owed_to] = owed - part
         left = tuple(sorted((c, a) for c, a in debt.items() if a > 0))
-        self.save_account(attrs.evolve(account, debt=left))
+        self.save_account(evolve(account, debt=left))
         return grant
 
     # -- holds --------------------------------------------------------------------------
@@ -402,7 +399,7 @@ class Books:
         elif order.member_id != member_id:
             raise RuleViolationError("order_id", order_id, f"belongs to member {order.member_id}")
         else:
-            orders.update(attrs.evolve(order, spent=order.spent + parts))
+            orders.update(evolve(order, spent=order.spent + parts))
 
     # -- lazy settlement ----------------------------------------------------------------
 
@@ -416,7 +413,7 @@ class Books:
             if hold.expires_at <= at:
                 pairs = [(a, a.points) for a in hold.allocations]
                 self.release(hold, pairs, EntryKind.LAPSE, hold.expires_at)
-                self.uow.loyalty_holds.update(attrs.evolve(hold, state=HoldState.LAPSED))
+                self.uow.loyalty_holds.update(evolve(hold, state=HoldState.LAPSED))
         for grant in sorted(
             self.uow.loyalty_grants.live(self.program.id, member_id), key=lambda g: g.id
         ):
@@ -429,9 +426,9 @@ class Books:
                     at=grant.confirm_at,
                     grant_id=grant.id,
                 )
-                grant = self.uow.loyalty_grants.update(attrs.evolve(grant, pending=False))
+                grant = self.uow.loyalty_grants.update(evolve(grant, pending=False))
             if not grant.pending and grant.remaining > 0 and self.expired(grant, at):
                 self.expire_now(grant, self.expiry(grant) or at)
         account = self.account(member_id)
         if account.rolling_expires_at is not None and account.rolling_expires_at <= at:
-            self.save_account(attrs.evolve(account, rolling_expires_at=None))
+            self.save_account(evolve(account, rolling_expires_at=None))

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import attrs
-
 from omnicrm.errors import NotFoundError, RuleViolationError
 from omnicrm.loyalty import _calendar as cal
 from omnicrm.loyalty._books import Books
-from omnicrm.loyalty.model import EntryKind, Grant, GrantKind, OrderPart
+from omnicrm.loyalty.model import EntryKind, Grant, GrantKind, OrderPart, evolve
 
 __all__ = ["return_purchase"]
 
@@ -117,7 +115,7 @@ def return_purchase(
             owed, forgiven = _reverse(books, member_id, part, delta, at)
             debt += owed
             reversed_total += delta
-        earned.append(attrs.evolve(part, undone=target, forgiven=part.forgiven + forgiven))
+        earned.append(evolve(part, undone=target, forgiven=part.forgiven + forgiven))
     spent_total = sum(p.points for p in order.spent)
     to_restore = spent_total * returned // order.gross - sum(p.undone for p in order.spent)
     restored_total = to_restore
@@ -128,9 +126,9 @@ def return_purchase(
         if give <= 0:
             continue
         _restore(books, part, give, at, order_id)
-        spent[index] = attrs.evolve(part, undone=part.undone + give)
+        spent[index] = evolve(part, undone=part.undone + give)
         to_restore -= give
     books.uow.loyalty_orders.update(
-        attrs.evolve(order, returned=returned, earned=tuple(earned), spent=tuple(spent))
+        evolve(order, returned=returned, earned=tuple(earned), spent=tuple(spent))
     )
     return reversed_total, restored_total, debt

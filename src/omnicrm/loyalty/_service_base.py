@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import attrs
-
 from omnicrm.clock import Clock
 from omnicrm.errors import InvalidTypeError, NotFoundError
 from omnicrm.idempotency import IdempotencyRecord, fingerprint, replay_or_none
 from omnicrm.ids import IdGenerator, UuidIds
 from omnicrm.loyalty._books import Books
 from omnicrm.loyalty.codec import receipt_from_json, receipt_to_json
+from omnicrm.loyalty.model import evolve
 from omnicrm.loyalty.ports import LoyaltyStore
 from omnicrm.loyalty.program import Program
 from omnicrm.loyalty.results import Receipt
@@ -90,7 +89,7 @@ class ServiceBase:
                 )
             )
             uow.commit()
-        return attrs.evolve(receipt, events=uow.events)
+        return evolve(receipt, events=uow.events)
 
     def _event(self, books: Books, event: type[Any], **fields: Any) -> None:
         books.uow.record(event(event_id=self._ids.new_id("evt"), occurred_at=books.now, **fields))

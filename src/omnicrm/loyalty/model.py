@@ -8,7 +8,10 @@ only while the stored version equals the one read.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 import attrs
 
@@ -24,7 +27,29 @@ __all__ = [
     "LedgerEntry",
     "Order",
     "OrderPart",
+    "evolve",
 ]
+
+V = TypeVar("V")
+_SPECS: dict[type, tuple[tuple[str, ...], Callable[[Any], Any]]] = {}
+
+
+def evolve(value: V, **changes: Any) -> V:
+    """Return a copy of ``value`` with ``changes``: ``attrs.evolve`` for these values, faster.
+
+    For the validator-free attrs classes of the loyalty package (every field an ``__init__``
+    argument of the same name); it reads all fields with one C-level ``attrgetter``.
+    """
+    cls: Any = type(value)
+    spec = _SPECS.get(cls)
+    if spec is None:
+        names = tuple(a.name for a in attrs.fields(cls))
+        spec = _SPECS[cls] = (names, operator.attrgetter(*names))
+    names, read = spec
+    fields = dict(zip(names, read(value), strict=True))
+    fields.update(changes)
+    new: V = cls(**fields)
+    return new
 
 
 class GrantKind:

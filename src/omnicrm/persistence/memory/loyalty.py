@@ -6,8 +6,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-import attrs
-
 from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError
 from omnicrm.loyalty.model import (
     Account,
@@ -17,6 +15,7 @@ from omnicrm.loyalty.model import (
     HoldState,
     LedgerEntry,
     Order,
+    evolve,
 )
 from omnicrm.persistence.memory._tables import Journal, Table
 
@@ -73,7 +72,7 @@ class LoyaltyTables:
 def _add(table: Table[K, R], journal: Journal, key: K, row: R, kind: str) -> R:
     if key in table:
         raise DuplicateError(kind, key)
-    stored = attrs.evolve(row, version=1)
+    stored = evolve(row, version=1)
     table.put(journal, key, stored)
     return stored
 
@@ -84,7 +83,7 @@ def _update(table: Table[K, R], journal: Journal, key: K, row: R, kind: str) -> 
         raise NotFoundError(kind, key)
     if current.version != row.version:
         raise ConcurrencyError(kind, key, row.version, current.version)
-    stored = attrs.evolve(row, version=row.version + 1)
+    stored = evolve(row, version=row.version + 1)
     table.put(journal, key, stored)
     return stored
 
@@ -292,7 +291,7 @@ class MemoryLedgerRepository(_Repository):
         """Append entries with the next sequence numbers."""
         log = self._t.ledger
         for entry in entries:
-            log.append(self._journal, attrs.evolve(entry, seq=len(log.rows) + 1))
+            log.append(self._journal, evolve(entry, seq=len(log.rows) + 1))
 
     def for_member(
         self, program_id: str, member_id: str, *, until: datetime | None = None

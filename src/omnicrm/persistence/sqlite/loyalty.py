@@ -8,8 +8,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import attrs
-
 from omnicrm.clock import from_micros, to_micros
 from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError
 from omnicrm.loyalty.codec import (
@@ -18,7 +16,7 @@ from omnicrm.loyalty.codec import (
     parts_from_json,
     parts_to_json,
 )
-from omnicrm.loyalty.model import Account, Grant, GrantSummary, Hold, LedgerEntry, Order
+from omnicrm.loyalty.model import Account, Grant, GrantSummary, Hold, LedgerEntry, Order, evolve
 from omnicrm.persistence.sqlite._connection import translate_errors
 from omnicrm.persistence.sqlite._loyalty_rows import (
     ENTRY_COLUMNS,
@@ -200,7 +198,7 @@ class SQLiteAccountRepository(_Repository):
 
     def add(self, account: Account) -> Account:
         """Store a new account with version 1."""
-        stored = attrs.evolve(account, version=1)
+        stored = evolve(account, version=1)
         self._insert(
             ("program_id", "member_id", "version", "created_us", "debt", "rolling_us"),
             (
@@ -232,7 +230,7 @@ class SQLiteAccountRepository(_Repository):
             (account.program_id, account.member_id),
             account.version,
         )
-        return attrs.evolve(account, version=account.version + 1)
+        return evolve(account, version=account.version + 1)
 
     def programs_of(self, member_id: str) -> Sequence[str]:
         """Programs the member has an account in."""
@@ -259,7 +257,7 @@ class SQLiteGrantRepository(_Repository):
 
     def add(self, grant: Grant) -> Grant:
         """Store a new grant with version 1."""
-        g = attrs.evolve(grant, version=1)
+        g = evolve(grant, version=1)
         self._insert(
             GRANT_COLUMNS,
             (
@@ -315,7 +313,7 @@ class SQLiteGrantRepository(_Repository):
             (grant.id,),
             grant.version,
         )
-        return attrs.evolve(grant, version=grant.version + 1)
+        return evolve(grant, version=grant.version + 1)
 
     def live(self, program_id: str, member_id: str) -> Sequence[Grant]:
         """The member's grants with points left, by id."""
@@ -358,7 +356,7 @@ class SQLiteHoldRepository(_Repository):
 
     def add(self, hold: Hold) -> Hold:
         """Store a new hold with version 1."""
-        h = attrs.evolve(hold, version=1)
+        h = evolve(hold, version=1)
         self._insert(
             HOLD_COLUMNS,
             (
@@ -390,7 +388,7 @@ class SQLiteHoldRepository(_Repository):
     def update(self, hold: Hold) -> Hold:
         """Replace the hold if the version matches."""
         self._replace(("state", "captured"), (hold.state, hold.captured), (hold.id,), hold.version)
-        return attrs.evolve(hold, version=hold.version + 1)
+        return evolve(hold, version=hold.version + 1)
 
     def active(self, program_id: str, member_id: str) -> Sequence[Hold]:
         """The member's active holds, by id."""
@@ -429,7 +427,7 @@ class SQLiteOrderRepository(_Repository):
 
     def add(self, order: Order) -> Order:
         """Store a new order with version 1."""
-        o = attrs.evolve(order, version=1)
+        o = evolve(order, version=1)
         self._insert(
             ORDER_COLUMNS,
             (o.program_id, o.order_id, o.member_id, *self._values(o), 1),
@@ -468,7 +466,7 @@ class SQLiteOrderRepository(_Repository):
             (order.program_id, order.order_id),
             order.version,
         )
-        return attrs.evolve(order, version=order.version + 1)
+        return evolve(order, version=order.version + 1)
 
 
 class SQLiteLedgerRepository(_Repository):
