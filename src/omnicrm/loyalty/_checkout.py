@@ -140,7 +140,7 @@ class CheckoutCommands(ServiceBase):
         if hold.program_id != books.program.id:
             raise NotFoundError("hold", (books.program.id, hold_id))
         books.settle(hold.member_id, books.now)
-        hold = books.uow.loyalty_holds.get(hold_id)
+        hold = books.lapsed.get(hold_id, hold)  # settling may have lapsed it
         if hold.state != HoldState.ACTIVE:
             raise HoldNotActiveError("hold_id", hold_id, f"the hold is already {hold.state}")
         return hold

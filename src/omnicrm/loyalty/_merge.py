@@ -34,7 +34,7 @@ def move_grants(
         books.release(hold, [(a, a.points) for a in hold.allocations], EntryKind.RELEASE, at)
         books.uow.loyalty_holds.update(evolve(hold, state=HoldState.RELEASED))
     moved = 0
-    for grant in books.uow.loyalty_grants.live(books.program.id, source):
+    for grant in sorted(books.live(source), key=lambda g: g.id):
         if not select(grant):
             continue
         state = PENDING if grant.pending else AVAILABLE
@@ -56,7 +56,7 @@ def move_grants(
             accounts=(TRANSFER, state),
             **common,  # type: ignore[arg-type]
         )
-        books.uow.loyalty_grants.update(mark(evolve(grant, member_id=target)))
+        books.save_grant(mark(evolve(grant, member_id=target)))
         moved += grant.remaining
     if books.program.rolling:
         books.save_account(_later(books.account(target), books.account(source)))

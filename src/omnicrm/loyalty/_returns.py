@@ -25,7 +25,7 @@ def _reverse(
 
     Points that expired before the return are not charged: the member never had them.
     """
-    grant = books.uow.loyalty_grants.get(part.grant_id)
+    grant = books.grant(part.grant_id)
     left = points
     if grant.pending:
         cut = min(left, grant.remaining)
@@ -65,12 +65,12 @@ def _reverse(
 
 def _restore(books: Books, part: OrderPart, points: int, at: datetime, ref: str) -> None:
     """Give back ``points`` spent from ``part``'s grant."""
-    grant = books.uow.loyalty_grants.get(part.grant_id)
+    grant = books.grant(part.grant_id)
     if books.expired(grant, at) and books.program.expired_spent_on_return == "reissue":
         program = books.program
         kind = GrantKind.ROLLING if program.rolling else GrantKind.STANDARD
         expires = None if program.rolling else cal.fixed_expiry(program, at)
-        grant = books.uow.loyalty_grants.add(
+        grant = books.add_grant(
             Grant(
                 id=books.ids.new_id("grt"),
                 program_id=program.id,
