@@ -134,6 +134,8 @@ MIGRATION: tuple[str, ...] = (
 """Version 1 of the ``loyalty`` schema component (listed in :mod:`.schema`)."""
 
 _CHUNK = 500
+_UPDATES: dict[tuple[str, ...], str] = {}
+"""``UPDATE`` statements by table and columns, built once."""
 
 
 class _Repository:
@@ -145,8 +147,11 @@ class _Repository:
         self._conn = conn
 
     def _all(self, sql: str, params: Sequence[object]) -> list[Any]:
-        with translate_errors(f"read {self._kind}s"):
+        try:  # no context manager on the hot path: it costs more than the query
             return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error:
+            with translate_errors(f"read {self._kind}s"):
+                raise
 
     def _insert(self, columns: Sequence[str], values: Sequence[object], key: object) -> None:
         marks = ",".join("?" * len(columns))
@@ -162,14 +167,19 @@ class _Repository:
         self, columns: Sequence[str], values: Sequence[object], key: Sequence[object], version: int
     ) -> None:
         """``UPDATE ... WHERE key AND version = ?``: a conditional write, checked by rowcount."""
-        sets = ", ".join(f"{c} = ?" for c in columns)
         where = " AND ".join(f"{k} = ?" for k in self._key)
-        with translate_errors(f"update a {self._kind}"):
-            cursor = self._conn.execute(
-                f"UPDATE {self._table} SET {sets}, version = ? WHERE {where} AND version = ?",
-                (*values, version + 1, *key, version),
-            )
-            if cursor.rowcount != 1:
+        sql = _UPDATES.get((self._table, *columns))
+        if sql is None:
+            sets = ", ".join(f"{c} = ?" for c in columns)
+            sql = f"UPDATE {self._table} SET {sets}, version = ? WHERE {where} AND version = ?"
+            _UPDATES[(self._table, *columns)] = sql
+        try:
+            rowcount = self._conn.execute(sql, (*values, version + 1, *key, version)).rowcount
+        except sqlite3.Error:
+            with translate_errors(f"update a {self._kind}"):
+                raise
+        if rowcount != 1:
+            with translate_errors(f"update a {self._kind}"):
                 row = self._conn.execute(
                     f"SELECT version FROM {self._table} WHERE {where}", tuple(key)
                 ).fetchone()
