@@ -54,6 +54,8 @@ class ServiceBase:
 
     def program(self, program_id: str) -> Program:
         """Return the program, or raise ``NotFoundError``."""
+        if type(program_id) is str and (known := self._programs.get(program_id)) is not None:
+            return known  # a configured program's id is a checked id
         check_id("program_id", program_id)
         found = self._programs.get(program_id)
         if found is None:
@@ -61,6 +63,8 @@ class ServiceBase:
         return found
 
     def _company(self, program: Program, company: object) -> str:
+        if type(company) is str and company in program.companies:
+            return company  # a configured company is a checked id
         check_id("company", company)
         if company not in program.companies:
             raise NotFoundError("company", (program.id, company))
