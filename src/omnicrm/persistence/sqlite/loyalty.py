@@ -35,6 +35,7 @@ from omnicrm.persistence.sqlite._loyalty_rows import (
 
 __all__ = [
     "MIGRATION",
+    "MIGRATION_V2",
     "SQLiteAccountRepository",
     "SQLiteGrantRepository",
     "SQLiteHoldRepository",
@@ -132,6 +133,39 @@ MIGRATION: tuple[str, ...] = (
     "CREATE INDEX loyalty_entries_effective ON loyalty_entries (program_id, effective_us)",
 )
 """Version 1 of the ``loyalty`` schema component (listed in :mod:`.schema`)."""
+
+_ENTRY_TABLE = """(
+            seq INTEGER PRIMARY KEY,
+            program_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            company TEXT NOT NULL,
+            grant_id TEXT,
+            kind TEXT NOT NULL,
+            debit TEXT NOT NULL,
+            credit TEXT NOT NULL,
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            counterparty TEXT,
+            ref TEXT,
+            effective_us INTEGER NOT NULL,
+            recorded_us INTEGER NOT NULL
+        )"""
+
+MIGRATION_V2: tuple[str, ...] = (
+    # Fewer pages written per command. The expiry sweeps (``due``) scan the live-grant
+    # and active-hold indexes instead of keeping indexes of their own up to date.
+    "DROP INDEX loyalty_grants_expiry",
+    "DROP INDEX loyalty_grants_confirm",
+    "DROP INDEX loyalty_holds_due",
+    # The ledger is append-only (never a delete), so a plain INTEGER PRIMARY KEY numbers
+    # entries in order as AUTOINCREMENT did, without a sqlite_sequence write per command.
+    f"CREATE TABLE loyalty_entries_v2 {_ENTRY_TABLE}",
+    "INSERT INTO loyalty_entries_v2 SELECT * FROM loyalty_entries ORDER BY seq",
+    "DROP TABLE loyalty_entries",
+    "ALTER TABLE loyalty_entries_v2 RENAME TO loyalty_entries",
+    "CREATE INDEX loyalty_entries_member ON loyalty_entries (program_id, member_id, effective_us)",
+    "CREATE INDEX loyalty_entries_effective ON loyalty_entries (program_id, effective_us)",
+)
+"""Version 2 of the ``loyalty`` schema component: fewer index writes per command."""
 
 _CHUNK = 500
 _UPDATES: dict[tuple[str, ...], str] = {}
@@ -349,12 +383,11 @@ class SQLiteGrantRepository(_Repository):
     def due(self, program_id: str, now: datetime) -> Sequence[str]:
         """Members with a live grant confirming or expiring by ``now``."""
         micros = to_micros(now)
-        rows = self._all(
-            "SELECT member_id FROM loyalty_grants WHERE program_id = ? AND remaining > 0 "
-            "AND expires_us <= ? "
-            "UNION SELECT member_id FROM loyalty_grants WHERE program_id = ? AND remaining > 0 "
-            "AND pending = 1 AND confirm_us <= ? ORDER BY member_id",
-            (program_id, micros, program_id, micros),
+        rows = self._all(  # one pass over the live-grant index, in member order
+            "SELECT DISTINCT member_id FROM loyalty_grants WHERE program_id = ? "
+            "AND remaining > 0 AND (expires_us <= ? OR (pending = 1 AND confirm_us <= ?)) "
+            "ORDER BY member_id",
+            (program_id, micros, micros),
         )
         return [r[0] for r in rows]
 
