@@ -170,6 +170,8 @@ MIGRATION_V2: tuple[str, ...] = (
 _CHUNK = 500
 _UPDATES: dict[tuple[str, ...], str] = {}
 """``UPDATE`` statements by table and columns, built once."""
+_INSERTS: dict[tuple[str, ...], str] = {}
+"""``INSERT`` statements by table and columns, built once."""
 
 
 class _Repository:
@@ -188,14 +190,18 @@ class _Repository:
                 raise
 
     def _insert(self, columns: Sequence[str], values: Sequence[object], key: object) -> None:
-        marks = ",".join("?" * len(columns))
-        with translate_errors(f"add a {self._kind}"):
-            try:
-                self._conn.execute(
-                    f"INSERT INTO {self._table} ({','.join(columns)}) VALUES ({marks})", values
-                )
-            except sqlite3.IntegrityError as exc:
-                raise DuplicateError(self._kind, key) from exc
+        sql = _INSERTS.get((self._table, *columns))
+        if sql is None:
+            marks = ",".join("?" * len(columns))
+            sql = f"INSERT INTO {self._table} ({','.join(columns)}) VALUES ({marks})"
+            _INSERTS[(self._table, *columns)] = sql
+        try:
+            self._conn.execute(sql, values)
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateError(self._kind, key) from exc
+        except sqlite3.Error:
+            with translate_errors(f"add a {self._kind}"):
+                raise
 
     def _replace(
         self, columns: Sequence[str], values: Sequence[object], key: Sequence[object], version: int
