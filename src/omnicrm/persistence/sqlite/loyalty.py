@@ -382,7 +382,7 @@ class SQLiteGrantRepository(_Repository):
             (program_id, member_id),
         )
         return [
-            GrantSummary(kind=k, pending=bool(p), confirm_at=at(c), expires_at=at(e), remaining=r)
+            GrantSummary(kind=k, pending=p == 1, confirm_at=at(c), expires_at=at(e), remaining=r)
             for k, p, c, e, r in rows
         ]
 
