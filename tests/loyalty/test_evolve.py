@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import attrs
+import pytest
 
 from omnicrm.loyalty.model import Allocation, Grant, GrantKind, evolve
 
@@ -27,3 +28,18 @@ def test_evolve_matches_attrs_evolve() -> None:
     assert changed == attrs.evolve(grant, remaining=3, version=2)
     assert grant.remaining == 10
     assert evolve(Allocation("g1", "acme", 5), points=2) == Allocation("g1", "acme", 2)
+
+
+def test_evolve_refuses_an_unknown_field() -> None:
+    with pytest.raises(TypeError):
+        evolve(Allocation("g1", "acme", 5), bogus=1)
+
+
+def test_evolve_falls_back_to_attrs_for_validated_classes() -> None:
+    @attrs.frozen
+    class Checked:
+        points: int = attrs.field(validator=attrs.validators.instance_of(int))
+
+    assert evolve(Checked(1), points=2) == Checked(2)
+    with pytest.raises(TypeError):
+        evolve(Checked(1), points="2")
