@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-import attrs
-
 from omnicrm.errors import NotFoundError, RuleViolationError
 from omnicrm.ids import IdGenerator
 from omnicrm.loyalty import _calendar as cal
@@ -27,6 +25,7 @@ from omnicrm.loyalty.model import (
     LedgerEntry,
     Order,
     OrderPart,
+    evolve,
 )
 from omnicrm.loyalty.ports import LoyaltyUnitOfWork
 from omnicrm.loyalty.program import Program
@@ -90,7 +89,10 @@ class Books:
         self.now = now
         self.ids = ids
         self.entries: list[LedgerEntry] = []
+        self.lapsed: dict[str, Hold] = {}
+        """Holds :meth:`settle` lapsed in this command, by id (as written)."""
         self._accounts: dict[str, Account] = {}
+        self._live: dict[str, dict[str, Grant]] = {}
 
     # -- rows ---------------------------------------------------------------------------
 
@@ -119,6 +121,48 @@ class Books:
         self._accounts[account.member_id] = stored
         return stored
 
+    # -- grants (read once per command, written through) ---------------------------------
+
+    def live(self, member_id: str) -> list[Grant]:
+        """The member's grants with points left, as of this command's writes.
+
+        Read from the repository once per command; every grant write of the command goes
+        through :meth:`save_grant` / :meth:`new_grant`, which keep this view current.
+        """
+        found = self._live.get(member_id)
+        if found is None:
+            rows = self.uow.loyalty_grants.live(self.program.id, member_id)
+            found = self._live[member_id] = {g.id: g for g in rows}
+        return list(found.values())
+
+    def grants(self, grant_ids: Iterable[str]) -> dict[str, Grant]:
+        """The existing grants among ``grant_ids``, current ones from this command's view."""
+        known = {g.id: g for live in self._live.values() for g in live.values()}
+        wanted = list(dict.fromkeys(grant_ids))
+        missing = [i for i in wanted if i not in known]
+        if missing:
+            known.update(self.uow.loyalty_grants.get_many(missing))
+        return {i: known[i] for i in wanted if i in known}
+
+    def grant(self, grant_id: str) -> Grant:
+        """One grant (``NotFoundError`` if unknown), current as of this command's writes."""
+        found = self.grants((grant_id,)).get(grant_id)
+        if found is None:
+            raise NotFoundError("grant", grant_id)
+        return found
+
+    def _track(self, grant: Grant) -> Grant:
+        for cached in self._live.values():
+            cached.pop(grant.id, None)
+        live = self._live.get(grant.member_id)
+        if live is not None and grant.remaining > 0:
+            live[grant.id] = grant
+        return grant
+
+    def save_grant(self, grant: Grant) -> Grant:
+        """Write a changed grant (version-checked) and keep the live view current."""
+        return self._track(self.uow.loyalty_grants.update(grant))
+
     def expiry(self, grant: Grant) -> datetime | None:
         """The grant's effective expiry (a rolling grant follows its member's account)."""
         if grant.kind == GrantKind.ROLLING:
@@ -137,7 +181,7 @@ class Books:
         account = self.account(member_id)
         until = cal.fixed_expiry(self.program, at)
         if account.rolling_expires_at is None or account.rolling_expires_at < until:
-            self.save_account(attrs.evolve(account, rolling_expires_at=until))
+            self.save_account(evolve(account, rolling_expires_at=until))
 
     # -- postings -----------------------------------------------------------------------
 
@@ -184,9 +228,7 @@ class Books:
 
     def change(self, grant: Grant, delta: int) -> Grant:
         """Add ``delta`` to the grant's remaining points (version-checked write)."""
-        return self.uow.loyalty_grants.update(
-            attrs.evolve(grant, remaining=grant.remaining + delta)
-        )
+        return self.save_grant(evolve(grant, remaining=grant.remaining + delta))
 
     def new_grant(
         self,
@@ -203,7 +245,7 @@ class Books:
     ) -> Grant:
         """Store a new grant and post its issue."""
         pending = confirm_at is not None
-        grant = self.uow.loyalty_grants.add(
+        grant = self.add_grant(
             Grant(
                 id=self.ids.new_id("grt"),
                 program_id=self.program.id,
@@ -229,6 +271,10 @@ class Books:
             ref=order_id,
         )
         return grant
+
+    def add_grant(self, grant: Grant) -> Grant:
+        """Store a new grant (no posting) and keep the live view current."""
+        return self._track(self.uow.loyalty_grants.add(grant))
 
     def expire_now(self, grant: Grant, at: datetime) -> Grant:
         """Expire whatever is left of ``grant`` at ``at``."""
@@ -274,11 +320,7 @@ class Books:
 
     def spendable(self, member_id: str, at: datetime) -> list[Grant]:
         """The member's confirmed, unexpired grants with points left, in spending order."""
-        live = [
-            g
-            for g in self.uow.loyalty_grants.live(self.program.id, member_id)
-            if not g.pending and not self.expired(g, at)
-        ]
+        live = [g for g in self.live(member_id) if not g.pending and not self.expired(g, at)]
         return sorted(live, key=lambda g: spending_order(g, self.expiry(g)))
 
     def take(
@@ -331,7 +373,7 @@ class Books:
         account = self.account(member_id)
         debt = dict(account.debt)
         debt[company] = debt.get(company, 0) + points
-        self.save_account(attrs.evolve(account, debt=tuple(sorted(debt.items()))))
+        self.save_account(evolve(account, debt=tuple(sorted(debt.items()))))
 
     def recover(self, grant: Grant, at: datetime) -> Grant:
         """Pay the member's debt out of a new grant (provisional points too)."""
@@ -361,7 +403,7 @@ class Books:
             grant = self.change(grant, -part)
             debt[owed_to] = owed - part
         left = tuple(sorted((c, a) for c, a in debt.items() if a > 0))
-        self.save_account(attrs.evolve(account, debt=left))
+        self.save_account(evolve(account, debt=left))
         return grant
 
     # -- holds --------------------------------------------------------------------------
@@ -370,7 +412,7 @@ class Books:
         self, hold: Hold, points_by_grant: list[tuple[Allocation, int]], kind: str, at: datetime
     ) -> None:
         """Return held points to their grants (expiring them at once if they have expired)."""
-        grants = self.uow.loyalty_grants.get_many(a.grant_id for a, _ in points_by_grant)
+        grants = self.grants(a.grant_id for a, _ in points_by_grant)
         for allocation, points in points_by_grant:
             if points > 0:
                 self.give_back(grants[allocation.grant_id], points, kind, at, ref=hold.id)
@@ -402,7 +444,7 @@ class Books:
         elif order.member_id != member_id:
             raise RuleViolationError("order_id", order_id, f"belongs to member {order.member_id}")
         else:
-            orders.update(attrs.evolve(order, spent=order.spent + parts))
+            orders.update(evolve(order, spent=order.spent + parts))
 
     # -- lazy settlement ----------------------------------------------------------------
 
@@ -416,10 +458,9 @@ class Books:
             if hold.expires_at <= at:
                 pairs = [(a, a.points) for a in hold.allocations]
                 self.release(hold, pairs, EntryKind.LAPSE, hold.expires_at)
-                self.uow.loyalty_holds.update(attrs.evolve(hold, state=HoldState.LAPSED))
-        for grant in sorted(
-            self.uow.loyalty_grants.live(self.program.id, member_id), key=lambda g: g.id
-        ):
+                lapsed = self.uow.loyalty_holds.update(evolve(hold, state=HoldState.LAPSED))
+                self.lapsed[hold.id] = lapsed
+        for grant in sorted(self.live(member_id), key=lambda g: g.id):
             if grant.pending and grant.confirm_at is not None and grant.confirm_at <= at:
                 self.post(
                     EntryKind.CONFIRM,
@@ -429,9 +470,9 @@ class Books:
                     at=grant.confirm_at,
                     grant_id=grant.id,
                 )
-                grant = self.uow.loyalty_grants.update(attrs.evolve(grant, pending=False))
+                grant = self.save_grant(evolve(grant, pending=False))
             if not grant.pending and grant.remaining > 0 and self.expired(grant, at):
                 self.expire_now(grant, self.expiry(grant) or at)
         account = self.account(member_id)
         if account.rolling_expires_at is not None and account.rolling_expires_at <= at:
-            self.save_account(attrs.evolve(account, rolling_expires_at=None))
+            self.save_account(evolve(account, rolling_expires_at=None))

@@ -10,7 +10,9 @@ from dateutil.relativedelta import relativedelta
 from omnicrm.clock import zone
 from omnicrm.loyalty.program import Program
 
-__all__ = ["confirm_at", "day_end", "fixed_expiry", "limited_expiry", "local_date"]
+__all__ = ["confirm_at", "day_end", "expiry_day", "fixed_expiry", "limited_expiry", "local_date"]
+
+_TICK = timedelta(microseconds=1)
 
 
 @lru_cache(maxsize=64)
@@ -26,6 +28,16 @@ def local_date(program: Program, at: datetime) -> date:
 @lru_cache(maxsize=8192)
 def _local_date(time_zone: str, at: datetime) -> date:
     return at.astimezone(_tz(time_zone)).date()
+
+
+def expiry_day(program: Program, expiry: datetime) -> date:
+    """The last local date points expiring at ``expiry`` can be used on."""
+    return _expiry_day(program.time_zone, expiry)
+
+
+@lru_cache(maxsize=8192)
+def _expiry_day(time_zone: str, expiry: datetime) -> date:
+    return (expiry - _TICK).astimezone(_tz(time_zone)).date()
 
 
 def day_end(program: Program, day: date) -> datetime:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import attrs
-
 from omnicrm.channel import Channel
 from omnicrm.errors import InvalidTypeError, NotFoundError
 from omnicrm.loyalty._books import Books
 from omnicrm.loyalty._service_base import ServiceBase, optional_id, positive_points
 from omnicrm.loyalty.errors import ExceedsHoldError, HoldNotActiveError
 from omnicrm.loyalty.events import PointsSpent
-from omnicrm.loyalty.model import EntryKind, Hold, HoldState
+from omnicrm.loyalty.model import EntryKind, Hold, HoldState, evolve
 from omnicrm.loyalty.results import Receipt
 from omnicrm.validation import check_id
 
@@ -142,7 +140,7 @@ class CheckoutCommands(ServiceBase):
         if hold.program_id != books.program.id:
             raise NotFoundError("hold", (books.program.id, hold_id))
         books.settle(hold.member_id, books.now)
-        hold = books.uow.loyalty_holds.get(hold_id)
+        hold = books.lapsed.get(hold_id, hold)  # settling may have lapsed it
         if hold.state != HoldState.ACTIVE:
             raise HoldNotActiveError("hold_id", hold_id, f"the hold is already {hold.state}")
         return hold
@@ -177,12 +175,10 @@ class CheckoutCommands(ServiceBase):
                         counterparty=hold.company,
                         ref=hold.id,
                     )
-                    captured.append(attrs.evolve(allocation, points=part))
+                    captured.append(evolve(allocation, points=part))
                 rest.append((allocation, allocation.points - part))
             books.release(hold, rest, EntryKind.RELEASE, at)
-            books.uow.loyalty_holds.update(
-                attrs.evolve(hold, state=HoldState.CAPTURED, captured=points)
-            )
+            books.uow.loyalty_holds.update(evolve(hold, state=HoldState.CAPTURED, captured=points))
             books.touch(hold.member_id, at)
             if hold.order_id is not None:
                 books.record_spent(hold.member_id, hold.order_id, captured, hold.company)
@@ -217,7 +213,7 @@ class CheckoutCommands(ServiceBase):
             books.release(
                 hold, [(a, a.points) for a in hold.allocations], EntryKind.RELEASE, books.now
             )
-            books.uow.loyalty_holds.update(attrs.evolve(hold, state=HoldState.RELEASED))
+            books.uow.loyalty_holds.update(evolve(hold, state=HoldState.RELEASED))
             return Receipt(
                 command="release",
                 program_id=program.id,

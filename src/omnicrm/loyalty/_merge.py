@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import attrs
-
 from omnicrm.loyalty._books import AVAILABLE, PENDING, TRANSFER, Books
-from omnicrm.loyalty.model import Account, EntryKind, Grant, HoldState
+from omnicrm.loyalty.model import Account, EntryKind, Grant, HoldState, evolve
 
 __all__ = ["move_grants"]
 
 
 def _later(a: Account, b: Account) -> Account:
     dates = [d for d in (a.rolling_expires_at, b.rolling_expires_at) if d is not None]
-    return attrs.evolve(a, rolling_expires_at=max(dates) if dates else None)
+    return evolve(a, rolling_expires_at=max(dates) if dates else None)
 
 
 def move_grants(
@@ -34,9 +32,9 @@ def move_grants(
     books.settle(target, at)
     for hold in books.uow.loyalty_holds.active(books.program.id, source):
         books.release(hold, [(a, a.points) for a in hold.allocations], EntryKind.RELEASE, at)
-        books.uow.loyalty_holds.update(attrs.evolve(hold, state=HoldState.RELEASED))
+        books.uow.loyalty_holds.update(evolve(hold, state=HoldState.RELEASED))
     moved = 0
-    for grant in books.uow.loyalty_grants.live(books.program.id, source):
+    for grant in sorted(books.live(source), key=lambda g: g.id):
         if not select(grant):
             continue
         state = PENDING if grant.pending else AVAILABLE
@@ -58,7 +56,7 @@ def move_grants(
             accounts=(TRANSFER, state),
             **common,  # type: ignore[arg-type]
         )
-        books.uow.loyalty_grants.update(mark(attrs.evolve(grant, member_id=target)))
+        books.save_grant(mark(evolve(grant, member_id=target)))
         moved += grant.remaining
     if books.program.rolling:
         books.save_account(_later(books.account(target), books.account(source)))

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import attrs
-
 from omnicrm.errors import NotFoundError, RuleViolationError
 from omnicrm.loyalty import _calendar as cal
 from omnicrm.loyalty._books import Books
-from omnicrm.loyalty.model import EntryKind, Grant, GrantKind, OrderPart
+from omnicrm.loyalty.model import EntryKind, Grant, GrantKind, OrderPart, evolve
 
 __all__ = ["return_purchase"]
 
@@ -27,7 +25,7 @@ def _reverse(
 
     Points that expired before the return are not charged: the member never had them.
     """
-    grant = books.uow.loyalty_grants.get(part.grant_id)
+    grant = books.grant(part.grant_id)
     left = points
     if grant.pending:
         cut = min(left, grant.remaining)
@@ -67,12 +65,12 @@ def _reverse(
 
 def _restore(books: Books, part: OrderPart, points: int, at: datetime, ref: str) -> None:
     """Give back ``points`` spent from ``part``'s grant."""
-    grant = books.uow.loyalty_grants.get(part.grant_id)
+    grant = books.grant(part.grant_id)
     if books.expired(grant, at) and books.program.expired_spent_on_return == "reissue":
         program = books.program
         kind = GrantKind.ROLLING if program.rolling else GrantKind.STANDARD
         expires = None if program.rolling else cal.fixed_expiry(program, at)
-        grant = books.uow.loyalty_grants.add(
+        grant = books.add_grant(
             Grant(
                 id=books.ids.new_id("grt"),
                 program_id=program.id,
@@ -117,7 +115,7 @@ def return_purchase(
             owed, forgiven = _reverse(books, member_id, part, delta, at)
             debt += owed
             reversed_total += delta
-        earned.append(attrs.evolve(part, undone=target, forgiven=part.forgiven + forgiven))
+        earned.append(evolve(part, undone=target, forgiven=part.forgiven + forgiven))
     spent_total = sum(p.points for p in order.spent)
     to_restore = spent_total * returned // order.gross - sum(p.undone for p in order.spent)
     restored_total = to_restore
@@ -128,9 +126,9 @@ def return_purchase(
         if give <= 0:
             continue
         _restore(books, part, give, at, order_id)
-        spent[index] = attrs.evolve(part, undone=part.undone + give)
+        spent[index] = evolve(part, undone=part.undone + give)
         to_restore -= give
     books.uow.loyalty_orders.update(
-        attrs.evolve(order, returned=returned, earned=tuple(earned), spent=tuple(spent))
+        evolve(order, returned=returned, earned=tuple(earned), spent=tuple(spent))
     )
     return reversed_total, restored_total, debt

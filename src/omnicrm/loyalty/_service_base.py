@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import attrs
-
 from omnicrm.clock import Clock
 from omnicrm.errors import InvalidTypeError, NotFoundError
 from omnicrm.idempotency import IdempotencyRecord, fingerprint, replay_or_none
 from omnicrm.ids import IdGenerator, UuidIds
 from omnicrm.loyalty._books import Books
 from omnicrm.loyalty.codec import receipt_from_json, receipt_to_json
+from omnicrm.loyalty.model import evolve
 from omnicrm.loyalty.ports import LoyaltyStore
 from omnicrm.loyalty.program import Program
 from omnicrm.loyalty.results import Receipt
@@ -55,6 +54,8 @@ class ServiceBase:
 
     def program(self, program_id: str) -> Program:
         """Return the program, or raise ``NotFoundError``."""
+        if type(program_id) is str and (known := self._programs.get(program_id)) is not None:
+            return known  # a configured program's id is a checked id
         check_id("program_id", program_id)
         found = self._programs.get(program_id)
         if found is None:
@@ -62,6 +63,8 @@ class ServiceBase:
         return found
 
     def _company(self, program: Program, company: object) -> str:
+        if type(company) is str and company in program.companies:
+            return company  # a configured company is a checked id
         check_id("company", company)
         if company not in program.companies:
             raise NotFoundError("company", (program.id, company))
@@ -90,7 +93,7 @@ class ServiceBase:
                 )
             )
             uow.commit()
-        return attrs.evolve(receipt, events=uow.events)
+        return evolve(receipt, events=uow.events)
 
     def _event(self, books: Books, event: type[Any], **fields: Any) -> None:
         books.uow.record(event(event_id=self._ids.new_id("evt"), occurred_at=books.now, **fields))

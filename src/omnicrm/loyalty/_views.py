@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from omnicrm.loyalty import _calendar as cal
 from omnicrm.loyalty._books import ACTIVITY, AVAILABLE, DEBT, HELD, PENDING, REDEEMED
@@ -14,8 +14,6 @@ from omnicrm.loyalty.program import Program
 from omnicrm.loyalty.results import Balance, CompanyBooks, Settlement
 
 __all__ = ["balance_as_of", "balance_now", "company_books", "settlement"]
-
-_TICK = timedelta(microseconds=1)
 
 
 class _Tally:
@@ -27,7 +25,6 @@ class _Tally:
     def add(
         self,
         points: int,
-        *,
         kind: str,
         pending: bool,
         confirm_at: datetime | None,
@@ -41,7 +38,7 @@ class _Tally:
         self.available += points
         if kind == GrantKind.LIMITED:
             self.limited += points
-        self.by_date[cal.local_date(self.program, expiry - _TICK)] += points
+        self.by_date[cal.expiry_day(self.program, expiry)] += points
 
     def balance(self, debt: int) -> Balance:
         return Balance(
@@ -63,14 +60,11 @@ def balance_now(
     """The balance at ``at`` from the grant projection (fast: grouped remaining points)."""
     tally = _Tally(program, account, at)
     rolling = account.rolling_expires_at
+    add = tally.add
     for row in uow.loyalty_grants.summary(program.id, account.member_id):
-        tally.add(
-            row.remaining,
-            kind=row.kind,
-            pending=row.pending,
-            confirm_at=row.confirm_at,
-            expiry=rolling if row.kind == GrantKind.ROLLING else row.expires_at,
-        )
+        kind = row.kind
+        expiry = rolling if kind == GrantKind.ROLLING else row.expires_at
+        add(row.remaining, kind, row.pending, row.confirm_at, expiry)
     lapsed: list[Allocation] = []
     for hold in uow.loyalty_holds.active(program.id, account.member_id):
         if hold.expires_at > at:

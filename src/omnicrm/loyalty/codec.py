@@ -20,9 +20,12 @@ __all__ = [
 ]
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def dumps(data: Any) -> str:
     """Compact, deterministic JSON."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _ENCODER.encode(data)
 
 
 def _allocations(items: tuple[Allocation, ...]) -> list[list[Any]]:

@@ -8,7 +8,9 @@ only while the stored version equals the one read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 import attrs
 
@@ -24,7 +26,57 @@ __all__ = [
     "LedgerEntry",
     "Order",
     "OrderPart",
+    "evolve",
 ]
+
+V = TypeVar("V")
+_COPIERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {}
+
+
+def _copier(cls: Any) -> Callable[[Any, dict[str, Any]], Any]:
+    """Build a copy function for ``cls``: slots filled directly, ``__init__`` skipped.
+
+    Only for classes with nothing for ``__init__`` to run (no validator, converter or
+    post-init hook), like the values of this module; any other class gets
+    ``attrs.evolve``.
+    """
+    fields = attrs.fields(cls)
+    if hasattr(cls, "__attrs_post_init__") or any(
+        f.validator is not None or f.converter is not None or not f.init for f in fields
+    ):
+        return lambda value, changes: attrs.evolve(value, **changes)
+    names = tuple(f.name for f in fields)
+    lines = ["def copy(value, changes):", "    new = make(cls)"]
+    lines += [f"    put(new, {name!r}, value.{name})" for name in names]
+    lines += [
+        "    for name, item in changes.items():",
+        "        if name not in known:",
+        "            raise TypeError(f'{cls.__name__} has no field {name!r}')",
+        "        put(new, name, item)",
+        "    return new",
+    ]
+    scope: dict[str, Any] = {
+        "make": object.__new__,
+        "put": object.__setattr__,
+        "cls": cls,
+        "known": frozenset(names),
+    }
+    exec("\n".join(lines), scope)  # generated from attrs field names only
+    copy: Callable[[Any, dict[str, Any]], Any] = scope["copy"]
+    return copy
+
+
+def evolve(value: V, **changes: Any) -> V:
+    """Return a copy of ``value`` with ``changes``: ``attrs.evolve``, about twice as fast.
+
+    The loyalty values have no validators (they are built from checked commands), so
+    the copy fills their slots directly instead of running ``__init__``.
+    """
+    copier = _COPIERS.get(type(value))
+    if copier is None:
+        copier = _COPIERS[type(value)] = _copier(type(value))
+    new: V = copier(value, changes)
+    return new
 
 
 class GrantKind:

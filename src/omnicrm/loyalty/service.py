@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import attrs
-
 from omnicrm.clock import to_utc
 from omnicrm.errors import DuplicateError, InvalidTypeError, RuleViolationError
 from omnicrm.loyalty import _calendar as cal
@@ -16,7 +14,7 @@ from omnicrm.loyalty._queries import LedgerQueries
 from omnicrm.loyalty._returns import return_purchase
 from omnicrm.loyalty._service_base import positive_points
 from omnicrm.loyalty.events import PointsEarned, PointsExpired, PointsReturned
-from omnicrm.loyalty.model import EntryKind, GrantKind, Order
+from omnicrm.loyalty.model import EntryKind, GrantKind, Order, evolve
 from omnicrm.loyalty.purchase import Purchase, plan_earning
 from omnicrm.loyalty.results import ExpiryReport, Receipt
 from omnicrm.validation import check_date, check_id, check_int
@@ -100,7 +98,7 @@ class LoyaltyService(CheckoutCommands, LedgerQueries):
             base = order or Order(
                 program_id=program.id, order_id=purchase.order_id, member_id=member_id
             )
-            earned = attrs.evolve(
+            earned = evolve(
                 base,
                 gross=purchase.gross,
                 points_used=purchase.points_used,
@@ -291,7 +289,7 @@ class LoyaltyService(CheckoutCommands, LedgerQueries):
                         source,
                         target,
                         lambda g: g.merge_id == merge_id and g.merged_from == target,
-                        lambda g: attrs.evolve(g, merged_from=None, merge_id=None),
+                        lambda g: evolve(g, merged_from=None, merge_id=None),
                     )
                 else:
                     moved = move_grants(
@@ -299,7 +297,7 @@ class LoyaltyService(CheckoutCommands, LedgerQueries):
                         source,
                         target,
                         lambda _g: True,
-                        lambda g: attrs.evolve(g, merged_from=source, merge_id=merge_id),
+                        lambda g: evolve(g, merged_from=source, merge_id=merge_id),
                     )
                 return Receipt(
                     command=scope.removeprefix("loyalty."),

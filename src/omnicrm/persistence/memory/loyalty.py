@@ -6,8 +6,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-import attrs
-
 from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError
 from omnicrm.loyalty.model import (
     Account,
@@ -17,6 +15,7 @@ from omnicrm.loyalty.model import (
     HoldState,
     LedgerEntry,
     Order,
+    evolve,
 )
 from omnicrm.persistence.memory._tables import Journal, Table
 
@@ -33,6 +32,7 @@ __all__ = [
 K = TypeVar("K")
 R = TypeVar("R", Account, Grant, Hold, Order)
 Member = tuple[str, str]
+SummaryKey = tuple[str, bool, datetime | None, datetime | None]
 
 
 class _Log:
@@ -61,19 +61,20 @@ class LoyaltyTables:
     def __init__(self) -> None:
         self.accounts: Table[Member, Account] = Table()
         self.grants: Table[str, Grant] = Table()
-        self.grants_by_member: Table[Member, tuple[str, ...]] = Table()
+        self.live_by_member: Table[Member, tuple[str, ...]] = Table()
+        """Each member's grants with points left (``remaining > 0``)."""
         self.holds: Table[str, Hold] = Table()
         self.active_holds: Table[Member, frozenset[str]] = Table()
         self.orders: Table[Member, Order] = Table()
         self.ledger = _Log()
-        self.summaries: dict[Member, list[GrantSummary]] = {}
-        """Each member's grouped live grants, dropped whenever one of their grants changes."""
+        self.summaries: dict[Member, dict[SummaryKey, GrantSummary]] = {}
+        """Each member's grouped live grants, built on first read, then kept up to date."""
 
 
 def _add(table: Table[K, R], journal: Journal, key: K, row: R, kind: str) -> R:
     if key in table:
         raise DuplicateError(kind, key)
-    stored = attrs.evolve(row, version=1)
+    stored = evolve(row, version=1)
     table.put(journal, key, stored)
     return stored
 
@@ -84,7 +85,7 @@ def _update(table: Table[K, R], journal: Journal, key: K, row: R, kind: str) -> 
         raise NotFoundError(kind, key)
     if current.version != row.version:
         raise ConcurrencyError(kind, key, row.version, current.version)
-    stored = attrs.evolve(row, version=row.version + 1)
+    stored = evolve(row, version=row.version + 1)
     table.put(journal, key, stored)
     return stored
 
@@ -130,29 +131,52 @@ class MemoryAccountRepository(_Repository):
 class MemoryGrantRepository(_Repository):
     """:class:`~omnicrm.loyalty.ports.GrantRepository` over journaled dicts."""
 
-    def _forget(self, member: Member) -> None:
-        """Drop the member's cached summary now and again if this unit of work rolls back."""
-        self._t.summaries.pop(member, None)
-        self._forget_on_rollback(member)
+    def _shift(self, member: Member, grant: Grant, sign: int) -> None:
+        """Add (``sign`` 1) or remove (-1) a live grant in the member's cached summary.
 
-    def _forget_on_rollback(self, member: Member) -> None:
+        The summary is kept up to date rather than dropped, and each change is journaled,
+        so a rollback restores it exactly.
+        """
+        cache = self._t.summaries.get(member)
+        if cache is None or grant.remaining <= 0:
+            return
+        key = (grant.kind, grant.pending, grant.confirm_at, grant.expires_at)
+        old = cache.get(key)
+        total = (0 if old is None else old.remaining) + sign * grant.remaining
+        if total:
+            cache[key] = GrantSummary(
+                kind=grant.kind,
+                pending=grant.pending,
+                confirm_at=grant.confirm_at,
+                expires_at=grant.expires_at,
+                remaining=total,
+            )
+        else:
+            del cache[key]
         summaries = self._t.summaries
 
         def undo() -> None:
-            summaries.pop(member, None)
+            if summaries.get(member) is cache:
+                if old is None:
+                    cache.pop(key, None)
+                else:
+                    cache[key] = old
 
         self._journal.record(undo)
 
     def _index(self, member: Member, grant_id: str, *, remove: bool = False) -> None:
-        ids = self._t.grants_by_member.get(member) or ()
+        """Add or remove a grant id in the member's live-grant index."""
+        ids = self._t.live_by_member.get(member) or ()
         ids = tuple(i for i in ids if i != grant_id) if remove else (*ids, grant_id)
-        self._t.grants_by_member.put(self._journal, member, ids)
+        self._t.live_by_member.put(self._journal, member, ids)
 
     def add(self, grant: Grant) -> Grant:
         """Store a new grant with version 1."""
         stored = _add(self._t.grants, self._journal, grant.id, grant, "grant")
-        self._index((grant.program_id, grant.member_id), grant.id)
-        self._forget((grant.program_id, grant.member_id))
+        if stored.remaining > 0:
+            member = (grant.program_id, grant.member_id)
+            self._index(member, grant.id)
+            self._shift(member, stored, 1)
         return stored
 
     def get(self, grant_id: str) -> Grant:
@@ -171,40 +195,45 @@ class MemoryGrantRepository(_Repository):
         """Replace the grant if the version matches (its member may change: a merge)."""
         before = self._t.grants.get(grant.id)
         stored = _update(self._t.grants, self._journal, grant.id, grant, "grant")
-        if before is not None and before.member_id != grant.member_id:
-            self._index((before.program_id, before.member_id), grant.id, remove=True)
-            self._index((grant.program_id, grant.member_id), grant.id)
-            self._forget((before.program_id, before.member_id))
-        self._forget((grant.program_id, grant.member_id))
+        assert before is not None  # _update found it
+        old, new = (before.program_id, before.member_id), (grant.program_id, grant.member_id)
+        was_live, is_live = before.remaining > 0, stored.remaining > 0
+        if was_live and (old != new or not is_live):
+            self._index(old, grant.id, remove=True)
+        if is_live and (old != new or not was_live):
+            self._index(new, grant.id)
+        self._shift(old, before, -1)
+        self._shift(new, stored, 1)
         return stored
 
     def live(self, program_id: str, member_id: str) -> Sequence[Grant]:
         """The member's grants with points left, by id."""
         rows = self._t.grants
-        ids = self._t.grants_by_member.get((program_id, member_id)) or ()
-        found = [g for i in ids if (g := rows.get(i)) is not None and g.remaining > 0]
+        ids = self._t.live_by_member.get((program_id, member_id)) or ()
+        found = [g for i in ids if (g := rows.get(i)) is not None]
         return sorted(found, key=lambda g: g.id)
 
     def summary(self, program_id: str, member_id: str) -> Sequence[GrantSummary]:
-        """Remaining points grouped by kind, state and dates (cached until a grant changes)."""
+        """Remaining points grouped by kind, state and dates (cached, kept up to date)."""
         member = (program_id, member_id)
         cached = self._t.summaries.get(member)
         if cached is not None:
-            return list(cached)
-        groups: dict[tuple[str, bool, datetime | None, datetime | None], int] = {}
+            return list(cached.values())
+        groups: dict[SummaryKey, int] = {}
         rows = self._t.grants
-        for grant_id in self._t.grants_by_member.get((program_id, member_id)) or ():
+        for grant_id in self._t.live_by_member.get(member) or ():
             g = rows.get(grant_id)
-            if g is not None and g.remaining > 0:
-                key = (g.kind, g.pending, g.confirm_at, g.expires_at)
-                groups[key] = groups.get(key, 0) + g.remaining
-        found = [
-            GrantSummary(kind=k, pending=p, confirm_at=c, expires_at=e, remaining=r)
+            if g is None:
+                continue
+            key = (g.kind, g.pending, g.confirm_at, g.expires_at)
+            groups[key] = groups.get(key, 0) + g.remaining
+        found = {
+            (k, p, c, e): GrantSummary(kind=k, pending=p, confirm_at=c, expires_at=e, remaining=r)
             for (k, p, c, e), r in groups.items()
-        ]
+        }
         if self._journal.clean:  # nothing written yet: this is committed state
             self._t.summaries[member] = found
-        return list(found)
+        return list(found.values())
 
     def due(self, program_id: str, now: datetime) -> Sequence[str]:
         """Members with a live grant confirming or expiring by ``now``."""
@@ -292,7 +321,7 @@ class MemoryLedgerRepository(_Repository):
         """Append entries with the next sequence numbers."""
         log = self._t.ledger
         for entry in entries:
-            log.append(self._journal, attrs.evolve(entry, seq=len(log.rows) + 1))
+            log.append(self._journal, evolve(entry, seq=len(log.rows) + 1))
 
     def for_member(
         self, program_id: str, member_id: str, *, until: datetime | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from omnicrm.clock import from_micros, to_micros
@@ -32,8 +33,11 @@ def us(value: datetime | None) -> int | None:
 
 
 def at(value: int | None) -> datetime | None:
-    """The instant of epoch microseconds, or ``None``."""
-    return None if value is None else from_micros(value)
+    """The instant of epoch microseconds, or ``None`` (recent conversions are remembered)."""
+    return None if value is None else _instant(value)
+
+
+_instant = lru_cache(maxsize=8192)(from_micros)
 
 
 GRANT_COLUMNS = (

@@ -18,6 +18,7 @@ from omnicrm.persistence.sqlite.idempotency import MIGRATION as IDEMPOTENCY_V1
 from omnicrm.persistence.sqlite.identity import MIGRATION as IDENTITY_V1
 from omnicrm.persistence.sqlite.inventory import MIGRATION as INVENTORY_V1
 from omnicrm.persistence.sqlite.loyalty import MIGRATION as LOYALTY_V1
+from omnicrm.persistence.sqlite.loyalty import MIGRATION_V2 as LOYALTY_V2
 from omnicrm.persistence.sqlite.omni import MIGRATION as OMNI_V1
 from omnicrm.persistence.sqlite.timing import MIGRATION as TIMING_V1
 
@@ -27,7 +28,7 @@ MIGRATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
     "core": (IDEMPOTENCY_V1,),
     "customers": (CUSTOMERS_V1,),
     "timing": (TIMING_V1,),
-    "loyalty": (LOYALTY_V1,),
+    "loyalty": (LOYALTY_V1, LOYALTY_V2),
     "inventory": (INVENTORY_V1,),
     "identity": (IDENTITY_V1,),
     "omni": (OMNI_V1,),
