@@ -7,6 +7,7 @@ write is journaled and a rollback undoes it exactly. Data lives as long as the s
 from __future__ import annotations
 
 import threading
+from functools import cached_property
 
 from omnicrm.errors import StateError
 from omnicrm.idempotency import IdempotencyRecord
@@ -68,24 +69,18 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self._locked = False
         self._customers = MemoryCustomerRepository(store._customers, self._journal)
         self._idempotency = MemoryIdempotencyRepository(store._idempotency, self._journal)
-        self._timing = _timing.TimingRepositories(store._timing, self._journal)
-        self._loyalty = _loyalty.MemoryLoyaltyRepositories(store._loyalty, self._journal)
-        self._inventory = _inventory.InventoryRepositories(store._inventory, self._journal)
-        self._identity = _identity.MemoryIdentityRepositories(store._identity, self._journal)
-        self._purchases = _omni.MemoryPurchaseLog(store._omni, self._journal)
-        self._watches = _omni.MemoryWatchList(store._omni, self._journal)
 
     @property
     def omni_purchases(self) -> _omni.MemoryPurchaseLog:
         """The composition root's purchase log."""
         self._require_active()
-        return self._purchases
+        return self._purchases_repos
 
     @property
     def omni_watches(self) -> _omni.MemoryWatchList:
         """The composition root's watch list."""
         self._require_active()
-        return self._watches
+        return self._watches_repos
 
     @property
     def customers(self) -> MemoryCustomerRepository:
@@ -103,121 +98,145 @@ class MemoryUnitOfWork(BaseUnitOfWork):
     def timing_events(self) -> _timing.MemoryProcessedEventRepository:
         """Processed event ids (timing engine)."""
         self._require_active()
-        return self._timing.events
+        return self._timing_repos.events
 
     @property
     def timing_enrollments(self) -> _timing.MemoryEnrollmentRepository:
         """Positions in journeys (timing engine)."""
         self._require_active()
-        return self._timing.enrollments
+        return self._timing_repos.enrollments
 
     @property
     def timing_entries(self) -> _timing.MemoryEntryRepository:
         """Entries into journeys (timing engine)."""
         self._require_active()
-        return self._timing.entries
+        return self._timing_repos.entries
 
     @property
     def timing_actions(self) -> _timing.MemoryActionRepository:
         """Action decisions (timing engine)."""
         self._require_active()
-        return self._timing.actions
+        return self._timing_repos.actions
 
     @property
     def timing_outcomes(self) -> _timing.MemoryOutcomeRepository:
         """Reported outcomes (timing engine)."""
         self._require_active()
-        return self._timing.outcomes
+        return self._timing_repos.outcomes
 
     @property
     def loyalty_accounts(self) -> _loyalty.MemoryAccountRepository:
         """The loyalty accounts repository."""
         self._require_active()
-        return self._loyalty.accounts
+        return self._loyalty_repos.accounts
 
     @property
     def loyalty_grants(self) -> _loyalty.MemoryGrantRepository:
         """The loyalty grants repository."""
         self._require_active()
-        return self._loyalty.grants
+        return self._loyalty_repos.grants
 
     @property
     def loyalty_holds(self) -> _loyalty.MemoryHoldRepository:
         """The loyalty holds repository."""
         self._require_active()
-        return self._loyalty.holds
+        return self._loyalty_repos.holds
 
     @property
     def loyalty_orders(self) -> _loyalty.MemoryOrderRepository:
         """The loyalty orders repository."""
         self._require_active()
-        return self._loyalty.orders
+        return self._loyalty_repos.orders
 
     @property
     def loyalty_ledger(self) -> _loyalty.MemoryLedgerRepository:
         """The loyalty ledger repository."""
         self._require_active()
-        return self._loyalty.ledger
+        return self._loyalty_repos.ledger
 
     @property
     def locations(self) -> _inventory.MemoryLocationRepository:
         """The inventory locations repository."""
         self._require_active()
-        return self._inventory.locations
+        return self._inventory_repos.locations
 
     @property
     def channel_routes(self) -> _inventory.MemoryChannelRouteRepository:
         """The channel-to-locations routes repository."""
         self._require_active()
-        return self._inventory.channel_routes
+        return self._inventory_repos.channel_routes
 
     @property
     def items(self) -> _inventory.MemoryItemRepository:
         """The inventory item catalogue."""
         self._require_active()
-        return self._inventory.items
+        return self._inventory_repos.items
 
     @property
     def stock(self) -> _inventory.MemoryStockRepository:
         """Stock levels and movements."""
         self._require_active()
-        return self._inventory.stock
+        return self._inventory_repos.stock
 
     @property
     def holds(self) -> _inventory.MemoryHoldRepository:
         """Inventory holds."""
         self._require_active()
-        return self._inventory.holds
+        return self._inventory_repos.holds
 
     @property
     def identity_profiles(self) -> _identity.MemoryProfileRepository:
         """Identity: people."""
         self._require_active()
-        return self._identity.profiles
+        return self._identity_repos.profiles
 
     @property
     def identity_records(self) -> _identity.MemorySourceRecordRepository:
         """Identity: source records."""
         self._require_active()
-        return self._identity.records
+        return self._identity_repos.records
 
     @property
     def identity_keys(self) -> _identity.MemoryMatchKeyRepository:
         """Identity: the match-key index."""
         self._require_active()
-        return self._identity.keys
+        return self._identity_repos.keys
 
     @property
     def identity_decisions(self) -> _identity.MemoryDecisionRepository:
         """Identity: review queue and decisions."""
         self._require_active()
-        return self._identity.decisions
+        return self._identity_repos.decisions
 
     @property
     def identity_audit(self) -> _identity.MemoryAuditRepository:
         """Identity: the audit trail."""
         self._require_active()
-        return self._identity.audit
+        return self._identity_repos.audit
+
+    @cached_property
+    def _timing_repos(self) -> _timing.TimingRepositories:
+        return _timing.TimingRepositories(self._store._timing, self._journal)
+
+    @cached_property
+    def _loyalty_repos(self) -> _loyalty.MemoryLoyaltyRepositories:
+        return _loyalty.MemoryLoyaltyRepositories(self._store._loyalty, self._journal)
+
+    @cached_property
+    def _inventory_repos(self) -> _inventory.InventoryRepositories:
+        return _inventory.InventoryRepositories(self._store._inventory, self._journal)
+
+    @cached_property
+    def _identity_repos(self) -> _identity.MemoryIdentityRepositories:
+        return _identity.MemoryIdentityRepositories(self._store._identity, self._journal)
+
+    @cached_property
+    def _purchases_repos(self) -> _omni.MemoryPurchaseLog:
+        return _omni.MemoryPurchaseLog(self._store._omni, self._journal)
+
+    @cached_property
+    def _watches_repos(self) -> _omni.MemoryWatchList:
+        return _omni.MemoryWatchList(self._store._omni, self._journal)
 
     def _begin(self) -> None:
         self._store._acquire()
