@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from omnicrm.timing._matcher import Matcher, compile_matcher
 from omnicrm.timing.conditions import Condition, Facts, compile_all_of
 from omnicrm.timing.errors import JourneyDefinitionError
 from omnicrm.timing.model import Branch, Journey, Step, Trigger, WaitForEvent
@@ -72,21 +73,30 @@ class Dispatch:
         self.entering: dict[str, tuple[CompiledJourney, ...]] = {}
         self.rules: dict[str, tuple[tuple[str, Predicate], ...]] = {}
         types: set[str] = set(extra_types)
+        conditions: dict[str, list[tuple[str, tuple[Condition, ...]]]] = {}
         for item in compiled:
             types |= item.journey.event_types()
             for event_type, tests in item.triggers.items():
                 self.entering[event_type] = (*self.entering.get(event_type, ()), item)
                 pairs = tuple((item.journey.id, t) for t in tests)
                 self.rules[event_type] = (*self.rules.get(event_type, ()), *pairs)
+            for trigger in item.journey.triggers:
+                conditions.setdefault(trigger.event_type, []).append(
+                    (item.journey.id, trigger.conditions)
+                )
         self.event_types = frozenset(types)
+        self.matchers: dict[str, Matcher] = {
+            event_type: compile_matcher(rules, self.rules[event_type])
+            for event_type, rules in conditions.items()
+        }
 
     def matching(self, event_type: str, facts: Facts) -> list[str]:
-        """Return the ids of the journeys an event of ``event_type`` with ``facts`` enters."""
-        found: list[str] = []
-        for journey_id, test in self.rules.get(event_type, ()):
-            if test(facts) and journey_id not in found:
-                found.append(journey_id)
-        return found
+        """Return the ids of the journeys an event of ``event_type`` with ``facts`` enters.
+
+        In priority order, each once.
+        """
+        matcher = self.matchers.get(event_type)
+        return [] if matcher is None else matcher(facts)
 
 
 def compile_all(journeys: Iterable[Journey], extra_types: Iterable[str] = ()) -> Dispatch:

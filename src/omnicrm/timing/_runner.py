@@ -91,15 +91,10 @@ class Runner:
             for position in positions:
                 if position.active:
                     self._on_event(uow, position, event, facts, ctx, out)
-        rules = self.dispatch.rules.get(event.event_type)
-        if rules:
-            facts = Facts(event.properties, ctx.profile, ctx.segment)
-            tried: set[str] = set()
+        matcher = self.dispatch.matchers.get(event.event_type)
+        if matcher is not None:
             by_id = self.dispatch.by_id
-            for journey_id, test in rules:
-                if journey_id in tried or not test(facts):
-                    continue
-                tried.add(journey_id)
+            for journey_id in matcher(Facts(event.properties, ctx.profile, ctx.segment)):
                 compiled = by_id[journey_id]
                 if (
                     self._enter(uow, compiled, ctx, at, event.properties, out)
