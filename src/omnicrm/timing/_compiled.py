@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import timedelta
+
+from dateutil.relativedelta import relativedelta
 
 from omnicrm.timing._matcher import Matcher, compile_matcher
 from omnicrm.timing.conditions import Condition, Facts, compile_all_of
 from omnicrm.timing.errors import JourneyDefinitionError
-from omnicrm.timing.model import Branch, Journey, Step, Trigger, WaitForEvent
+from omnicrm.timing.model import Branch, Journey, Step, Trigger, Wait, WaitForEvent
+from omnicrm.timing.waits import as_timedelta
 
 __all__ = ["CompiledJourney", "Dispatch", "Predicate", "compile_all"]
 
@@ -27,7 +31,7 @@ def matches(test: Predicate, facts: Facts) -> bool:
 class CompiledJourney:
     """A journey with its steps by id and its conditions compiled."""
 
-    __slots__ = ("exits", "journey", "stage_channels", "steps", "tests", "triggers")
+    __slots__ = ("exits", "journey", "spans", "stage_channels", "steps", "tests", "triggers")
 
     def __init__(self, journey: Journey) -> None:
         self.journey = journey
@@ -36,7 +40,12 @@ class CompiledJourney:
         self.exits: dict[str, list[Predicate]] = _by_type(journey.exit_on)
         self.stage_channels = {s.name: s.channels for s in journey.stages}
         self.tests: dict[tuple[str, int], Predicate] = {}
+        # what a duration wait or an event timeout adds on the local clock, worked out once
+        self.spans: dict[str, timedelta | relativedelta] = {}
         for step in journey.steps:
+            if isinstance(step, Wait | WaitForEvent):
+                delta = step.duration if isinstance(step, Wait) else step.timeout
+                self.spans[step.id] = as_timedelta(delta) or delta
             if isinstance(step, WaitForEvent):
                 self.tests[(step.id, 0)] = compile_conditions(step.conditions)
             elif isinstance(step, Branch):

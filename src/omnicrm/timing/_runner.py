@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -35,12 +35,12 @@ from omnicrm.timing.records import (
     Enrollment,
     EntryRecord,
 )
-from omnicrm.timing.waits import add_local, relative_due, wait_due
+from omnicrm.timing.waits import add_local, relative_due, until_due
 
 __all__ = ["Runner", "action_id", "in_holdout"]
 
 _ZONES: dict[str, tzinfo] = {}
-_TIMED = (Wait, WaitUntil, WaitForEvent)
+_SPANNED = (Wait, WaitForEvent)
 _PLAIN_WAITS = (Wait, WaitUntil, WaitRelative)
 
 
@@ -65,6 +65,57 @@ def in_holdout(journey_id: str, customer_id: str, basis_points: int) -> bool:
     if basis_points <= 0:
         return False
     return int(_digest("holdout", journey_id, customer_id)[:8], 16) % 10_000 < basis_points
+
+
+class _Seat:
+    """A position being entered: what :meth:`Enrollment.moved` needs, without a record yet."""
+
+    __slots__ = ("customer_id", "entered_at", "holdout", "journey_id", "run", "version")
+
+    step_id = ""
+    deferrals = 0
+
+    def __init__(
+        self,
+        customer_id: str,
+        journey_id: str,
+        run: int,
+        entered_at: datetime,
+        holdout: bool,
+        version: int,
+    ) -> None:
+        self.customer_id = customer_id
+        self.journey_id = journey_id
+        self.run = run
+        self.entered_at = entered_at
+        self.holdout = holdout
+        self.version = version
+
+    def moved(
+        self,
+        *,
+        step_id: str,
+        active: bool,
+        due_at: datetime | None,
+        wait_event: str | None,
+        facts: FrozenMap,
+        deferrals: int,
+    ) -> Enrollment:
+        """Return the position record at its first resting step."""
+        return Enrollment(
+            customer_id=self.customer_id,
+            journey_id=self.journey_id,
+            run=self.run,
+            step_id=step_id,
+            active=active,
+            entered_at=self.entered_at,
+            due_at=due_at,
+            wait_event=wait_event,
+            facts=facts,
+            deferrals=deferrals,
+            holdout=self.holdout,
+            version=self.version,
+        )
 
 
 class Runner:
@@ -209,16 +260,8 @@ class Runner:
                 customer_id=ctx.customer_id, journey_id=journey.id, run=run, at=at, holdout=holdout
             )
         )
-        position = Enrollment(
-            customer_id=ctx.customer_id,
-            journey_id=journey.id,
-            run=run,
-            step_id=journey.start,
-            active=True,
-            entered_at=at,
-            facts=facts,
-            holdout=holdout,
-            version=0 if before is None else before.version,
+        position = _Seat(
+            ctx.customer_id, journey.id, run, at, holdout, 0 if before is None else before.version
         )
         self._advance(uow, compiled, position, journey.start, at, ctx, facts, out)
         return True
@@ -227,7 +270,7 @@ class Runner:
         self,
         uow: TimingUnitOfWork,
         compiled: CompiledJourney,
-        position: Enrollment,
+        position: Enrollment | _Seat,
         step_id: str,
         at: datetime,
         ctx: CustomerContext,
@@ -254,8 +297,10 @@ class Runner:
                 if due is None or due <= at:
                     step_id = step.next
                     continue
-            elif isinstance(step, _TIMED):
-                due = wait_due(step, at, zone)
+            elif isinstance(step, _SPANNED):
+                due = (at.astimezone(zone) + compiled.spans[step.id]).astimezone(UTC)
+            elif isinstance(step, WaitUntil):
+                due = until_due(step, at, zone)
             else:
                 decision = self._act(uow, compiled, position, step, at, ctx, view, deferrals, out)
                 if decision is None:
@@ -295,7 +340,7 @@ class Runner:
         self,
         uow: TimingUnitOfWork,
         compiled: CompiledJourney,
-        position: Enrollment,
+        position: Enrollment | _Seat,
         step: Action,
         at: datetime,
         ctx: CustomerContext,
