@@ -34,6 +34,7 @@ from omnicrm.timing.records import (
     DueAction,
     Enrollment,
     EntryRecord,
+    trusted_enrollment,
 )
 from omnicrm.timing.waits import add_local, relative_due, until_due
 
@@ -102,20 +103,10 @@ class _Seat:
         deferrals: int,
     ) -> Enrollment:
         """Return the position record at its first resting step."""
-        return Enrollment(
-            customer_id=self.customer_id,
-            journey_id=self.journey_id,
-            run=self.run,
-            step_id=step_id,
-            active=active,
-            entered_at=self.entered_at,
-            due_at=due_at,
-            wait_event=wait_event,
-            facts=facts,
-            deferrals=deferrals,
-            holdout=self.holdout,
-            version=self.version,
-        )
+        return trusted_enrollment(
+            self.customer_id, self.journey_id, self.run, step_id, active, self.entered_at,
+            due_at, wait_event, facts, deferrals, self.holdout, self.version,
+        )  # fmt: skip
 
 
 class Runner:
