@@ -20,7 +20,9 @@ def test_trusted_enrollment_equals_the_constructor() -> None:
     }  # fmt: skip
     built = Enrollment(**fields)
     fast = trusted_enrollment(*(fields[a.name] for a in attrs.fields(Enrollment)))
-    assert fast == built and hash(fast) == hash(built) and repr(fast) == repr(built)
+    assert fast == built
+    assert hash(fast) == hash(built)
+    assert repr(fast) == repr(built)
     assert fast.with_version(4) == attrs.evolve(built, version=4)
     assert fast.ended() == attrs.evolve(
         built, active=False, due_at=None, wait_event=None, deferrals=0
