@@ -36,7 +36,10 @@ class TimingTables:
         self.positions: Table[str, Enrollment | tuple[Enrollment, ...]] = Table()
         self.due: list[tuple[datetime, str, str]] = []
         self.active: list[int] = [0]
-        self.entries: list[EntryRecord] = []
+        # the entry log, one list per column (a record per entry costs twice the memory)
+        self.entries: tuple[list[str], list[str], list[int], list[datetime], list[bool]] = (
+            [], [], [], [], []
+        )  # fmt: skip
         self.actions: Table[str, DueAction] = Table()
         self.sends: Table[str, tuple[tuple[datetime, str], ...]] = Table()
         self.outcomes: Table[tuple[str, str], Outcome] = Table()
@@ -91,64 +94,74 @@ class MemoryEnrollmentRepository:
             raise TypeError("enrollment must be an Enrollment")
         t = self._t
         customer_id, journey_id = enrollment.customer_id, enrollment.journey_id
-        rows = self._rows(customer_id)
-        current = None
-        for row in rows:
-            if row.journey_id == journey_id:
-                current = row
-                break
-        found = 0 if current is None else current.version
-        if found != enrollment.version:
+        found = t.positions.get(customer_id)
+        current: Enrollment | None = None
+        if found is None or (isinstance(found, Enrollment) and found.journey_id == journey_id):
+            current = found  # the common case: one journey per customer
+            rows: tuple[Enrollment, ...] = ()
+        else:
+            rows = (found,) if isinstance(found, Enrollment) else found
+            for row in rows:
+                if row.journey_id == journey_id:
+                    current = row
+                    break
+        version = 0 if current is None else current.version
+        if version != enrollment.version:
             raise ConcurrencyError(
-                "enrollment", (customer_id, journey_id), enrollment.version, found
+                "enrollment", (customer_id, journey_id), enrollment.version, version
             )
-        stored = enrollment.with_version(found + 1)
+        stored = enrollment.with_version(version + 1)
         updated: Enrollment | tuple[Enrollment, ...]
-        if len(rows) <= 1 and (current is not None or not rows):
-            updated = stored  # the common case: one journey per customer
+        if not rows:
+            updated = stored
         elif current is None:
             updated = tuple(sorted((*rows, stored), key=lambda r: r.journey_id))
         else:
             updated = tuple(stored if r is current else r for r in rows)
         t.positions.put(self._journal, customer_id, updated)
-        change = int(stored.active) - int(current is not None and current.active)
-        if change:
-            counter = t.active
+        was_active = current is not None and current.active
+        if stored.active != was_active:
+            counter, change = t.active, 1 if stored.active else -1
             counter[0] += change
             self._journal.record(lambda: counter.__setitem__(0, counter[0] - change))
         due = stored.due_at
         if (
-            stored.active
-            and due is not None
-            and (current is None or current.due_at != due or not current.active)
+            due is not None and stored.active and (not was_active or current.due_at != due)  # type: ignore[union-attr]
         ):
             heapq.heappush(t.due, (due, customer_id, journey_id))
         return stored
 
-    def _valid(self, entry: tuple[datetime, str, str]) -> Enrollment | None:
-        row = self.get(entry[1], entry[2])
-        if row is None or not row.active or row.due_at != entry[0]:
-            return None
-        return row
-
     def due(self, until: datetime, limit: int) -> Sequence[Enrollment]:
-        """Return up to ``limit`` active positions due at or before ``until``, oldest first."""
+        """Return up to ``limit`` active positions due at or before ``until``, oldest first.
+
+        Stale heap entries (the position moved on or ended) are dropped as they are met,
+        their removal journaled; the entries of the positions returned stay in the heap.
+        """
         bound = check_aware("until", until)
         check_int("limit", limit, minimum=1)
-        heap = self._t.due
+        heap, positions, record = self._t.due, self._t.positions, self._journal.record
         found: list[Enrollment] = []
         keep: list[tuple[datetime, str, str]] = []
         seen: set[tuple[str, str]] = set()
+        pop = heapq.heappop
         while heap and heap[0][0] <= bound and len(found) < limit:
-            entry = heapq.heappop(heap)
-            row = self._valid(entry)
-            key = (entry[1], entry[2])
-            if row is not None and key not in seen:
-                seen.add(key)
+            entry = pop(heap)
+            due, customer_id, journey_id = entry
+            row = positions.get(customer_id)
+            if row is not None and not isinstance(row, Enrollment):
+                row = next((r for r in row if r.journey_id == journey_id), None)
+            if (
+                row is not None
+                and row.journey_id == journey_id
+                and row.active
+                and row.due_at == due
+                and (customer_id, journey_id) not in seen
+            ):
+                seen.add((customer_id, journey_id))
                 found.append(row)
                 keep.append(entry)
             else:
-                self._journal.record(lambda e=entry: heapq.heappush(heap, e))  # type: ignore[misc]
+                record(lambda e=entry: heapq.heappush(heap, e))  # type: ignore[misc]
         for entry in keep:
             heapq.heappush(heap, entry)
         return found
@@ -167,19 +180,27 @@ class MemoryEntryRepository:
 
     def add(self, entry: EntryRecord) -> None:
         """Append an entry."""
-        entries = self._t.entries
-        entries.append(entry)
+        columns = self._t.entries
+        customers, journeys, runs, ats, holdouts = columns
+        customers.append(entry.customer_id)
+        journeys.append(entry.journey_id)
+        runs.append(entry.run)
+        ats.append(entry.at)
+        holdouts.append(entry.holdout)
 
         def undo() -> None:
-            entries.pop()
+            for column in columns:
+                column.pop()
 
         self._journal.record(undo)
 
     def all(self) -> Sequence[EntryRecord]:
         """Return every entry in order."""
-        return tuple(
-            sorted(self._t.entries, key=lambda e: (e.at, e.customer_id, e.journey_id, e.run))
-        )
+        rows = [
+            EntryRecord(customer_id=c, journey_id=j, run=r, at=a, holdout=h)
+            for c, j, r, a, h in zip(*self._t.entries, strict=True)
+        ]
+        return tuple(sorted(rows, key=lambda e: (e.at, e.customer_id, e.journey_id, e.run)))
 
 
 class MemoryActionRepository:
