@@ -32,8 +32,9 @@ class TimingTables:
 
     def __init__(self) -> None:
         self.seen: Table[str, bool] = Table()
-        # by customer: the one position, or a tuple of them ordered by journey id
-        self.positions: Table[str, Enrollment | tuple[Enrollment, ...]] = Table()
+        # by customer: the one position, or a tuple of them ordered by journey id; a plain
+        # dict journaled by the repository (one undo restores the row and the counter)
+        self.positions: dict[str, Enrollment | tuple[Enrollment, ...]] = {}
         self.due: list[tuple[datetime, str, str]] = []
         self.active: list[int] = [0]
         # the entry log, one list per column (a record per entry costs twice the memory)
@@ -118,12 +119,20 @@ class MemoryEnrollmentRepository:
             updated = tuple(sorted((*rows, stored), key=lambda r: r.journey_id))
         else:
             updated = tuple(stored if r is current else r for r in rows)
-        t.positions.put(self._journal, customer_id, updated)
+        positions, counter = t.positions, t.active
         was_active = current is not None and current.active
-        if stored.active != was_active:
-            counter, change = t.active, 1 if stored.active else -1
-            counter[0] += change
-            self._journal.record(lambda: counter.__setitem__(0, counter[0] - change))
+        change = int(stored.active) - int(was_active)
+        positions[customer_id] = updated
+        counter[0] += change
+
+        def undo() -> None:
+            if found is None:
+                del positions[customer_id]
+            else:
+                positions[customer_id] = found
+            counter[0] -= change
+
+        self._journal.record(undo)
         due = stored.due_at
         if (
             due is not None and stored.active and (not was_active or current.due_at != due)  # type: ignore[union-attr]
@@ -139,8 +148,9 @@ class MemoryEnrollmentRepository:
         """
         bound = check_aware("until", until)
         check_int("limit", limit, minimum=1)
-        heap, positions, record = self._t.due, self._t.positions, self._journal.record
+        heap, positions = self._t.due, self._t.positions
         found: list[Enrollment] = []
+        dropped: list[tuple[datetime, str, str]] = []
         keep: list[tuple[datetime, str, str]] = []
         seen: set[tuple[str, str]] = set()
         pop = heapq.heappop
@@ -161,14 +171,23 @@ class MemoryEnrollmentRepository:
                 found.append(row)
                 keep.append(entry)
             else:
-                record(lambda e=entry: heapq.heappush(heap, e))  # type: ignore[misc]
+                dropped.append(entry)
         for entry in keep:
             heapq.heappush(heap, entry)
+        if dropped:
+            self._journal.record(lambda: _push_all(heap, dropped))
         return found
 
     def count_active(self) -> int:
         """Return the number of active positions."""
         return self._t.active[0]
+
+
+def _push_all(
+    heap: list[tuple[datetime, str, str]], entries: list[tuple[datetime, str, str]]
+) -> None:
+    for entry in entries:
+        heapq.heappush(heap, entry)
 
 
 class MemoryEntryRepository:
