@@ -31,7 +31,9 @@ def matches(test: Predicate, facts: Facts) -> bool:
 class CompiledJourney:
     """A journey with its steps by id and its conditions compiled."""
 
-    __slots__ = ("exits", "journey", "spans", "stage_channels", "steps", "tests", "triggers")
+    __slots__ = (
+        "awaits", "exits", "journey", "spans", "stage_channels", "steps", "tests", "triggers",
+    )  # fmt: skip
 
     def __init__(self, journey: Journey) -> None:
         self.journey = journey
@@ -42,10 +44,13 @@ class CompiledJourney:
         self.tests: dict[tuple[str, int], Predicate] = {}
         # what a duration wait or an event timeout adds on the local clock, worked out once
         self.spans: dict[str, timedelta | relativedelta] = {}
+        self.awaits: dict[str, str] = {}  # the event type an event wait listens for
         for step in journey.steps:
             if isinstance(step, Wait | WaitForEvent):
                 delta = step.duration if isinstance(step, Wait) else step.timeout
                 self.spans[step.id] = as_timedelta(delta) or delta
+            if isinstance(step, WaitForEvent):
+                self.awaits[step.id] = step.event_type
             if isinstance(step, WaitForEvent):
                 self.tests[(step.id, 0)] = compile_conditions(step.conditions)
             elif isinstance(step, Branch):

@@ -235,7 +235,8 @@ class Runner:
             journey.ends_at is not None and at >= journey.ends_at
         ):
             return False
-        before = uow.timing_enrollments.get(ctx.customer_id, journey.id)
+        enrollments = uow.timing_enrollments
+        before = enrollments.get(ctx.customer_id, journey.id)
         if before is not None:
             if before.active or journey.reentry == Reentry.ONCE:
                 return False
@@ -245,15 +246,25 @@ class Runner:
                 if add_local(before.entered_at, journey.reentry_period, zone) > at:
                     return False
         run = 1 if before is None else before.run + 1
-        holdout = in_holdout(journey.id, ctx.customer_id, journey.holdout_basis_points)
+        basis_points = journey.holdout_basis_points
+        holdout = basis_points > 0 and in_holdout(journey.id, ctx.customer_id, basis_points)
         uow.timing_entries.add(
             EntryRecord(
                 customer_id=ctx.customer_id, journey_id=journey.id, run=run, at=at, holdout=holdout
             )
         )
-        position = _Seat(
-            ctx.customer_id, journey.id, run, at, holdout, 0 if before is None else before.version
-        )
+        version = 0 if before is None else before.version
+        span = compiled.spans.get(journey.start)
+        if span is not None:  # the common start, a duration wait: no step machine needed
+            due = (at.astimezone(_zone(ctx.time_zone)) + span).astimezone(UTC)
+            enrollments.put(
+                trusted_enrollment(
+                    ctx.customer_id, journey.id, run, journey.start, True, at, due,
+                    compiled.awaits.get(journey.start), facts, 0, holdout, version,
+                )
+            )  # fmt: skip
+            return True
+        position = _Seat(ctx.customer_id, journey.id, run, at, holdout, version)
         self._advance(uow, compiled, position, journey.start, at, ctx, facts, out)
         return True
 

@@ -102,10 +102,13 @@ class MemoryEnrollmentRepository:
             rows: tuple[Enrollment, ...] = ()
         else:
             rows = (found,) if isinstance(found, Enrollment) else found
+            place = 0  # where a new row goes, keeping the tuple ordered by journey id
             for row in rows:
                 if row.journey_id == journey_id:
                     current = row
                     break
+                if row.journey_id < journey_id:
+                    place += 1
         version = 0 if current is None else current.version
         if version != enrollment.version:
             raise ConcurrencyError(
@@ -116,7 +119,7 @@ class MemoryEnrollmentRepository:
         if not rows:
             updated = stored
         elif current is None:
-            updated = tuple(sorted((*rows, stored), key=lambda r: r.journey_id))
+            updated = (*rows[:place], stored, *rows[place:])
         else:
             updated = tuple(stored if r is current else r for r in rows)
         positions, counter = t.positions, t.active
