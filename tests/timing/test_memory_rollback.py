@@ -13,6 +13,10 @@ def _snapshot(store: MemoryStore) -> tuple[object, ...]:
     return (dict(t.positions), t.active[0], tuple(map(tuple, t.entries)))
 
 
+def _entries(store: MemoryStore) -> list[object]:
+    return [*store._timing.due, *store._timing.front]
+
+
 def test_a_rolled_back_unit_of_work_leaves_the_tables_as_they_were() -> None:
     store = MemoryStore()
     with store.unit_of_work() as uow:
@@ -27,7 +31,7 @@ def test_a_rolled_back_unit_of_work_leaves_the_tables_as_they_were() -> None:
         (first, *_) = uow.timing_enrollments.due(T0 + timedelta(hours=2), 1)
         uow.timing_enrollments.put(first.ended())
         uow.commit()
-    before, heap = _snapshot(store), list(store._timing.due)
+    before, heap = _snapshot(store), _entries(store)
     with store.unit_of_work() as uow:
         repo = uow.timing_enrollments
         due = repo.due(T0 + timedelta(hours=2), 10)
@@ -39,8 +43,9 @@ def test_a_rolled_back_unit_of_work_leaves_the_tables_as_they_were() -> None:
         uow.timing_entries.add(EntryRecord(customer_id="c3", journey_id="j1", run=1, at=T0))
         assert repo.count_active() == 1
     assert _snapshot(store) == before
-    # the heap keeps every entry it had (a new stale one is harmless: rows are checked)
-    assert not [e for e in heap if store._timing.due.count(e) < heap.count(e)]
+    # heap and front keep every entry they had (a new stale one is harmless: rows are checked)
+    after = _entries(store)
+    assert not [e for e in heap if after.count(e) < heap.count(e)]
     with store.unit_of_work() as uow:
         assert uow.timing_enrollments.count_active() == 2
         assert len(uow.timing_enrollments.due(T0 + timedelta(hours=2), 10)) == 2

@@ -10,7 +10,7 @@ from dateutil.relativedelta import relativedelta
 from omnicrm.timing._matcher import Matcher, compile_matcher
 from omnicrm.timing.conditions import Condition, Facts, compile_all_of
 from omnicrm.timing.errors import JourneyDefinitionError
-from omnicrm.timing.model import Branch, Journey, Step, Trigger, Wait, WaitForEvent
+from omnicrm.timing.model import Branch, Exit, Journey, Step, Trigger, Wait, WaitForEvent
 from omnicrm.timing.waits import as_timedelta
 
 __all__ = ["CompiledJourney", "Dispatch", "Predicate", "compile_all"]
@@ -32,7 +32,8 @@ class CompiledJourney:
     """A journey with its steps by id and its conditions compiled."""
 
     __slots__ = (
-        "awaits", "exits", "journey", "spans", "stage_channels", "steps", "tests", "triggers",
+        "awaits", "exits", "exits_at", "journey", "spans", "stage_channels", "steps", "tests",
+        "triggers",
     )  # fmt: skip
 
     def __init__(self, journey: Journey) -> None:
@@ -45,6 +46,7 @@ class CompiledJourney:
         # what a duration wait or an event timeout adds on the local clock, worked out once
         self.spans: dict[str, timedelta | relativedelta] = {}
         self.awaits: dict[str, str] = {}  # the event type an event wait listens for
+        self.exits_at = frozenset(s.id for s in journey.steps if isinstance(s, Exit))
         for step in journey.steps:
             if isinstance(step, Wait | WaitForEvent):
                 delta = step.duration if isinstance(step, Wait) else step.timeout

@@ -194,6 +194,13 @@ class Runner:
             target = step.next
         else:  # a deferred action runs again
             target = step.id
+        if target in compiled.exits_at:  # the wait was the last step: close the position
+            return uow.timing_enrollments.put(
+                position.moved(
+                    step_id=target, active=False, due_at=None, wait_event=None,
+                    facts=position.facts, deferrals=0,
+                )
+            )  # fmt: skip
         return self._advance(uow, compiled, position, target, at, ctx, position.facts, out)
 
     # -- internals ----------------------------------------------------------------
