@@ -13,6 +13,7 @@ from omnicrm.clock import to_micros
 from omnicrm.errors import ValidationError
 from omnicrm.frozenmap import FrozenMap
 from omnicrm.timing._compiled import CompiledJourney, Dispatch, matches
+from omnicrm.timing._seat import Seat
 from omnicrm.timing.channels import ChannelPolicy, choose_channel
 from omnicrm.timing.conditions import Facts
 from omnicrm.timing.guards import CapPolicy, GuardPolicy, cap_exceeded, next_allowed
@@ -66,47 +67,6 @@ def in_holdout(journey_id: str, customer_id: str, basis_points: int) -> bool:
     if basis_points <= 0:
         return False
     return int(_digest("holdout", journey_id, customer_id)[:8], 16) % 10_000 < basis_points
-
-
-class _Seat:
-    """A position being entered: what :meth:`Enrollment.moved` needs, without a record yet."""
-
-    __slots__ = ("customer_id", "entered_at", "holdout", "journey_id", "run", "version")
-
-    step_id = ""
-    deferrals = 0
-
-    def __init__(
-        self,
-        customer_id: str,
-        journey_id: str,
-        run: int,
-        entered_at: datetime,
-        holdout: bool,
-        version: int,
-    ) -> None:
-        self.customer_id = customer_id
-        self.journey_id = journey_id
-        self.run = run
-        self.entered_at = entered_at
-        self.holdout = holdout
-        self.version = version
-
-    def moved(
-        self,
-        *,
-        step_id: str,
-        active: bool,
-        due_at: datetime | None,
-        wait_event: str | None,
-        facts: FrozenMap,
-        deferrals: int,
-    ) -> Enrollment:
-        """Return the position record at its first resting step."""
-        return trusted_enrollment(
-            self.customer_id, self.journey_id, self.run, step_id, active, self.entered_at,
-            due_at, wait_event, facts, deferrals, self.holdout, self.version,
-        )  # fmt: skip
 
 
 class Runner:
@@ -271,7 +231,7 @@ class Runner:
                 )
             )  # fmt: skip
             return True
-        position = _Seat(ctx.customer_id, journey.id, run, at, holdout, version)
+        position = Seat(ctx.customer_id, journey.id, run, at, holdout, version)
         self._advance(uow, compiled, position, journey.start, at, ctx, facts, out)
         return True
 
@@ -279,7 +239,7 @@ class Runner:
         self,
         uow: TimingUnitOfWork,
         compiled: CompiledJourney,
-        position: Enrollment | _Seat,
+        position: Enrollment | Seat,
         step_id: str,
         at: datetime,
         ctx: CustomerContext,
@@ -349,7 +309,7 @@ class Runner:
         self,
         uow: TimingUnitOfWork,
         compiled: CompiledJourney,
-        position: Enrollment | _Seat,
+        position: Enrollment | Seat,
         step: Action,
         at: datetime,
         ctx: CustomerContext,
