@@ -139,10 +139,14 @@ class Runner:
         self,
         uow: TimingUnitOfWork,
         position: Enrollment,
-        ctx: CustomerContext,
+        ctx: CustomerContext | Callable[[str], CustomerContext],
         out: list[DueAction],
     ) -> Enrollment:
-        """Continue a position whose ``due_at`` has come (a wait ended, a timeout, a deferral)."""
+        """Continue a position whose ``due_at`` has come (a wait ended, a timeout, a deferral).
+
+        ``ctx`` may be a look-up by customer id, called only if the customer is needed
+        (a wait that ends the journey does not need it).
+        """
         compiled = self.dispatch.by_id.get(position.journey_id)
         step = None if compiled is None else compiled.steps.get(position.step_id)
         if compiled is None or step is None or position.due_at is None:
@@ -161,6 +165,8 @@ class Runner:
                     facts=position.facts, deferrals=0,
                 )
             )  # fmt: skip
+        if not isinstance(ctx, CustomerContext):
+            ctx = ctx(position.customer_id)
         return self._advance(uow, compiled, position, target, at, ctx, position.facts, out)
 
     # -- internals ----------------------------------------------------------------

@@ -144,7 +144,7 @@ class DueAction:
     holdout: bool = False
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Enrollment:
     """A customer's position in a journey (one row per customer and journey).
 
