@@ -50,10 +50,10 @@ class CompiledJourney:
         for step in journey.steps:
             if isinstance(step, Wait | WaitForEvent):
                 delta = step.duration if isinstance(step, Wait) else step.timeout
-                self.spans[step.id] = as_timedelta(delta) or delta
+                fixed = as_timedelta(delta)
+                self.spans[step.id] = delta if fixed is None else fixed
             if isinstance(step, WaitForEvent):
                 self.awaits[step.id] = step.event_type
-            if isinstance(step, WaitForEvent):
                 self.tests[(step.id, 0)] = compile_conditions(step.conditions)
             elif isinstance(step, Branch):
                 for i, case in enumerate(step.cases):
