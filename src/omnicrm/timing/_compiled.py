@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 
+from dateutil.relativedelta import relativedelta
+
+from omnicrm.timing._matcher import Matcher, compile_matcher
 from omnicrm.timing.conditions import Condition, Facts, compile_all_of
 from omnicrm.timing.errors import JourneyDefinitionError
-from omnicrm.timing.model import Branch, Journey, Step, Trigger, WaitForEvent
+from omnicrm.timing.model import Branch, Exit, Journey, Step, Trigger, Wait, WaitForEvent
+from omnicrm.timing.waits import as_timedelta
 
 __all__ = ["CompiledJourney", "Dispatch", "Predicate", "compile_all"]
 
@@ -26,7 +31,10 @@ def matches(test: Predicate, facts: Facts) -> bool:
 class CompiledJourney:
     """A journey with its steps by id and its conditions compiled."""
 
-    __slots__ = ("exits", "journey", "stage_channels", "steps", "tests", "triggers")
+    __slots__ = (
+        "awaits", "exits", "exits_at", "journey", "spans", "stage_channels", "steps", "tests",
+        "triggers",
+    )  # fmt: skip
 
     def __init__(self, journey: Journey) -> None:
         self.journey = journey
@@ -35,8 +43,17 @@ class CompiledJourney:
         self.exits: dict[str, list[Predicate]] = _by_type(journey.exit_on)
         self.stage_channels = {s.name: s.channels for s in journey.stages}
         self.tests: dict[tuple[str, int], Predicate] = {}
+        # what a duration wait or an event timeout adds on the local clock, worked out once
+        self.spans: dict[str, timedelta | relativedelta] = {}
+        self.awaits: dict[str, str] = {}  # the event type an event wait listens for
+        self.exits_at = frozenset(s.id for s in journey.steps if isinstance(s, Exit))
         for step in journey.steps:
+            if isinstance(step, Wait | WaitForEvent):
+                delta = step.duration if isinstance(step, Wait) else step.timeout
+                fixed = as_timedelta(delta)
+                self.spans[step.id] = delta if fixed is None else fixed
             if isinstance(step, WaitForEvent):
+                self.awaits[step.id] = step.event_type
                 self.tests[(step.id, 0)] = compile_conditions(step.conditions)
             elif isinstance(step, Branch):
                 for i, case in enumerate(step.cases):
@@ -72,21 +89,30 @@ class Dispatch:
         self.entering: dict[str, tuple[CompiledJourney, ...]] = {}
         self.rules: dict[str, tuple[tuple[str, Predicate], ...]] = {}
         types: set[str] = set(extra_types)
+        conditions: dict[str, list[tuple[str, tuple[Condition, ...]]]] = {}
         for item in compiled:
             types |= item.journey.event_types()
             for event_type, tests in item.triggers.items():
                 self.entering[event_type] = (*self.entering.get(event_type, ()), item)
                 pairs = tuple((item.journey.id, t) for t in tests)
                 self.rules[event_type] = (*self.rules.get(event_type, ()), *pairs)
+            for trigger in item.journey.triggers:
+                conditions.setdefault(trigger.event_type, []).append(
+                    (item.journey.id, trigger.conditions)
+                )
         self.event_types = frozenset(types)
+        self.matchers: dict[str, Matcher] = {
+            event_type: compile_matcher(rules, self.rules[event_type])
+            for event_type, rules in conditions.items()
+        }
 
     def matching(self, event_type: str, facts: Facts) -> list[str]:
-        """Return the ids of the journeys an event of ``event_type`` with ``facts`` enters."""
-        found: list[str] = []
-        for journey_id, test in self.rules.get(event_type, ()):
-            if test(facts) and journey_id not in found:
-                found.append(journey_id)
-        return found
+        """Return the ids of the journeys an event of ``event_type`` with ``facts`` enters.
+
+        In priority order, each once.
+        """
+        matcher = self.matchers.get(event_type)
+        return [] if matcher is None else matcher(facts)
 
 
 def compile_all(journeys: Iterable[Journey], extra_types: Iterable[str] = ()) -> Dispatch:

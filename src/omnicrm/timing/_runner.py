@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -13,6 +13,7 @@ from omnicrm.clock import to_micros
 from omnicrm.errors import ValidationError
 from omnicrm.frozenmap import FrozenMap
 from omnicrm.timing._compiled import CompiledJourney, Dispatch, matches
+from omnicrm.timing._seat import Seat
 from omnicrm.timing.channels import ChannelPolicy, choose_channel
 from omnicrm.timing.conditions import Facts
 from omnicrm.timing.guards import CapPolicy, GuardPolicy, cap_exceeded, next_allowed
@@ -34,13 +35,14 @@ from omnicrm.timing.records import (
     DueAction,
     Enrollment,
     EntryRecord,
+    trusted_enrollment,
 )
-from omnicrm.timing.waits import add_local, relative_due, wait_due
+from omnicrm.timing.waits import add_local, relative_due, until_due
 
 __all__ = ["Runner", "action_id", "in_holdout"]
 
 _ZONES: dict[str, tzinfo] = {}
-_TIMED = (Wait, WaitUntil, WaitForEvent)
+_SPANNED = (Wait, WaitForEvent)
 _PLAIN_WAITS = (Wait, WaitUntil, WaitRelative)
 
 
@@ -91,15 +93,10 @@ class Runner:
             for position in positions:
                 if position.active:
                     self._on_event(uow, position, event, facts, ctx, out)
-        rules = self.dispatch.rules.get(event.event_type)
-        if rules:
-            facts = Facts(event.properties, ctx.profile, ctx.segment)
-            tried: set[str] = set()
+        matcher = self.dispatch.matchers.get(event.event_type)
+        if matcher is not None:
             by_id = self.dispatch.by_id
-            for journey_id, test in rules:
-                if journey_id in tried or not test(facts):
-                    continue
-                tried.add(journey_id)
+            for journey_id in matcher(Facts(event.properties, ctx.profile, ctx.segment)):
                 compiled = by_id[journey_id]
                 if (
                     self._enter(uow, compiled, ctx, at, event.properties, out)
@@ -142,10 +139,14 @@ class Runner:
         self,
         uow: TimingUnitOfWork,
         position: Enrollment,
-        ctx: CustomerContext,
+        ctx: CustomerContext | Callable[[str], CustomerContext],
         out: list[DueAction],
     ) -> Enrollment:
-        """Continue a position whose ``due_at`` has come (a wait ended, a timeout, a deferral)."""
+        """Continue a position whose ``due_at`` has come (a wait ended, a timeout, a deferral).
+
+        ``ctx`` may be a look-up by customer id, called only if the customer is needed
+        (a wait that ends the journey does not need it).
+        """
         compiled = self.dispatch.by_id.get(position.journey_id)
         step = None if compiled is None else compiled.steps.get(position.step_id)
         if compiled is None or step is None or position.due_at is None:
@@ -157,6 +158,15 @@ class Runner:
             target = step.next
         else:  # a deferred action runs again
             target = step.id
+        if target in compiled.exits_at:  # the wait was the last step: close the position
+            return uow.timing_enrollments.put(
+                position.moved(
+                    step_id=target, active=False, due_at=None, wait_event=None,
+                    facts=position.facts, deferrals=0,
+                )
+            )  # fmt: skip
+        if not isinstance(ctx, CustomerContext):
+            ctx = ctx(position.customer_id)
         return self._advance(uow, compiled, position, target, at, ctx, position.facts, out)
 
     # -- internals ----------------------------------------------------------------
@@ -198,7 +208,8 @@ class Runner:
             journey.ends_at is not None and at >= journey.ends_at
         ):
             return False
-        before = uow.timing_enrollments.get(ctx.customer_id, journey.id)
+        enrollments = uow.timing_enrollments
+        before = enrollments.get(ctx.customer_id, journey.id)
         if before is not None:
             if before.active or journey.reentry == Reentry.ONCE:
                 return False
@@ -208,23 +219,25 @@ class Runner:
                 if add_local(before.entered_at, journey.reentry_period, zone) > at:
                     return False
         run = 1 if before is None else before.run + 1
-        holdout = in_holdout(journey.id, ctx.customer_id, journey.holdout_basis_points)
+        basis_points = journey.holdout_basis_points
+        holdout = basis_points > 0 and in_holdout(journey.id, ctx.customer_id, basis_points)
         uow.timing_entries.add(
             EntryRecord(
                 customer_id=ctx.customer_id, journey_id=journey.id, run=run, at=at, holdout=holdout
             )
         )
-        position = Enrollment(
-            customer_id=ctx.customer_id,
-            journey_id=journey.id,
-            run=run,
-            step_id=journey.start,
-            active=True,
-            entered_at=at,
-            facts=facts,
-            holdout=holdout,
-            version=0 if before is None else before.version,
-        )
+        version = 0 if before is None else before.version
+        span = compiled.spans.get(journey.start)
+        if span is not None:  # the common start, a duration wait: no step machine needed
+            due = (at.astimezone(_zone(ctx.time_zone)) + span).astimezone(UTC)
+            enrollments.put(
+                trusted_enrollment(
+                    ctx.customer_id, journey.id, run, journey.start, True, at, due,
+                    compiled.awaits.get(journey.start), facts, 0, holdout, version,
+                )
+            )  # fmt: skip
+            return True
+        position = Seat(ctx.customer_id, journey.id, run, at, holdout, version)
         self._advance(uow, compiled, position, journey.start, at, ctx, facts, out)
         return True
 
@@ -232,7 +245,7 @@ class Runner:
         self,
         uow: TimingUnitOfWork,
         compiled: CompiledJourney,
-        position: Enrollment,
+        position: Enrollment | Seat,
         step_id: str,
         at: datetime,
         ctx: CustomerContext,
@@ -259,8 +272,10 @@ class Runner:
                 if due is None or due <= at:
                     step_id = step.next
                     continue
-            elif isinstance(step, _TIMED):
-                due = wait_due(step, at, zone)
+            elif isinstance(step, _SPANNED):
+                due = (at.astimezone(zone) + compiled.spans[step.id]).astimezone(UTC)
+            elif isinstance(step, WaitUntil):
+                due = until_due(step, at, zone)
             else:
                 decision = self._act(uow, compiled, position, step, at, ctx, view, deferrals, out)
                 if decision is None:
@@ -300,7 +315,7 @@ class Runner:
         self,
         uow: TimingUnitOfWork,
         compiled: CompiledJourney,
-        position: Enrollment,
+        position: Enrollment | Seat,
         step: Action,
         at: datetime,
         ctx: CustomerContext,

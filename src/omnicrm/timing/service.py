@@ -9,7 +9,7 @@ due waits to be found again by the next ``tick``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
@@ -75,6 +75,18 @@ class StaticDirectory:
         if found is None:
             found = CustomerContext(customer_id=customer_id, time_zone=self._zone)
         return found
+
+
+def _cached(directory: CustomerDirectory) -> Callable[[str], CustomerContext]:
+    contexts: dict[str, CustomerContext] = {}
+
+    def lookup(customer_id: str) -> CustomerContext:
+        found = contexts.get(customer_id)
+        if found is None:
+            found = contexts[customer_id] = directory.context(customer_id)
+        return found
+
+    return lookup
 
 
 class Engine:
@@ -173,14 +185,10 @@ class Engine:
                 due = uow.timing_enrollments.due(now, self._batch)
                 if not due:
                     return tuple(out)
-                contexts: dict[str, CustomerContext] = {}
+                lookup = _cached(self.directory)  # each customer looked up once a batch
+                resume = self._runner.resume
                 for position in due:
-                    ctx = contexts.get(position.customer_id)
-                    if ctx is None:
-                        ctx = contexts[position.customer_id] = self.directory.context(
-                            position.customer_id
-                        )
-                    after = self._runner.resume(uow, position, ctx, out)
+                    after = resume(uow, position, lookup, out)
                     if after.active and after.due_at is not None and after.due_at <= now:
                         break  # it is due again: re-read so time order holds
                 uow.commit()

@@ -13,7 +13,7 @@ from dateutil.relativedelta import relativedelta
 
 from omnicrm.timing.model import Wait, WaitForEvent, WaitRelative, WaitUntil
 
-__all__ = ["DEFAULT_TIME", "add_local", "relative_due", "until_due", "wait_due"]
+__all__ = ["DEFAULT_TIME", "add_local", "as_timedelta", "relative_due", "until_due", "wait_due"]
 
 DEFAULT_TIME = time(9, 0)
 """The local time of day a date-relative wait ends at when its step gives none."""
@@ -22,7 +22,7 @@ DEFAULT_TIME = time(9, 0)
 _FIXED: dict[relativedelta, timedelta | None] = {}
 
 
-def _as_timedelta(delta: relativedelta) -> timedelta | None:
+def as_timedelta(delta: relativedelta) -> timedelta | None:
     """Return ``delta`` as a ``timedelta`` if it has no calendar (year, month, weekday) part."""
     try:
         return _FIXED[delta]
@@ -46,7 +46,7 @@ def _as_timedelta(delta: relativedelta) -> timedelta | None:
 def add_local(instant: datetime, delta: relativedelta, zone: tzinfo) -> datetime:
     """Return ``instant + delta`` counted on the customer's wall clock, in UTC."""
     local = instant.astimezone(zone)
-    fixed = _as_timedelta(delta)
+    fixed = as_timedelta(delta)
     moved = local + fixed if fixed is not None else local + delta
     return moved.astimezone(UTC)
 

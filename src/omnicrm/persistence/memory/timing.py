@@ -32,11 +32,19 @@ class TimingTables:
 
     def __init__(self) -> None:
         self.seen: Table[str, bool] = Table()
-        # by customer: the one position, or a tuple of them ordered by journey id
-        self.positions: Table[str, Enrollment | tuple[Enrollment, ...]] = Table()
+        # by customer: the one position, or a tuple of them ordered by journey id; a plain
+        # dict journaled by the repository (one undo restores the row and the counter)
+        self.positions: dict[str, Enrollment | tuple[Enrollment, ...]] = {}
         self.due: list[tuple[datetime, str, str]] = []
+        # entries ``due()`` took off the heap and handed out, largest first: they are all
+        # smaller than anything in the heap, so keeping them here (not pushing them back)
+        # saves a sift up now and a sift down when they are read again
+        self.front: list[tuple[datetime, str, str]] = []
         self.active: list[int] = [0]
-        self.entries: list[EntryRecord] = []
+        # the entry log, one list per column (a record per entry costs twice the memory)
+        self.entries: tuple[list[str], list[str], list[int], list[datetime], list[bool]] = (
+            [], [], [], [], []
+        )  # fmt: skip
         self.actions: Table[str, DueAction] = Table()
         self.sends: Table[str, tuple[tuple[datetime, str], ...]] = Table()
         self.outcomes: Table[tuple[str, str], Outcome] = Table()
@@ -91,71 +99,110 @@ class MemoryEnrollmentRepository:
             raise TypeError("enrollment must be an Enrollment")
         t = self._t
         customer_id, journey_id = enrollment.customer_id, enrollment.journey_id
-        rows = self._rows(customer_id)
-        current = None
-        for row in rows:
-            if row.journey_id == journey_id:
-                current = row
-                break
-        found = 0 if current is None else current.version
-        if found != enrollment.version:
+        found = t.positions.get(customer_id)
+        current: Enrollment | None = None
+        if found is None or (isinstance(found, Enrollment) and found.journey_id == journey_id):
+            current = found  # the common case: one journey per customer
+            rows: tuple[Enrollment, ...] = ()
+        else:
+            rows = (found,) if isinstance(found, Enrollment) else found
+            place = 0  # where a new row goes, keeping the tuple ordered by journey id
+            for row in rows:
+                if row.journey_id == journey_id:
+                    current = row
+                    break
+                if row.journey_id < journey_id:
+                    place += 1
+        version = 0 if current is None else current.version
+        if version != enrollment.version:
             raise ConcurrencyError(
-                "enrollment", (customer_id, journey_id), enrollment.version, found
+                "enrollment", (customer_id, journey_id), enrollment.version, version
             )
-        stored = enrollment.with_version(found + 1)
+        stored = enrollment.with_version(version + 1)
         updated: Enrollment | tuple[Enrollment, ...]
-        if len(rows) <= 1 and (current is not None or not rows):
-            updated = stored  # the common case: one journey per customer
+        if not rows:
+            updated = stored
         elif current is None:
-            updated = tuple(sorted((*rows, stored), key=lambda r: r.journey_id))
+            updated = (*rows[:place], stored, *rows[place:])
         else:
             updated = tuple(stored if r is current else r for r in rows)
-        t.positions.put(self._journal, customer_id, updated)
-        change = int(stored.active) - int(current is not None and current.active)
-        if change:
-            counter = t.active
-            counter[0] += change
-            self._journal.record(lambda: counter.__setitem__(0, counter[0] - change))
+        positions, counter = t.positions, t.active
+        was_active = current is not None and current.active
+        change = int(stored.active) - int(was_active)
+        positions[customer_id] = updated
+        counter[0] += change
+
+        def undo() -> None:
+            if found is None:
+                del positions[customer_id]
+            else:
+                positions[customer_id] = found
+            counter[0] -= change
+
+        self._journal.record(undo)
         due = stored.due_at
         if (
-            stored.active
-            and due is not None
-            and (current is None or current.due_at != due or not current.active)
+            due is not None and stored.active and (not was_active or current.due_at != due)  # type: ignore[union-attr]
         ):
             heapq.heappush(t.due, (due, customer_id, journey_id))
         return stored
 
-    def _valid(self, entry: tuple[datetime, str, str]) -> Enrollment | None:
-        row = self.get(entry[1], entry[2])
-        if row is None or not row.active or row.due_at != entry[0]:
-            return None
-        return row
-
     def due(self, until: datetime, limit: int) -> Sequence[Enrollment]:
-        """Return up to ``limit`` active positions due at or before ``until``, oldest first."""
+        """Return up to ``limit`` active positions due at or before ``until``, oldest first.
+
+        Stale heap entries (the position moved on or ended) are dropped as they are met,
+        their removal journaled; the entries of the positions returned stay in the heap.
+        """
         bound = check_aware("until", until)
         check_int("limit", limit, minimum=1)
-        heap = self._t.due
+        heap, front, positions = self._t.due, self._t.front, self._t.positions
         found: list[Enrollment] = []
+        dropped: list[tuple[datetime, str, str]] = []
         keep: list[tuple[datetime, str, str]] = []
         seen: set[tuple[str, str]] = set()
-        while heap and heap[0][0] <= bound and len(found) < limit:
-            entry = heapq.heappop(heap)
-            row = self._valid(entry)
-            key = (entry[1], entry[2])
-            if row is not None and key not in seen:
-                seen.add(key)
+        pop = heapq.heappop
+        while len(found) < limit:
+            if front and (not heap or front[-1] <= heap[0]):
+                if front[-1][0] > bound:
+                    break
+                entry = front.pop()
+            elif heap and heap[0][0] <= bound:
+                entry = pop(heap)
+            else:
+                break
+            due, customer_id, journey_id = entry
+            row = positions.get(customer_id)
+            if row is not None and not isinstance(row, Enrollment):
+                row = next((r for r in row if r.journey_id == journey_id), None)
+            if (
+                row is not None
+                and row.journey_id == journey_id
+                and row.active
+                and row.due_at == due
+                and (customer_id, journey_id) not in seen
+            ):
+                seen.add((customer_id, journey_id))
                 found.append(row)
                 keep.append(entry)
             else:
-                self._journal.record(lambda e=entry: heapq.heappush(heap, e))  # type: ignore[misc]
-        for entry in keep:
-            heapq.heappush(heap, entry)
+                dropped.append(entry)
+        # every entry taken was the smallest left, so the kept ones, largest first, go on
+        # the end of ``front`` and it stays ordered
+        front.extend(reversed(keep))
+        if dropped:
+            self._journal.record(lambda: _push_all(heap, dropped))
         return found
 
     def count_active(self) -> int:
         """Return the number of active positions."""
         return self._t.active[0]
+
+
+def _push_all(
+    heap: list[tuple[datetime, str, str]], entries: list[tuple[datetime, str, str]]
+) -> None:
+    for entry in entries:
+        heapq.heappush(heap, entry)
 
 
 class MemoryEntryRepository:
@@ -167,19 +214,27 @@ class MemoryEntryRepository:
 
     def add(self, entry: EntryRecord) -> None:
         """Append an entry."""
-        entries = self._t.entries
-        entries.append(entry)
+        columns = self._t.entries
+        customers, journeys, runs, ats, holdouts = columns
+        customers.append(entry.customer_id)
+        journeys.append(entry.journey_id)
+        runs.append(entry.run)
+        ats.append(entry.at)
+        holdouts.append(entry.holdout)
 
         def undo() -> None:
-            entries.pop()
+            for column in columns:
+                column.pop()
 
         self._journal.record(undo)
 
     def all(self) -> Sequence[EntryRecord]:
         """Return every entry in order."""
-        return tuple(
-            sorted(self._t.entries, key=lambda e: (e.at, e.customer_id, e.journey_id, e.run))
-        )
+        rows = [
+            EntryRecord(customer_id=c, journey_id=j, run=r, at=a, holdout=h)
+            for c, j, r, a, h in zip(*self._t.entries, strict=True)
+        ]
+        return tuple(sorted(rows, key=lambda e: (e.at, e.customer_id, e.journey_id, e.run)))
 
 
 class MemoryActionRepository:

@@ -1,0 +1,51 @@
+"""The compact memory layout rolls back exactly: rows, the active count, the entry log."""
+
+from datetime import UTC, datetime, timedelta
+
+from omnicrm.persistence.memory import MemoryStore
+from omnicrm.timing import Enrollment, EntryRecord
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _snapshot(store: MemoryStore) -> tuple[object, ...]:
+    t = store._timing
+    return (dict(t.positions), t.active[0], tuple(map(tuple, t.entries)))
+
+
+def _entries(store: MemoryStore) -> list[object]:
+    return [*store._timing.due, *store._timing.front]
+
+
+def test_a_rolled_back_unit_of_work_leaves_the_tables_as_they_were() -> None:
+    store = MemoryStore()
+    with store.unit_of_work() as uow:
+        for customer, journeys in (("c1", ("j1",)), ("c2", ("j1", "j2"))):
+            for journey in journeys:
+                uow.timing_enrollments.put(
+                    Enrollment(customer_id=customer, journey_id=journey, run=1, step_id="w",
+                               active=True, entered_at=T0, due_at=T0 + timedelta(hours=1))
+                )  # fmt: skip
+        uow.commit()
+    with store.unit_of_work() as uow:  # leaves stale heap entries behind
+        (first, *_) = uow.timing_enrollments.due(T0 + timedelta(hours=2), 1)
+        uow.timing_enrollments.put(first.ended())
+        uow.commit()
+    before, heap = _snapshot(store), _entries(store)
+    with store.unit_of_work() as uow:
+        repo = uow.timing_enrollments
+        due = repo.due(T0 + timedelta(hours=2), 10)
+        assert [(p.customer_id, p.journey_id) for p in due] == [("c2", "j1"), ("c2", "j2")]
+        for position in due:
+            repo.put(position.ended())
+        repo.put(Enrollment(customer_id="c3", journey_id="j1", run=1, step_id="w", active=True,
+                            entered_at=T0, due_at=T0))  # fmt: skip
+        uow.timing_entries.add(EntryRecord(customer_id="c3", journey_id="j1", run=1, at=T0))
+        assert repo.count_active() == 1
+    assert _snapshot(store) == before
+    # heap and front keep every entry they had (a new stale one is harmless: rows are checked)
+    after = _entries(store)
+    assert not [e for e in heap if after.count(e) < heap.count(e)]
+    with store.unit_of_work() as uow:
+        assert uow.timing_enrollments.count_active() == 2
+        assert len(uow.timing_enrollments.due(T0 + timedelta(hours=2), 10)) == 2
