@@ -500,3 +500,15 @@ def test_a_per_channel_cap_switches_to_the_next_usable_channel() -> None:
     assert (first.channel, second.channel) == ("push", "email")
     assert second.fallbacks == ()
     assert "push: frequency cap 1 per 1 day, 0:00:00 on push; switched to email" in second.reasons
+
+
+def test_an_empty_directory_is_kept() -> None:
+    from omnicrm.timing import StaticDirectory
+
+    class Sized(StaticDirectory):
+        def __len__(self) -> int:
+            return 0
+
+    directory = Sized()
+    engine = Engine(MemoryStore(), [], directory=directory)
+    assert engine.directory is directory

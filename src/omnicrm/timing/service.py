@@ -122,7 +122,7 @@ class Engine:
             if not isinstance(journey, Journey):
                 raise InvalidTypeError("journeys", journey, "must be a Journey")
         self.campaigns = {c.id: c for c in campaigns}
-        self.directory = directory or StaticDirectory()
+        self.directory = StaticDirectory() if directory is None else directory
         self.guards = guards or GuardPolicy()
         self.channels = channels or ChannelPolicy()
         self._extra_types = tuple(check_id("event_types", t) for t in event_types)
