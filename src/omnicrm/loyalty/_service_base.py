@@ -7,7 +7,7 @@ from typing import Any
 
 from omnicrm.clock import Clock
 from omnicrm.errors import InvalidTypeError, NotFoundError
-from omnicrm.idempotency import IdempotencyRecord, fingerprint, replay_or_none
+from omnicrm.idempotency import run_once
 from omnicrm.ids import IdGenerator, UuidIds
 from omnicrm.loyalty._books import Books
 from omnicrm.loyalty.codec import receipt_from_json, receipt_to_json
@@ -73,25 +73,27 @@ class ServiceBase:
     def _run(
         self, scope: str, key: str, payload: dict[str, Any], program: Program, command: Command
     ) -> Receipt:
-        check_id("idempotency_key", key)
-        digest = fingerprint(payload)
         now = self._clock.now()
         with self._store.unit_of_work() as uow:
-            earlier = replay_or_none(uow.idempotency, scope, key, digest)
-            if earlier is not None:
-                return receipt_from_json(earlier)
-            books = Books(uow, program, now, self._ids)
-            receipt = command(books)
-            books.flush()
-            uow.idempotency.add(
-                IdempotencyRecord(
-                    scope=scope,
-                    key=key,
-                    fingerprint=digest,
-                    result=receipt_to_json(receipt),
-                    created_at=now,
-                )
+
+            def run() -> Receipt:
+                books = Books(uow, program, now, self._ids)
+                receipt = command(books)
+                books.flush()
+                return receipt
+
+            receipt, replayed = run_once(
+                uow,
+                scope=scope,
+                key=key,
+                payload=payload,
+                now=now,
+                command=run,
+                encode=receipt_to_json,
+                decode=receipt_from_json,
             )
+            if replayed:
+                return receipt
             uow.commit()
         return evolve(receipt, events=uow.events)
 
