@@ -8,7 +8,7 @@ The ``*_validator`` helpers adapt them to ``attrs`` field validators.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -21,9 +21,11 @@ __all__ = [
     "check_aware",
     "check_date",
     "check_id",
+    "check_ids",
     "check_int",
     "check_optional_text",
     "check_text",
+    "check_tuple",
     "field_validator",
     "id_validator",
 ]
@@ -122,3 +124,27 @@ id_validator = field_validator(check_id)
 
 aware_validator = field_validator(check_aware)
 """An ``attrs`` validator for aware-datetime fields (see :func:`check_aware`)."""
+
+
+def check_tuple(
+    field: str, value: object, kind: type[Any] | tuple[type[Any], ...], what: str
+) -> tuple[Any, ...]:
+    """Return ``value`` as a tuple if it is an iterable (not text) of ``kind`` items.
+
+    ``what`` names one item for the error message ("a Condition").
+    """
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidTypeError(field, value, f"must be a sequence, each item {what}")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, kind):
+            raise InvalidTypeError(field, item, f"must be {what}")
+    return items
+
+
+def check_ids(field: str, value: object) -> tuple[str, ...]:
+    """Return ``value`` as a tuple of ids (a sequence of text, each a valid id)."""
+    items = check_tuple(field, value, str, "an id")
+    for item in items:
+        check_id(field, item)
+    return items

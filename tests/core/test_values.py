@@ -17,7 +17,15 @@ from omnicrm.errors import (
 )
 from omnicrm.events import DomainEvent
 from omnicrm.ids import UuidIds
-from omnicrm.validation import check_aware, check_date, check_id, check_int, check_text
+from omnicrm.validation import (
+    check_aware,
+    check_date,
+    check_id,
+    check_ids,
+    check_int,
+    check_text,
+    check_tuple,
+)
 
 
 def test_errors_subclass_the_nearest_builtin() -> None:
@@ -117,3 +125,15 @@ def test_uuid_ids_are_prefixed_and_unique() -> None:
     made = {ids.new_id("cus") for _ in range(100)}
     assert len(made) == 100
     assert all(i.startswith("cus_") for i in made)
+
+
+def test_sequences_of_values() -> None:
+    assert check_tuple("xs", [1, 2], int, "an int") == (1, 2)
+    assert check_ids("channels", ("email", "sms")) == ("email", "sms")
+    for bad in (5, "email", b"x", None):
+        with pytest.raises(InvalidTypeError, match="must be a sequence"):
+            check_ids("channels", bad)
+    with pytest.raises(InvalidTypeError, match="must be an int"):
+        check_tuple("xs", [1, "2"], int, "an int")
+    with pytest.raises(ValidationError):
+        check_ids("channels", ["ok", " padded"])

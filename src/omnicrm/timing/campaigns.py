@@ -7,16 +7,13 @@ from typing import Any
 import attrs
 
 from omnicrm.timing.model import Action, ActionKind, Journey, Reentry, Stage, Trigger
-from omnicrm.validation import check_id, check_int, id_validator
+from omnicrm.validation import check_ids, check_int, id_validator
 
 __all__ = ["Campaign"]
 
 
 def _names(value: Any) -> tuple[str, ...]:
-    items = tuple(value)
-    for item in items:
-        check_id("channels", item)
-    return items
+    return check_ids("channels", value)
 
 
 @attrs.frozen(kw_only=True)

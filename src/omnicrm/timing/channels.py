@@ -10,24 +10,17 @@ import attrs
 from omnicrm.errors import InvalidTypeError, ValidationError
 from omnicrm.money import Money
 from omnicrm.timing.conditions import Condition, Facts
-from omnicrm.validation import check_id
+from omnicrm.validation import check_id, check_ids, check_tuple
 
 __all__ = ["ChannelChoice", "ChannelPolicy", "ChannelRule", "choose_channel"]
 
 
 def _conditions(value: Any) -> tuple[Condition, ...]:
-    items = tuple(value)
-    for item in items:
-        if not isinstance(item, Condition):
-            raise InvalidTypeError("conditions", item, "must be a Condition")
-    return items
+    return check_tuple("conditions", value, Condition, "a Condition")
 
 
 def _names(value: Any) -> tuple[str, ...]:
-    items = tuple(value)
-    for item in items:
-        check_id("channels", item)
-    return items
+    return check_ids("channels", value)
 
 
 @attrs.frozen(kw_only=True)
@@ -40,11 +33,7 @@ class ChannelRule:
 
 
 def _rules(value: Any) -> tuple[ChannelRule, ...]:
-    items = tuple(value)
-    for item in items:
-        if not isinstance(item, ChannelRule):
-            raise InvalidTypeError("rules", item, "must be a ChannelRule")
-    return items
+    return check_tuple("rules", value, ChannelRule, "a ChannelRule")
 
 
 def _costs(value: Any) -> dict[str, Money]:

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from omnicrm.errors import ConfigurationError, InvalidTypeError, ValidationError
-from omnicrm.validation import check_id, check_int
+from omnicrm.validation import check_id, check_int, check_tuple
 
 __all__ = [
     "CapPolicy",
@@ -96,11 +96,7 @@ class FrequencyCap:
 
 
 def _caps(value: Any) -> tuple[FrequencyCap, ...]:
-    items = tuple(value)
-    for item in items:
-        if not isinstance(item, FrequencyCap):
-            raise InvalidTypeError("caps", item, "must be a FrequencyCap")
-    return items
+    return check_tuple("caps", value, FrequencyCap, "a FrequencyCap")
 
 
 def _windows(value: Any) -> dict[str, LocalWindow]:

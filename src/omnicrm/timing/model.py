@@ -16,7 +16,14 @@ from dateutil.relativedelta import relativedelta
 from omnicrm.errors import InvalidTypeError
 from omnicrm.timing.conditions import Condition
 from omnicrm.timing.errors import JourneyDefinitionError
-from omnicrm.validation import check_aware, check_id, check_int, check_text, id_validator
+from omnicrm.validation import (
+    check_aware,
+    check_id,
+    check_int,
+    check_text,
+    check_tuple,
+    id_validator,
+)
 
 __all__ = [
     "Action",
@@ -39,11 +46,7 @@ _ZERO = relativedelta()
 
 
 def _conditions(value: Any) -> tuple[Condition, ...]:
-    items = tuple(value)
-    for item in items:
-        if not isinstance(item, Condition):
-            raise InvalidTypeError("conditions", item, "must be a Condition")
-    return items
+    return check_tuple("conditions", value, Condition, "a Condition")
 
 
 def _texts(value: Any) -> tuple[str, ...]:
@@ -197,11 +200,7 @@ class Case:
 
 
 def _cases(value: Any) -> tuple[Case, ...]:
-    items = tuple(value)
-    for item in items:
-        if not isinstance(item, Case):
-            raise InvalidTypeError("cases", item, "must be a Case")
-    return items
+    return check_tuple("cases", value, Case, "a Case")
 
 
 @attrs.frozen(kw_only=True)
@@ -303,27 +302,15 @@ def _check_reentry(_instance: Any, attribute: Any, value: Any) -> None:
 
 
 def _triggers(value: Any) -> tuple[Trigger, ...]:
-    items = tuple(value)
-    for item in items:
-        if not isinstance(item, Trigger):
-            raise InvalidTypeError("triggers", item, "must be a Trigger")
-    return items
+    return check_tuple("triggers", value, Trigger, "a Trigger")
 
 
 def _steps(value: Any) -> tuple[Step, ...]:
-    items = tuple(value)
-    for item in items:
-        if not isinstance(item, STEP_TYPES):
-            raise InvalidTypeError("steps", item, "must be a journey step value")
-    return items
+    return check_tuple("steps", value, STEP_TYPES, "a journey step value")
 
 
 def _stages(value: Any) -> tuple[Stage, ...]:
-    items = tuple(value)
-    for item in items:
-        if not isinstance(item, Stage):
-            raise InvalidTypeError("stages", item, "must be a Stage")
-    return items
+    return check_tuple("stages", value, Stage, "a Stage")
 
 
 def _holdout(_instance: Any, attribute: Any, value: Any) -> None:

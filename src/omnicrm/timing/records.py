@@ -9,7 +9,7 @@ import attrs
 
 from omnicrm.clock import to_utc
 from omnicrm.frozenmap import FrozenMap, to_frozen_map
-from omnicrm.validation import check_id, check_optional_text, id_validator
+from omnicrm.validation import check_id, check_ids, check_optional_text, id_validator
 
 __all__ = [
     "ActionStatus",
@@ -44,10 +44,7 @@ def _channel_set(value: Any) -> frozenset[str]:
 
 
 def _channel_tuple(value: Any) -> tuple[str, ...]:
-    items = tuple(value)
-    for item in items:
-        check_id("channels", item)
-    return items
+    return check_ids("channels", value)
 
 
 def _optional_channels(value: Any) -> frozenset[str] | None:
