@@ -7,7 +7,6 @@ runs its :class:`SourcingStrategy` steps in order and the first that proposes a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -21,7 +20,7 @@ from omnicrm.inventory.holds import HoldLine
 from omnicrm.inventory.model import GeoPoint, LocationKind
 from omnicrm.inventory.network import ChannelNetwork
 from omnicrm.money import Money
-from omnicrm.validation import check_int, id_validator
+from omnicrm.validation import check_int, check_tuple, id_validator
 
 __all__ = [
     "DeliveryMethod",
@@ -61,14 +60,10 @@ class OrderLine:
 
 
 def _to_lines(value: Any) -> tuple[OrderLine, ...]:
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise InvalidTypeError("lines", value, "must be an iterable of OrderLine")
-    lines = tuple(value)
+    lines: tuple[OrderLine, ...] = check_tuple("lines", value, OrderLine, "an OrderLine")
     if not lines:
         raise ValidationError("lines", value, "an order needs at least one line")
     for line in lines:
-        if not isinstance(line, OrderLine):
-            raise InvalidTypeError("lines", line, "must be an OrderLine")
         if line.unit_price.currency != lines[0].unit_price.currency:
             raise CurrencyMismatchError(
                 "unit_price", line.unit_price, "every line must use one currency"

@@ -25,6 +25,7 @@ from omnicrm.inventory.sourcing import (
     SourcingStrategy,
 )
 from omnicrm.money import Money
+from omnicrm.validation import check_tuple
 
 __all__ = [
     "FewestShipments",
@@ -244,7 +245,7 @@ class RankedSearch:
 
 
 def _strategies(value: Any) -> tuple[SourcingStrategy, ...]:
-    items = tuple(value)
+    items = check_tuple("strategies", value, object, "a sourcing strategy")
     for item in items:
         if not callable(getattr(item, "propose", None)):
             raise InvalidTypeError("strategies", item, "must have a propose(ctx) method")

@@ -14,7 +14,7 @@ import attrs
 
 from omnicrm.clock import zone
 from omnicrm.errors import ConfigurationError, InvalidTypeError
-from omnicrm.validation import check_aware, check_id, check_int, id_validator
+from omnicrm.validation import check_aware, check_id, check_int, check_tuple, id_validator
 
 __all__ = ["Confirmation", "EarnRule", "Program"]
 
@@ -137,10 +137,7 @@ def _companies(value: Any) -> frozenset[str]:
 
 
 def _rules(value: Any) -> tuple[EarnRule, ...]:
-    rules = tuple(value)
-    for rule in rules:
-        if not isinstance(rule, EarnRule):
-            raise InvalidTypeError("rules", rule, "must be an EarnRule")
+    rules: tuple[EarnRule, ...] = check_tuple("rules", value, EarnRule, "an EarnRule")
     names = [r.name for r in rules]
     if len(set(names)) != len(names):
         raise ConfigurationError("rules", names, "rule names must be unique")

@@ -10,7 +10,7 @@ import attrs
 from omnicrm.channel import Channel
 from omnicrm.errors import InvalidTypeError, ValidationError
 from omnicrm.loyalty.program import Program
-from omnicrm.validation import check_id, check_int, id_validator
+from omnicrm.validation import check_id, check_int, check_tuple, id_validator
 
 __all__ = ["EarnPlan", "Purchase", "PurchaseLine", "plan_earning"]
 
@@ -34,14 +34,9 @@ class PurchaseLine:
 
 
 def _lines(value: Any) -> tuple[PurchaseLine, ...]:
-    if isinstance(value, str) or not hasattr(value, "__iter__"):
-        raise InvalidTypeError("lines", value, "must be an iterable of PurchaseLine")
-    lines = tuple(value)
+    lines: tuple[PurchaseLine, ...] = check_tuple("lines", value, PurchaseLine, "a PurchaseLine")
     if not lines:
         raise ValidationError("lines", value, "a purchase needs at least one line")
-    for line in lines:
-        if not isinstance(line, PurchaseLine):
-            raise InvalidTypeError("lines", line, "must be a PurchaseLine")
     return lines
 
 
