@@ -32,8 +32,8 @@ class DictStore:
         self.customers: dict[str, Customer] = {}
         self.records: dict[tuple[str, str], IdempotencyRecord] = {}
 
-    def unit_of_work(self) -> DictUnitOfWork:
-        return DictUnitOfWork(self)
+    def unit_of_work(self, *, read_only: bool = False) -> DictUnitOfWork:
+        return DictUnitOfWork(self, read_only=read_only)
 
     def close(self) -> None:
         pass
@@ -93,8 +93,9 @@ class DictRecords:
 
 
 class DictUnitOfWork:
-    def __init__(self, store: DictStore) -> None:
+    def __init__(self, store: DictStore, *, read_only: bool = False) -> None:
         self.store = store
+        self.read_only = read_only
         self.state = "new"
         self.pending: list[DomainEvent] = []
         self.events: tuple[DomainEvent, ...] = ()
@@ -138,6 +139,8 @@ class DictUnitOfWork:
 
     def commit(self) -> None:
         self._active()
+        if self.read_only:
+            raise StateError("a read-only unit of work cannot commit")
         self.store.customers = self._customers.rows
         self.store.records = self._records.rows
         self.events, self.pending, self.state = tuple(self.pending), [], "committed"

@@ -84,8 +84,13 @@ class Store(Protocol):
         """The :class:`Capability` names this backend supports."""
         ...
 
-    def unit_of_work(self) -> UnitOfWork:
-        """Return a new, not yet begun unit of work."""
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """Return a new, not yet begun unit of work.
+
+        A ``read_only`` unit of work sees committed data and cannot commit (its
+        ``commit`` raises ``StateError``; nothing it did is kept). A backend may use it to
+        let readers run beside writers (SQLite does: no write lock is taken).
+        """
         ...
 
     def close(self) -> None:

@@ -140,12 +140,12 @@ class CustomerService:
 
     def get(self, customer_id: str) -> Customer:
         """Return a customer, or raise ``NotFoundError``."""
-        with self._store.unit_of_work() as uow:
+        with self._store.unit_of_work(read_only=True) as uow:
             return uow.customers.get(customer_id)
 
     def find(self, key: IdentifierKey) -> Sequence[Customer]:
         """Return every customer carrying ``key``."""
         if not isinstance(key, IdentifierKey):
             raise InvalidTypeError("key", key, "must be an IdentifierKey")
-        with self._store.unit_of_work() as uow:
+        with self._store.unit_of_work(read_only=True) as uow:
             return uow.customers.find_by_identifier(key)

@@ -178,6 +178,6 @@ class InventoryStore(Protocol):
         """Release the store's resources."""
         ...
 
-    def unit_of_work(self) -> InventoryUnitOfWork:
+    def unit_of_work(self, *, read_only: bool = False) -> InventoryUnitOfWork:
         """Return a new, not yet begun unit of work."""
         ...

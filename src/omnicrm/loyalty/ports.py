@@ -171,6 +171,6 @@ class LoyaltyUnitOfWork(UnitOfWork, Protocol):
 class LoyaltyStore(Store, Protocol):
     """A store whose units of work carry the loyalty repositories."""
 
-    def unit_of_work(self) -> LoyaltyUnitOfWork:
+    def unit_of_work(self, *, read_only: bool = False) -> LoyaltyUnitOfWork:
         """Return a new, not yet begun unit of work."""
         ...

@@ -126,12 +126,12 @@ class SharedStore:
         """The wrapped store's capabilities."""
         return self.inner.capabilities
 
-    def unit_of_work(self) -> Any:
+    def unit_of_work(self, *, read_only: bool = False) -> Any:
         """A new unit of work, or a view of the one already open on this thread."""
         current: _Outer | None = getattr(self._local, "current", None)
         if current is not None:
             return _Joined(current)
-        return _Outer(self, self.inner.unit_of_work())
+        return _Outer(self, self.inner.unit_of_work(read_only=read_only))
 
     def close(self) -> None:
         """Close the wrapped store."""

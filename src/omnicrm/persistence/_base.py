@@ -26,7 +26,8 @@ class BaseUnitOfWork:
     last, to release locks or connections).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, read_only: bool = False) -> None:
+        self.read_only = read_only
         self._phase = _Phase.NEW
         self._pending: list[DomainEvent] = []
         self._events: tuple[DomainEvent, ...] = ()
@@ -59,6 +60,8 @@ class BaseUnitOfWork:
     def commit(self) -> None:
         """Commit every write atomically, then release the collected events."""
         self._require_active()
+        if self.read_only:
+            raise StateError("a read-only unit of work cannot commit; open one without read_only")
         try:
             self._commit()
         except BaseException:

@@ -41,9 +41,9 @@ class MemoryStore:
         self._identity = _identity.IdentityTables()
         self._omni = _omni.OmniTables()
 
-    def unit_of_work(self) -> MemoryUnitOfWork:
-        """Return a new unit of work over this store."""
-        return MemoryUnitOfWork(self)
+    def unit_of_work(self, *, read_only: bool = False) -> MemoryUnitOfWork:
+        """Return a new unit of work over this store (``read_only`` ones cannot commit)."""
+        return MemoryUnitOfWork(self, read_only=read_only)
 
     def _acquire(self) -> None:
         if self._owner == threading.get_ident():
@@ -62,8 +62,8 @@ class MemoryStore:
 class MemoryUnitOfWork(BaseUnitOfWork):
     """A unit of work holding the store's lock from ``__enter__`` to ``__exit__``."""
 
-    def __init__(self, store: MemoryStore) -> None:
-        super().__init__()
+    def __init__(self, store: MemoryStore, *, read_only: bool = False) -> None:
+        super().__init__(read_only=read_only)
         self._store = store
         self._journal = Journal()
         self._locked = False

@@ -62,9 +62,13 @@ class SQLiteStore:
             self._pool.get(), retries=self._retries, busy_timeout=self._busy_timeout
         )
 
-    def unit_of_work(self) -> SQLiteUnitOfWork:
-        """Return a new unit of work on this thread's connection."""
-        return SQLiteUnitOfWork(self)
+    def unit_of_work(self, *, read_only: bool = False) -> SQLiteUnitOfWork:
+        """Return a new unit of work on this thread's connection.
+
+        A ``read_only`` one is a deferred transaction with ``PRAGMA query_only``: it takes
+        no write lock, so it reads a consistent snapshot while writers go on.
+        """
+        return SQLiteUnitOfWork(self, read_only=read_only)
 
     def _connection(self) -> sqlite3.Connection:
         return self._pool.get()
@@ -84,8 +88,8 @@ class SQLiteStore:
 class SQLiteUnitOfWork(BaseUnitOfWork):
     """One SQLite write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``)."""
 
-    def __init__(self, store: SQLiteStore) -> None:
-        super().__init__()
+    def __init__(self, store: SQLiteStore, *, read_only: bool = False) -> None:
+        super().__init__(read_only=read_only)
         self._store = store
         self._conn = store._connection()
         self._customers = SQLiteCustomerRepository(self._conn)
@@ -262,6 +266,11 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
     def _begin(self) -> None:
         if self._conn.in_transaction:
             raise StateError("a unit of work is already open on this thread; finish it first")
+        if self.read_only:
+            with translate_errors("begin a read-only transaction"):
+                self._conn.execute("PRAGMA query_only=1")
+                self._conn.execute("BEGIN DEFERRED")
+            return
         self._store._begin(self._conn)
 
     def _commit(self) -> None:
@@ -269,9 +278,11 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
             self._conn.execute("COMMIT")
 
     def _rollback(self) -> None:
-        if self._conn.in_transaction:
-            with translate_errors("roll back"):
+        with translate_errors("roll back"):
+            if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
+            if self.read_only:
+                self._conn.execute("PRAGMA query_only=0")
 
     def _end(self) -> None:
         """Nothing to release: the connection stays with its thread."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import threading
 from collections.abc import Callable
@@ -15,7 +16,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from omnicrm.customers.model import Customer, IdentifierKey, Profile
-from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError, StateError
+from omnicrm.errors import (
+    ConcurrencyError,
+    DuplicateError,
+    NotFoundError,
+    OmniCRMError,
+    StateError,
+)
 from omnicrm.testing.contracts._base import StoreContract, StoreFactory
 from omnicrm.testing.contracts.customers_machine import CustomerStoreComparison
 from omnicrm.unit_of_work import Capability, Store
@@ -188,6 +195,19 @@ class CustomerRepositoryContract(StoreContract):
             uow.customers.get("c1")
         with pytest.raises(StateError), uow:
             pass
+
+    def test_read_only_unit_of_work_reads_and_keeps_nothing(self, store: Store) -> None:
+        (stored,) = _add(store, _customer("c1", family_name="A"))
+        with store.unit_of_work(read_only=True) as uow:
+            assert uow.customers.get("c1") == stored
+            with contextlib.suppress(OmniCRMError):  # a backend may refuse it at once
+                uow.customers.add(_customer("c2"))
+            with pytest.raises(StateError):
+                uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.customers.get_many(["c2"]) == {}
+            uow.customers.add(_customer("c3"))  # the store still takes writes
+            uow.commit()
 
     def test_changed_since_pages_in_order(self, store: Store) -> None:
         _add(
