@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from omnicrm.channel import Channel
 from omnicrm.errors import InvalidTypeError, NotFoundError
 from omnicrm.loyalty._books import Books
@@ -9,6 +11,7 @@ from omnicrm.loyalty._service_base import ServiceBase, optional_id, positive_poi
 from omnicrm.loyalty.errors import ExceedsHoldError, HoldNotActiveError
 from omnicrm.loyalty.events import PointsSpent
 from omnicrm.loyalty.model import EntryKind, Hold, HoldState, evolve
+from omnicrm.loyalty.program import Program
 from omnicrm.loyalty.results import Receipt
 from omnicrm.validation import check_id
 
@@ -33,13 +36,9 @@ class CheckoutCommands(ServiceBase):
 
         Raises ``InsufficientPointsError`` (writing nothing) when the balance is short.
         """
-        check_id("member_id", member_id)
-        positive_points("points", points)
-        program = self.program(program_id)
-        spender = self._company(program, company)
-        if not isinstance(channel, Channel):
-            raise InvalidTypeError("channel", channel, "must be a Channel")
-        optional_id("order_id", order_id)
+        program, spender, payload = self._checkout_command(
+            member_id, program_id, points, company, channel, order_id
+        )
 
         def command(books: Books) -> Receipt:
             at = books.now
@@ -66,14 +65,6 @@ class CheckoutCommands(ServiceBase):
                 allocations=tuple(taken),
             )
 
-        payload = {
-            "member_id": member_id,
-            "program_id": program_id,
-            "points": points,
-            "company": company,
-            "channel": channel.name,
-            "order_id": order_id,
-        }
         return self._run("loyalty.spend", idempotency_key, payload, program, command)
 
     def hold(
@@ -88,13 +79,9 @@ class CheckoutCommands(ServiceBase):
         idempotency_key: str,
     ) -> Receipt:
         """Reserve points for a checkout; they lapse back after ``program.hold_timeout``."""
-        check_id("member_id", member_id)
-        positive_points("points", points)
-        program = self.program(program_id)
-        spender = self._company(program, company)
-        if not isinstance(channel, Channel):
-            raise InvalidTypeError("channel", channel, "must be a Channel")
-        optional_id("order_id", order_id)
+        program, spender, payload = self._checkout_command(
+            member_id, program_id, points, company, channel, order_id
+        )
 
         def command(books: Books) -> Receipt:
             at = books.now
@@ -125,6 +112,26 @@ class CheckoutCommands(ServiceBase):
                 hold_id=hold_id,
             )
 
+        return self._run("loyalty.hold", idempotency_key, payload, program, command)
+
+    def _checkout_command(
+        self,
+        member_id: str,
+        program_id: str,
+        points: int,
+        company: str,
+        channel: Channel,
+        order_id: str | None,
+    ) -> tuple[Program, str, dict[str, Any]]:
+        """Check a spend's or a hold's arguments; return the program, the spending
+        company and the idempotency payload."""  # noqa: D205, D209
+        check_id("member_id", member_id)
+        positive_points("points", points)
+        program = self.program(program_id)
+        spender = self._company(program, company)
+        if not isinstance(channel, Channel):
+            raise InvalidTypeError("channel", channel, "must be a Channel")
+        optional_id("order_id", order_id)
         payload = {
             "member_id": member_id,
             "program_id": program_id,
@@ -133,7 +140,7 @@ class CheckoutCommands(ServiceBase):
             "channel": channel.name,
             "order_id": order_id,
         }
-        return self._run("loyalty.hold", idempotency_key, payload, program, command)
+        return program, spender, payload
 
     def _active_hold(self, books: Books, hold_id: str) -> Hold:
         hold = books.uow.loyalty_holds.get(hold_id)
