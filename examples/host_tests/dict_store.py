@@ -19,7 +19,7 @@ import attrs
 from omnicrm.customers import Customer, IdentifierKey
 from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError, StateError
 from omnicrm.events import DomainEvent
-from omnicrm.idempotency import IdempotencyRecord
+from omnicrm.idempotency import REDACTED, IdempotencyRecord
 
 
 class DictStore:
@@ -90,6 +90,12 @@ class DictRecords:
         if (record.scope, record.key) in self.rows:
             raise DuplicateError("idempotency record", (record.scope, record.key))
         self.rows[(record.scope, record.key)] = record
+
+    def redact(self, subject: str) -> int:
+        about = [pk for pk, r in self.rows.items() if r.subject == subject]
+        for pk in about:
+            self.rows[pk] = attrs.evolve(self.rows[pk], fingerprint=REDACTED, result=REDACTED)
+        return len(about)
 
 
 class DictUnitOfWork:

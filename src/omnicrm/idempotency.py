@@ -19,12 +19,13 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from omnicrm.errors import IdempotencyConflictError
+from omnicrm.errors import IdempotencyConflictError, RuleViolationError
 from omnicrm.validation import aware_validator, check_id, check_text, id_validator
 
 T = TypeVar("T")
 
 __all__ = [
+    "REDACTED",
     "HasIdempotency",
     "IdempotencyRecord",
     "IdempotencyRepository",
@@ -32,6 +33,15 @@ __all__ = [
     "replay_or_none",
     "run_once",
 ]
+
+
+REDACTED = "<erased>"
+"""The result and fingerprint a record keeps once its subject was erased."""
+
+
+def _optional_id(_instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None:
+        check_id(attribute.name, value)
 
 
 def _check_scope(_instance: Any, attribute: Any, value: Any) -> None:
@@ -48,6 +58,8 @@ class IdempotencyRecord:
         fingerprint: a hash of the command's payload (see :func:`fingerprint`).
         result: the command's result, encoded as text by the service.
         created_at: when the command first ran.
+        subject: the customer the result is about (``None``: nobody in particular), so
+            that erasing them can redact the result (:meth:`IdempotencyRepository.redact`).
 
     """
 
@@ -56,6 +68,12 @@ class IdempotencyRecord:
     fingerprint: str = attrs.field(validator=_check_scope)
     result: str
     created_at: datetime = attrs.field(validator=aware_validator)
+    subject: str | None = attrs.field(default=None, validator=_optional_id)
+
+    @property
+    def redacted(self) -> bool:
+        """Whether the result was erased with its subject (:data:`REDACTED`)."""
+        return self.fingerprint == REDACTED
 
 
 class IdempotencyRepository(Protocol):
@@ -67,6 +85,14 @@ class IdempotencyRepository(Protocol):
 
     def add(self, record: IdempotencyRecord) -> None:
         """Store a new record; raises ``DuplicateError`` if ``(scope, key)`` exists."""
+        ...
+
+    def redact(self, subject: str) -> int:
+        """Erase the result and fingerprint of every record about ``subject``; count them.
+
+        The records stay, with :data:`REDACTED` for both, so a retry of one of those
+        commands is refused rather than run again.
+        """
         ...
 
 
@@ -99,11 +125,16 @@ def replay_or_none(
 ) -> str | None:
     """Return the stored result of an earlier run of this command, or ``None`` if new.
 
-    Raises ``IdempotencyConflictError`` when ``key`` was used with another payload.
+    Raises ``IdempotencyConflictError`` when ``key`` was used with another payload and
+    ``RuleViolationError`` when the first run's result was redacted by an erasure.
     """
     record = repository.get(scope, key)
     if record is None:
         return None
+    if record.redacted:
+        raise RuleViolationError(
+            "idempotency_key", key, f"the first {scope} was about a customer since erased"
+        )
     if record.fingerprint != payload_fingerprint:
         raise IdempotencyConflictError(scope, key)
     return record.result
@@ -128,6 +159,7 @@ def run_once(
     command: Callable[[], T],
     encode: Callable[[T], str],
     decode: Callable[[str], T],
+    subject: Callable[[T], str | None] | None = None,
 ) -> tuple[T, bool]:
     """Run ``command`` once per idempotency key, inside an open unit of work.
 
@@ -135,6 +167,7 @@ def run_once(
     run's result decoded from its record and ``True``; otherwise the command's result,
     recorded (in the same unit of work, so both commit or neither does), and ``False``.
     Raises ``IdempotencyConflictError`` for the same key with another payload.
+    ``subject`` names the customer a result is about, for erasure to redact it.
     """
     check_id("idempotency_key", key)
     digest = fingerprint(payload)
@@ -144,7 +177,12 @@ def run_once(
     result = command()
     uow.idempotency.add(
         IdempotencyRecord(
-            scope=scope, key=key, fingerprint=digest, result=encode(result), created_at=now
+            scope=scope,
+            key=key,
+            fingerprint=digest,
+            result=encode(result),
+            created_at=now,
+            subject=None if subject is None else subject(result),
         )
     )
     return result, False

@@ -7,7 +7,7 @@ import attrs
 from omnicrm.events import DomainEvent
 from omnicrm.validation import id_validator
 
-__all__ = ["CustomerRegistered", "CustomerUpdated"]
+__all__ = ["CustomerProfileErased", "CustomerRegistered", "CustomerUpdated"]
 
 
 @attrs.frozen(kw_only=True)
@@ -36,3 +36,15 @@ class CustomerUpdated(DomainEvent):
 
     customer_id: str = attrs.field(validator=id_validator)
     version: int
+
+
+@attrs.frozen(kw_only=True)
+class CustomerProfileErased(DomainEvent):
+    """A customer's personal data was erased; only the id and an empty profile remain.
+
+    Attributes:
+        customer_id: the customer's id.
+
+    """
+
+    customer_id: str = attrs.field(validator=id_validator)

@@ -11,7 +11,7 @@ import attrs
 from omnicrm.channel import Channel
 from omnicrm.clock import Clock
 from omnicrm.customers.codec import customer_from_json, customer_to_json, profile_to_dict
-from omnicrm.customers.events import CustomerRegistered, CustomerUpdated
+from omnicrm.customers.events import CustomerProfileErased, CustomerRegistered, CustomerUpdated
 from omnicrm.customers.model import Customer, IdentifierKey, Profile
 from omnicrm.errors import InvalidTypeError
 from omnicrm.events import DomainEvent
@@ -77,6 +77,7 @@ class CustomerService:
                 command=lambda: command(uow),
                 encode=customer_to_json,
                 decode=customer_from_json,
+                subject=lambda c: c.id,
             )
             if replayed:
                 return CommandResult(customer, replayed=True)
@@ -84,25 +85,38 @@ class CustomerService:
         return CommandResult(customer, uow.events)
 
     def register(
-        self, profile: Profile, *, channel: Channel, idempotency_key: str
+        self,
+        profile: Profile,
+        *,
+        channel: Channel,
+        idempotency_key: str,
+        customer_id: str | None = None,
     ) -> CommandResult:
-        """Store a new customer who signed up through ``channel``; return it (version 1)."""
+        """Store a new customer who signed up through ``channel``; return it (version 1).
+
+        ``customer_id`` gives the profile a known id (the person id ``omnicrm.identity``
+        resolved, say); by default a new ``cus_`` id. A taken id raises ``DuplicateError``.
+        """
         if not isinstance(profile, Profile):
             raise InvalidTypeError("profile", profile, "must be a Profile")
         if not isinstance(channel, Channel):
             raise InvalidTypeError("channel", channel, "must be a Channel")
-        payload = {"profile": profile_to_dict(profile), "channel": channel.name}
+        if customer_id is not None:
+            check_id("customer_id", customer_id)
+        payload = {
+            "profile": profile_to_dict(profile),
+            "channel": channel.name,
+            "customer_id": customer_id,
+        }
 
         def command(uow: UnitOfWork) -> Customer:
             now = self._clock.now()
-            customer_id = self._ids.new_id("cus")
+            new_id = customer_id or self._ids.new_id("cus")
             stored = uow.customers.add(
-                Customer(id=customer_id, created_at=now, updated_at=now, profile=profile)
+                Customer(id=new_id, created_at=now, updated_at=now, profile=profile)
             )
             uow.record(
-                CustomerRegistered(
-                    **self._event(now), customer_id=customer_id, channel=channel.name
-                )
+                CustomerRegistered(**self._event(now), customer_id=new_id, channel=channel.name)
             )
             return stored
 
@@ -137,6 +151,27 @@ class CustomerService:
             return stored
 
         return self._run("customers.update", idempotency_key, payload, command)
+
+    def erase(self, customer_id: str, *, idempotency_key: str) -> CommandResult:
+        """Erase a customer's personal data (an APPI request); keep an empty tombstone.
+
+        The profile is replaced by an empty one (no names, contact points, identifiers or
+        attributes), the results stored for idempotent retries of commands about the
+        customer are redacted, and ``CustomerProfileErased`` is recorded. The id stays,
+        so references elsewhere do not dangle. ``NotFoundError`` if there is no such
+        customer; erasing twice is harmless.
+        """
+        check_id("customer_id", customer_id)
+
+        def command(uow: UnitOfWork) -> Customer:
+            now = self._clock.now()
+            current = uow.customers.get(customer_id)
+            stored = uow.customers.update(attrs.evolve(current, profile=Profile(), updated_at=now))
+            uow.idempotency.redact(customer_id)
+            uow.record(CustomerProfileErased(**self._event(now), customer_id=customer_id))
+            return stored
+
+        return self._run("customers.erase", idempotency_key, {"customer_id": customer_id}, command)
 
     def get(self, customer_id: str) -> Customer:
         """Return a customer, or raise ``NotFoundError``."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from omnicrm.loyalty._books import AVAILABLE, PENDING, TRANSFER, Books
-from omnicrm.loyalty.model import Account, EntryKind, Grant, HoldState, evolve
+from omnicrm.loyalty._closing import release_holds
+from omnicrm.loyalty.model import Account, EntryKind, Grant, evolve
 
 __all__ = ["move_grants"]
 
@@ -30,9 +31,7 @@ def move_grants(
     books.settle(source, at)
     books.ensure_account(target)
     books.settle(target, at)
-    for hold in books.uow.loyalty_holds.active(books.program.id, source):
-        books.release(hold, [(a, a.points) for a in hold.allocations], EntryKind.RELEASE, at)
-        books.uow.loyalty_holds.update(evolve(hold, state=HoldState.RELEASED))
+    release_holds(books, source)
     moved = 0
     for grant in sorted(books.live(source), key=lambda g: g.id):
         if not select(grant):

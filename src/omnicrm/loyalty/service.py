@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from omnicrm.clock import to_utc
 from omnicrm.errors import DuplicateError, InvalidTypeError, RuleViolationError
 from omnicrm.loyalty import _calendar as cal
 from omnicrm.loyalty._books import Books
 from omnicrm.loyalty._checkout import CheckoutCommands
+from omnicrm.loyalty._closing import forfeit_all
 from omnicrm.loyalty._merge import move_grants
 from omnicrm.loyalty._queries import LedgerQueries
 from omnicrm.loyalty._returns import return_purchase
-from omnicrm.loyalty._service_base import positive_points
+from omnicrm.loyalty._service_base import Command, positive_points
 from omnicrm.loyalty.events import PointsEarned, PointsExpired, PointsReturned
 from omnicrm.loyalty.model import EntryKind, GrantKind, Order, evolve
 from omnicrm.loyalty.purchase import Purchase, plan_earning
@@ -274,40 +276,45 @@ class LoyaltyService(CheckoutCommands, LedgerQueries):
             )
         unmerge = scope.endswith("unmerge")
         source, target = (survivor_id, absorbed_id) if unmerge else (absorbed_id, survivor_id)
-        with self._store.unit_of_work() as uow:
-            program_ids = uow.loyalty_accounts.programs_of(source)
+
+        def command(books: Books) -> Receipt:
+            if unmerge:
+                moved = move_grants(
+                    books,
+                    source,
+                    target,
+                    lambda g: g.merge_id == merge_id and g.merged_from == target,
+                    lambda g: evolve(g, merged_from=None, merge_id=None),
+                )
+            else:
+                moved = move_grants(
+                    books,
+                    source,
+                    target,
+                    lambda _g: True,
+                    lambda g: evolve(g, merged_from=source, merge_id=merge_id),
+                )
+            return Receipt(
+                command=scope.removeprefix("loyalty."),
+                program_id=books.program.id,
+                member_id=target,
+                points=moved,
+            )
+
+        payload = {"survivor": survivor_id, "absorbed": absorbed_id, "merge_id": merge_id}
+        return self._each_program(source, scope, key, payload, command)
+
+    def _each_program(
+        self, member_id: str, scope: str, key: str, payload: dict[str, Any], command: Command
+    ) -> list[Receipt]:
+        """Run ``command`` once per program ``member_id`` has an account in (one UoW each)."""
+        with self._store.unit_of_work(read_only=True) as uow:
+            program_ids = uow.loyalty_accounts.programs_of(member_id)
         receipts = []
         for program_id in program_ids:
             program = self._programs.get(program_id)
-            if program is None:
-                continue
-
-            def command(books: Books) -> Receipt:
-                if unmerge:
-                    moved = move_grants(
-                        books,
-                        source,
-                        target,
-                        lambda g: g.merge_id == merge_id and g.merged_from == target,
-                        lambda g: evolve(g, merged_from=None, merge_id=None),
-                    )
-                else:
-                    moved = move_grants(
-                        books,
-                        source,
-                        target,
-                        lambda _g: True,
-                        lambda g: evolve(g, merged_from=source, merge_id=merge_id),
-                    )
-                return Receipt(
-                    command=scope.removeprefix("loyalty."),
-                    program_id=books.program.id,
-                    member_id=target,
-                    points=moved,
-                )
-
-            payload = {"survivor": survivor_id, "absorbed": absorbed_id, "merge_id": merge_id}
-            receipts.append(self._run(scope, f"{key}:{program_id}", payload, program, command))
+            if program is not None:
+                receipts.append(self._run(scope, f"{key}:{program_id}", payload, program, command))
         return receipts
 
     def merge_members(
@@ -325,6 +332,38 @@ class LoyaltyService(CheckoutCommands, LedgerQueries):
     ) -> list[Receipt]:
         """Handle ``CustomersUnmerged``: move the grants ``merge_id`` moved back (what is left)."""
         return self._merge("loyalty.unmerge", survivor_id, absorbed_id, merge_id, idempotency_key)
+
+    def close_member(self, member_id: str, *, reason: str, idempotency_key: str) -> list[Receipt]:
+        """Close a member's accounts: release their holds and forfeit every point left.
+
+        For a member who leaves, or whose personal data is erased (``CustomerErased``):
+        confirmed points expire now and provisional points are cancelled, each by a ledger
+        entry whose ``ref`` is ``reason``, so every company's books still balance. One
+        receipt per program the member belongs to (``points`` = points forfeited).
+        """
+        check_id("member_id", member_id)
+        check_id("reason", reason)
+        check_id("idempotency_key", idempotency_key)
+
+        def command(books: Books) -> Receipt:
+            forfeited = forfeit_all(books, member_id, reason)
+            if forfeited:
+                self._event(
+                    books,
+                    PointsExpired,
+                    program_id=books.program.id,
+                    member_id=member_id,
+                    points=forfeited,
+                )
+            return Receipt(
+                command="close",
+                program_id=books.program.id,
+                member_id=member_id,
+                points=forfeited,
+            )
+
+        payload = {"member_id": member_id, "reason": reason}
+        return self._each_program(member_id, "loyalty.close", idempotency_key, payload, command)
 
     def expire(self, now: datetime | None = None) -> ExpiryReport:
         """Bring every account up to ``now``: lapse holds, confirm, expire. Idempotent."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import attrs
+
 from omnicrm.errors import DuplicateError
-from omnicrm.idempotency import IdempotencyRecord
+from omnicrm.idempotency import REDACTED, IdempotencyRecord
 from omnicrm.persistence.memory._tables import Journal, Table
 
 __all__ = ["MemoryIdempotencyRepository"]
@@ -26,3 +28,11 @@ class MemoryIdempotencyRepository:
         if pk in self._table:
             raise DuplicateError("idempotency record", pk)
         self._table.put(self._journal, pk, record)
+
+    def redact(self, subject: str) -> int:
+        """Erase the results about ``subject`` (a scan: erasure is rare)."""
+        about = [(pk, r) for pk, r in self._table.items() if r.subject == subject]
+        for pk, record in about:
+            redacted = attrs.evolve(record, fingerprint=REDACTED, result=REDACTED)
+            self._table.put(self._journal, pk, redacted)
+        return len(about)

@@ -15,6 +15,7 @@ from omnicrm.errors import StorageError
 from omnicrm.persistence.sqlite._connection import begin_immediate, translate_errors
 from omnicrm.persistence.sqlite.customers import MIGRATION as CUSTOMERS_V1
 from omnicrm.persistence.sqlite.idempotency import MIGRATION as IDEMPOTENCY_V1
+from omnicrm.persistence.sqlite.idempotency import MIGRATION_V2 as IDEMPOTENCY_V2
 from omnicrm.persistence.sqlite.identity import MIGRATION as IDENTITY_V1
 from omnicrm.persistence.sqlite.inventory import MIGRATION as INVENTORY_V1
 from omnicrm.persistence.sqlite.loyalty import MIGRATION as LOYALTY_V1
@@ -25,7 +26,7 @@ from omnicrm.persistence.sqlite.timing import MIGRATION as TIMING_V1
 __all__ = ["MIGRATIONS", "migrate"]
 
 MIGRATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "core": (IDEMPOTENCY_V1,),
+    "core": (IDEMPOTENCY_V1, IDEMPOTENCY_V2),
     "customers": (CUSTOMERS_V1,),
     "timing": (TIMING_V1,),
     "loyalty": (LOYALTY_V1, LOYALTY_V2),

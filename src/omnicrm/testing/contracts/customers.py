@@ -23,6 +23,7 @@ from omnicrm.errors import (
     OmniCRMError,
     StateError,
 )
+from omnicrm.idempotency import REDACTED, IdempotencyRecord
 from omnicrm.testing.contracts._base import StoreContract, StoreFactory
 from omnicrm.testing.contracts.customers_machine import CustomerStoreComparison
 from omnicrm.unit_of_work import Capability, Store
@@ -208,6 +209,31 @@ class CustomerRepositoryContract(StoreContract):
             assert uow.customers.get_many(["c2"]) == {}
             uow.customers.add(_customer("c3"))  # the store still takes writes
             uow.commit()
+
+    def test_idempotency_records_keep_their_subject_and_redact_by_it(self, store: Store) -> None:
+        def record(key: str, subject: str | None) -> IdempotencyRecord:
+            return IdempotencyRecord(scope="s", key=key, fingerprint="f", result=f"r-{key}",
+                                     created_at=T0, subject=subject)  # fmt: skip
+
+        with store.unit_of_work() as uow:
+            for key, subject in (("k1", "c1"), ("k2", "c1"), ("k3", "c2"), ("k4", None)):
+                uow.idempotency.add(record(key, subject))
+            with pytest.raises(DuplicateError):
+                uow.idempotency.add(record("k1", None))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.idempotency.get("s", "k1") == record("k1", "c1")
+            assert uow.idempotency.redact("c1") == 2
+            assert uow.idempotency.redact("nobody") == 0
+            uow.commit()
+        with store.unit_of_work(read_only=True) as uow:
+            for key in ("k1", "k2"):
+                gone = uow.idempotency.get("s", key)
+                assert gone is not None
+                assert gone.redacted
+                assert (gone.result, gone.subject) == (REDACTED, "c1")
+            assert uow.idempotency.get("s", "k3") == record("k3", "c2")
+            assert uow.idempotency.get("s", "k4") == record("k4", None)
 
     def test_changed_since_pages_in_order(self, store: Store) -> None:
         _add(
