@@ -102,6 +102,7 @@ class Resolver(PlacementSteps):
         encode: Callable[[T], str],
         decode: Callable[[str], T],
         with_events: Callable[[T, tuple[DomainEvent, ...]], T],
+        subject: Callable[[T], str | None] | None = None,
     ) -> T:
         with self._uow() as uow:
             result, replayed = run_once(
@@ -113,6 +114,7 @@ class Resolver(PlacementSteps):
                 command=lambda: command(uow),
                 encode=encode,
                 decode=decode,
+                subject=subject,
             )
             if replayed:
                 return result
@@ -150,6 +152,7 @@ class Resolver(PlacementSteps):
             encode,
             decode,
             lambda p, events: attrs.evolve(p, events=events),
+            subject=lambda p: p.customer_id,
         )
 
     # ---- merge and unmerge -----------------------------------------------------------
@@ -316,7 +319,8 @@ class Resolver(PlacementSteps):
         """Erase a person's personal data; leave tombstones refusing their sources.
 
         Records, match keys and queued pairs go; the profile stays as a tombstone with
-        only the source ids, so a stale channel record cannot re-create the person.
+        only the source ids, so a stale channel record cannot re-create the person; the
+        stored results of their ``resolve`` retries are redacted.
         """
         check_id("customer_id", customer_id)
 
@@ -332,6 +336,7 @@ class Resolver(PlacementSteps):
                 if d.verdict == Verdict.PENDING:
                     uow.identity_decisions.delete(d.a, d.b)
             uow.identity_profiles.update(attrs.evolve(profile, erased=True, updated_at=now))
+            uow.idempotency.redact(customer_id)  # the fingerprints hash their records
             audit_id = self._ids.new_id("aud")
             uow.identity_audit.add(
                 AuditEntry(entry_id=audit_id, at=now, action="erase", customer_id=customer_id)

@@ -91,6 +91,7 @@ class ServiceBase:
                 command=run,
                 encode=receipt_to_json,
                 decode=receipt_from_json,
+                subject=lambda r: r.member_id,
             )
             if replayed:
                 return receipt

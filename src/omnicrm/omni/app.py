@@ -181,9 +181,16 @@ class OmniCRM:
             uow.omni_purchases.restore(event.survivor, event.restored)
 
     def _erased(self, event: CustomerErased) -> None:
+        person, key = event.customer_id, f"omni:{event.event_id}"
+        self.loyalty.close_member(person, reason="erased", idempotency_key=key)
         with self._uow() as uow:
-            uow.omni_purchases.erase(event.customer_id)
-            uow.omni_watches.erase(event.customer_id)
+            uow.omni_purchases.erase(person)
+            uow.omni_watches.erase(person)
+            has_profile = bool(uow.customers.get_many([person]))
+        if has_profile:
+            self.customers.erase(person, idempotency_key=key)
+        with self._uow() as uow:
+            uow.idempotency.redact(person)
 
     def _purchased(self, event: PurchaseRecorded) -> None:
         self._feed(
@@ -240,7 +247,8 @@ class OmniCRM:
             )  # fmt: skip
             uow.idempotency.add(
                 IdempotencyRecord(scope="omni.purchase", key=idempotency_key,
-                                  fingerprint=digest, result=_encode(record), created_at=now)
+                                  fingerprint=digest, result=_encode(record), created_at=now,
+                                  subject=customer_id)
             )  # fmt: skip
             if program_id is not None:
                 if uow.loyalty_accounts.get(program_id, customer_id) is None:  # type: ignore[attr-defined]
