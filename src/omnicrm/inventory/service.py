@@ -96,13 +96,13 @@ class InventoryService(HoldCommands, StockCommands):
         """The named quantity states of ``sku`` at ``location_id``."""
         check_id("sku", sku)
         check_id("location_id", location_id)
-        with self._store.unit_of_work() as uow:
+        with self._store.unit_of_work(read_only=True) as uow:
             return uow.stock.get(sku, location_id)
 
     def get_hold(self, hold_id: str) -> Hold:
         """Return a hold, or raise ``NotFoundError``."""
         check_id("hold_id", hold_id)
-        with self._store.unit_of_work() as uow:
+        with self._store.unit_of_work(read_only=True) as uow:
             return uow.holds.get(hold_id)
 
     def movements(
@@ -111,17 +111,17 @@ class InventoryService(HoldCommands, StockCommands):
         """The movement log, oldest first (optionally of one SKU and/or location)."""
         optional_id("sku", sku)
         optional_id("location_id", location_id)
-        with self._store.unit_of_work() as uow:
+        with self._store.unit_of_work(read_only=True) as uow:
             return uow.stock.movements(sku=sku, location_id=location_id)
 
     def rebuild(self) -> dict[tuple[str, str], StockLevel]:
         """Rebuild every level by replaying the movement log (compare with :meth:`levels`)."""
-        with self._store.unit_of_work() as uow:
+        with self._store.unit_of_work(read_only=True) as uow:
             return replay(uow.stock.movements())
 
     def levels(self) -> dict[tuple[str, str], StockLevel]:
         """Every stored level, keyed by ``(sku, location_id)``."""
-        with self._store.unit_of_work() as uow:
+        with self._store.unit_of_work(read_only=True) as uow:
             return {(lv.sku, lv.location_id): lv for lv in uow.stock.levels()}
 
     def availability(
@@ -155,7 +155,7 @@ class InventoryService(HoldCommands, StockCommands):
         if limit is not None:
             check_int("limit", limit, minimum=1)
         now = self._clock.now()
-        with self._store.unit_of_work() as uow:
+        with self._store.unit_of_work(read_only=True) as uow:
             self._fresh(uow)
             items = self._catalog(uow, wanted)
             for sku in wanted:
@@ -174,7 +174,7 @@ class InventoryService(HoldCommands, StockCommands):
         """
         check_instance("request", request, SourcingRequest)
         left_out = frozenset(check_id("excluded", e) for e in excluded)
-        with self._store.unit_of_work() as uow:
+        with self._store.unit_of_work(read_only=True) as uow:
             self._fresh(uow)
             items = self._catalog(uow, {ln.sku for ln in request.lines})
             for line in request.lines:
