@@ -275,6 +275,23 @@ class LedgerAgainstModel(RuleBasedStateMachine):
         assert again.expired == 0
         assert self.svc.balance("m1", "group") == before
 
+    @rule()
+    def close(self) -> None:
+        """The member leaves: holds go back, then every live point is forfeited."""
+        if self.model.debt:
+            self.resync()
+        self.lapse()
+        for hold in self.model.holds.values():
+            if hold.active:
+                hold.active = False
+                for grant_id, points in hold.allocations:
+                    self.model.grants[grant_id].remaining += points
+        live = [g for g in self.model.grants.values() if self.live(g)]
+        receipts = self.svc.close_member("m1", reason="closed", idempotency_key=self.key())
+        assert [r.points for r in receipts] == [sum(g.remaining for g in live)]
+        for grant in live:
+            grant.remaining = 0
+
     # -- invariants -----------------------------------------------------------------
 
     @invariant()
