@@ -15,7 +15,7 @@ from omnicrm.loyalty import HoldNotActiveError, InsufficientPointsError, Loyalty
 from omnicrm.persistence.memory import MemoryStore
 from omnicrm.testing import FixedClock, SequentialIds
 from omnicrm.testing.contracts._loyalty_kit import PROGRAMS, T0, purchase
-from omnicrm.testing.contracts.loyalty_audit import audit_ledger
+from omnicrm.testing.contracts.loyalty_audit import audit_ledger, audit_summaries
 
 
 @dataclass
@@ -295,6 +295,10 @@ class LedgerAgainstModel(RuleBasedStateMachine):
     @invariant()
     def books_balance(self) -> None:
         audit_ledger(self.store, ["group"])
+
+    @invariant()
+    def summary_equals_the_live_grants(self) -> None:
+        audit_summaries(self.store, PROGRAMS, ["m1"], self.now)
 
     def teardown(self) -> None:
         self.clock.advance(timedelta(seconds=1))

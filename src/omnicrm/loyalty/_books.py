@@ -13,6 +13,7 @@ from datetime import datetime
 from omnicrm.errors import NotFoundError, RuleViolationError
 from omnicrm.ids import IdGenerator
 from omnicrm.loyalty import _calendar as cal
+from omnicrm.loyalty._summary import summarize
 from omnicrm.loyalty.errors import InsufficientPointsError
 from omnicrm.loyalty.model import (
     Account,
@@ -93,6 +94,11 @@ class Books:
         """Holds :meth:`settle` lapsed in this command, by id (as written)."""
         self._accounts: dict[str, Account] = {}
         self._live: dict[str, dict[str, Grant]] = {}
+        self._holds: dict[str, dict[str, Hold]] = {}
+        self._touched: dict[str, None] = {}
+        """Members whose grants, holds or account this command wrote (in order)."""
+        self._as_of = now
+        """The latest instant the command brought an account up to."""
 
     # -- rows ---------------------------------------------------------------------------
 
@@ -113,12 +119,14 @@ class Books:
         except NotFoundError:
             new = Account(program_id=self.program.id, member_id=member_id, created_at=self.now)
             self._accounts[member_id] = self.uow.loyalty_accounts.add(new)
+            self._touched[member_id] = None
             return self._accounts[member_id]
 
     def save_account(self, account: Account) -> Account:
         """Write a changed account (version-checked)."""
         stored = self.uow.loyalty_accounts.update(account)
         self._accounts[account.member_id] = stored
+        self._touched[account.member_id] = None
         return stored
 
     # -- grants (read once per command, written through) ---------------------------------
@@ -152,8 +160,10 @@ class Books:
         return found
 
     def _track(self, grant: Grant) -> Grant:
-        for cached in self._live.values():
-            cached.pop(grant.id, None)
+        for member_id, cached in self._live.items():
+            if cached.pop(grant.id, None) is not None:
+                self._touched[member_id] = None
+        self._touched[grant.member_id] = None
         live = self._live.get(grant.member_id)
         if live is not None and grant.remaining > 0:
             live[grant.id] = grant
@@ -218,9 +228,14 @@ class Books:
         )
 
     def flush(self) -> None:
-        """Append the collected entries to the ledger."""
+        """Append the collected entries; write the summary of every member changed."""
         if self.entries:
             self.uow.loyalty_ledger.append(self.entries)
+        put = self.uow.loyalty_summaries.put
+        for member_id in self._touched:
+            account = self.account(member_id)
+            holds = self.active_holds(member_id)
+            put(summarize(self.program, account, self._as_of, self.live(member_id), holds))
 
     def points(self, kind: str) -> int:
         """Sum of the collected entries of ``kind``."""
@@ -446,6 +461,34 @@ class Books:
         else:
             orders.update(evolve(order, spent=order.spent + parts))
 
+    # -- holds (read once per command, written through) ----------------------------------
+
+    def active_holds(self, member_id: str) -> list[Hold]:
+        """The member's active holds by id, as of this command's writes."""
+        found = self._holds.get(member_id)
+        if found is None:
+            rows = self.uow.loyalty_holds.active(self.program.id, member_id)
+            found = self._holds[member_id] = {h.id: h for h in rows}
+        return sorted(found.values(), key=lambda h: h.id)
+
+    def _track_hold(self, hold: Hold) -> Hold:
+        self._touched[hold.member_id] = None
+        active = self._holds.get(hold.member_id)
+        if active is not None:
+            if hold.state == HoldState.ACTIVE:
+                active[hold.id] = hold
+            else:
+                active.pop(hold.id, None)
+        return hold
+
+    def add_hold(self, hold: Hold) -> Hold:
+        """Store a new hold and keep the active view current."""
+        return self._track_hold(self.uow.loyalty_holds.add(hold))
+
+    def save_hold(self, hold: Hold) -> Hold:
+        """Write a changed hold (version-checked) and keep the active view current."""
+        return self._track_hold(self.uow.loyalty_holds.update(hold))
+
     # -- lazy settlement ----------------------------------------------------------------
 
     def settle(self, member_id: str, at: datetime) -> None:
@@ -454,12 +497,13 @@ class Books:
         Each entry takes effect when it should have (the hold's timeout, the confirmation
         date, the expiry), so the ledger read at any instant tells the truth.
         """
-        for hold in self.uow.loyalty_holds.active(self.program.id, member_id):
+        self._as_of = max(self._as_of, at)
+        self.live(member_id)  # read before lapsing holds, so the view sees their give-backs
+        for hold in self.active_holds(member_id):
             if hold.expires_at <= at:
                 pairs = [(a, a.points) for a in hold.allocations]
                 self.release(hold, pairs, EntryKind.LAPSE, hold.expires_at)
-                lapsed = self.uow.loyalty_holds.update(evolve(hold, state=HoldState.LAPSED))
-                self.lapsed[hold.id] = lapsed
+                self.lapsed[hold.id] = self.save_hold(evolve(hold, state=HoldState.LAPSED))
         for grant in sorted(self.live(member_id), key=lambda g: g.id):
             if grant.pending and grant.confirm_at is not None and grant.confirm_at <= at:
                 self.post(

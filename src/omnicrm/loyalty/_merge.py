@@ -30,9 +30,9 @@ def move_grants(
     books.settle(source, at)
     books.ensure_account(target)
     books.settle(target, at)
-    for hold in books.uow.loyalty_holds.active(books.program.id, source):
+    for hold in books.active_holds(source):
         books.release(hold, [(a, a.points) for a in hold.allocations], EntryKind.RELEASE, at)
-        books.uow.loyalty_holds.update(evolve(hold, state=HoldState.RELEASED))
+        books.save_hold(evolve(hold, state=HoldState.RELEASED))
     moved = 0
     for grant in sorted(books.live(source), key=lambda g: g.id):
         if not select(grant):

@@ -15,8 +15,8 @@ from omnicrm.errors import OmniCRMError
 from omnicrm.loyalty import LoyaltyService
 from omnicrm.loyalty.ports import LoyaltyStore
 from omnicrm.persistence.memory import MemoryStore
-from omnicrm.testing.contracts._loyalty_kit import T0, purchase, service
-from omnicrm.testing.contracts.loyalty_audit import audit_ledger
+from omnicrm.testing.contracts._loyalty_kit import PROGRAMS, T0, purchase, service
+from omnicrm.testing.contracts.loyalty_audit import audit_ledger, audit_summaries
 from omnicrm.testing.fakes import FixedClock
 
 __all__ = ["LoyaltyStoreComparison"]
@@ -162,6 +162,12 @@ class LoyaltyStoreComparison(RuleBasedStateMachine):
         for member in ("m1", "m2", "m3"):
             self._both("balance", member, "group")
             self._both("statement", member, "group")
+
+    @invariant()
+    def summaries_equal_the_live_grants(self) -> None:
+        now = self.clock.now()
+        for store in (self.store, self.reference):
+            audit_summaries(store, PROGRAMS, ("m1", "m2", "m3"), now)
 
     def teardown(self) -> None:
         audit_ledger(self.store, ["group"])
