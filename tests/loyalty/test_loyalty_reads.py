@@ -18,6 +18,7 @@ from _loyalty_support import T0, Kit
 from omnicrm.channel import Channel
 from omnicrm.errors import StorageBusyError
 from omnicrm.loyalty import EntryKind
+from omnicrm.loyalty._books import Books
 from omnicrm.loyalty._views import counted_balance
 from omnicrm.persistence.sqlite import SQLiteStore
 
@@ -96,22 +97,52 @@ def test_rolling_expiry_reads_as_written(kit: Kit) -> None:
     assert statement[-1].kind == EntryKind.EXPIRE
 
 
-def test_the_summary_is_the_counted_balance_until_something_is_due(kit: Kit) -> None:
+def _summary(kit: Kit, program: str = "plain") -> Any:
+    store: Any = kit.store
+    with store.unit_of_work(read_only=True) as uow:
+        return uow.loyalty_summaries.get(program, "m1")
+
+
+def _counted(kit: Kit, program: str = "plain") -> Any:
+    store: Any = kit.store
+    with store.unit_of_work(read_only=True) as uow:
+        account = uow.loyalty_accounts.get(program, "m1")
+        return counted_balance(uow, kit.service.program(program), account, kit.clock.now())
+
+
+def test_the_summary_is_the_counted_balance_until_something_is_due(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Books, "summary_from", 0)
     kit.enroll()
     kit.buy(10000)
     _hold(kit, 30)
-    store: Any = kit.store
-    with store.unit_of_work(read_only=True) as uow:
-        summary = uow.loyalty_summaries.get("plain", "m1")
-        account = uow.loyalty_accounts.get("plain", "m1")
-        program = kit.service.program("plain")
-        assert summary.valid_at(kit.clock.now(), program.time_zone)
-        assert summary.valid_until == T0 + timedelta(minutes=30)  # the hold's timeout
-        assert (summary.available, summary.held) == (70, 30)
-        counted = counted_balance(uow, program, account, kit.clock.now())
-    assert kit.service.balance("m1", "plain") == counted
+    summary = _summary(kit)
+    assert summary.valid_at(kit.clock.now(), "Asia/Tokyo")
+    assert summary.valid_until == T0 + timedelta(minutes=30)  # the hold's timeout
+    assert (summary.available, summary.held) == (70, 30)
+    assert kit.service.balance("m1", "plain") == _counted(kit)
     kit.advance(minutes=30)  # no longer valid: counted from the grants
+    assert not _summary(kit).valid_at(kit.clock.now(), "Asia/Tokyo")
     assert kit.service.balance("m1", "plain").available == 100
+
+
+def test_a_summary_is_kept_only_while_a_member_has_many_grants(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Books, "summary_from", 3)
+    kit.enroll()
+    for n in range(2):
+        kit.buy(1000 * (n + 1))
+        assert _summary(kit) is None
+    kit.advance(days=1)
+    kit.buy(3000)  # three live grants: summarised
+    assert (_summary(kit).available, _summary(kit).expiring[-1][1]) == (60, 30)
+    assert kit.service.balance("m1", "plain") == _counted(kit)
+    kit.spend(15)  # the first grant is used up: two left, the summary goes
+    assert _summary(kit) is None
+    assert kit.service.balance("m1", "plain") == _counted(kit)
+    assert kit.available() == 45
 
 
 def test_reads_take_no_write_lock(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import ClassVar
 
 from omnicrm.errors import NotFoundError, RuleViolationError
 from omnicrm.ids import IdGenerator
@@ -82,6 +83,11 @@ class Books:
 
     """
 
+    summary_from: ClassVar[int] = 24
+    """Members left with at least this many live grants get a balance summary row, so
+    a balance reads one row; fewer grants are counted directly (and no summary is kept,
+    sparing the write)."""
+
     def __init__(
         self, uow: LoyaltyUnitOfWork, program: Program, now: datetime, ids: IdGenerator
     ) -> None:
@@ -97,6 +103,8 @@ class Books:
         self._holds: dict[str, dict[str, Hold]] = {}
         self._touched: dict[str, None] = {}
         """Members whose grants, holds or account this command wrote (in order)."""
+        self._counted: dict[str, int] = {}
+        """Live grants of each member as committed (read before this command wrote any)."""
         self._as_of = now
         """The latest instant the command brought an account up to."""
 
@@ -141,6 +149,8 @@ class Books:
         if found is None:
             rows = self.uow.loyalty_grants.live(self.program.id, member_id)
             found = self._live[member_id] = {g.id: g for g in rows}
+            if member_id not in self._touched:
+                self._counted[member_id] = len(found)
         return list(found.values())
 
     def grants(self, grant_ids: Iterable[str]) -> dict[str, Grant]:
@@ -228,14 +238,24 @@ class Books:
         )
 
     def flush(self) -> None:
-        """Append the collected entries; write the summary of every member changed."""
+        """Append the collected entries; bring the changed members' summaries up to date.
+
+        A member left with :attr:`summary_from` live grants or more gets their summary
+        written; one with fewer has it dropped, unless they had fewer already (then they
+        have none: every command keeps it so).
+        """
         if self.entries:
             self.uow.loyalty_ledger.append(self.entries)
-        put = self.uow.loyalty_summaries.put
+        least = self.summary_from
         for member_id in self._touched:
-            account = self.account(member_id)
-            holds = self.active_holds(member_id)
-            put(summarize(self.program, account, self._as_of, self.live(member_id), holds))
+            live = self.live(member_id)
+            if len(live) >= least:
+                account = self.account(member_id)
+                holds = self.active_holds(member_id)
+                summary = summarize(self.program, account, self._as_of, live, holds)
+                self.uow.loyalty_summaries.put(summary)
+            elif self._counted.get(member_id, least) >= least:
+                self.uow.loyalty_summaries.drop(self.program.id, member_id)
 
     def points(self, kind: str) -> int:
         """Sum of the collected entries of ``kind``."""

@@ -134,8 +134,9 @@ class SummaryRepository(Protocol):
     """Each member's balance summary, one row by ``(program_id, member_id)``.
 
     Written by every command that changes the member's grants, holds or account, in the
-    same unit of work (so it always equals what their live grants and holds add up to);
-    read by balances while valid.
+    same unit of work (so it always equals what their live grants and holds add up to),
+    for members with many live grants (dropped when they have few); read by balances
+    while valid.
     """
 
     def get(self, program_id: str, member_id: str) -> BalanceSummary | None:
@@ -144,6 +145,10 @@ class SummaryRepository(Protocol):
 
     def put(self, summary: BalanceSummary) -> None:
         """Store the member's summary, replacing the one stored."""
+        ...
+
+    def drop(self, program_id: str, member_id: str) -> None:
+        """Remove the member's summary if there is one."""
         ...
 
 

@@ -329,6 +329,10 @@ class MemorySummaryRepository(_Repository):
         """Store the member's summary, replacing the one stored."""
         self._t.balances.put(self._journal, (summary.program_id, summary.member_id), summary)
 
+    def drop(self, program_id: str, member_id: str) -> None:
+        """Remove the member's summary if there is one."""
+        self._t.balances.delete(self._journal, (program_id, member_id))
+
 
 class MemoryLedgerRepository(_Repository):
     """:class:`~omnicrm.loyalty.ports.LedgerRepository` over a journaled list."""

@@ -16,8 +16,8 @@ __all__ = ["MIGRATION_V3", "SQLiteSummaryRepository"]
 
 MIGRATION_V3: tuple[str, ...] = (
     # A member's balance in one row (expiry dates as JSON ``[ordinal, points, ...]``),
-    # rewritten by every command that changes the member; no row until the first one
-    # (balances then count from the grants).
+    # rewritten by every command that changes a member with many live grants; none for
+    # members with few (balances then count from the grants).
     """CREATE TABLE loyalty_summaries (
             program_id TEXT NOT NULL,
             member_id TEXT NOT NULL,
@@ -116,3 +116,11 @@ class SQLiteSummaryRepository:
         except sqlite3.Error:
             with translate_errors("write a balance summary"):
                 raise
+
+    def drop(self, program_id: str, member_id: str) -> None:
+        """Remove the member's summary if there is one."""
+        with translate_errors("drop a balance summary"):
+            self._conn.execute(
+                "DELETE FROM loyalty_summaries WHERE program_id = ? AND member_id = ?",
+                (program_id, member_id),
+            )
