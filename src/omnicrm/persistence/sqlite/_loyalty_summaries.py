@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
+import sys
+from array import array
 from datetime import date
 from functools import lru_cache
 
@@ -15,7 +16,8 @@ from omnicrm.persistence.sqlite._loyalty_rows import at, us
 __all__ = ["MIGRATION_V3", "SQLiteSummaryRepository"]
 
 MIGRATION_V3: tuple[str, ...] = (
-    # A member's balance in one row (expiry dates as JSON ``[ordinal, points, ...]``),
+    # A member's balance in one row (expiry dates as little-endian 64-bit integers:
+    # day ordinal, points, day ordinal, points, ...),
     # rewritten by every command that changes a member with many live grants; none for
     # members with few (balances then count from the grants).
     """CREATE TABLE loyalty_summaries (
@@ -28,7 +30,7 @@ MIGRATION_V3: tuple[str, ...] = (
             pending INTEGER NOT NULL CHECK (pending >= 0),
             held INTEGER NOT NULL CHECK (held >= 0),
             limited INTEGER NOT NULL CHECK (limited >= 0),
-            expiring TEXT NOT NULL,
+            expiring BLOB NOT NULL,
             PRIMARY KEY (program_id, member_id)
         ) WITHOUT ROWID""",
 )
@@ -51,18 +53,37 @@ _PUT = (
     + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS)
 )
 _GET = f"SELECT {', '.join(_COLUMNS)} FROM loyalty_summaries WHERE program_id = ? AND member_id = ?"
-_ENCODE = json.JSONEncoder(separators=(",", ":"))
+_SWAP = sys.byteorder != "little"
 
 
-def _encode(expiring: tuple[tuple[date, int], ...]) -> str:
-    return _ENCODE.encode([n for day, points in expiring for n in (day.toordinal(), points)])
+class _Days(dict[int, date]):
+    """Dates by ordinal, made once each."""
+
+    def __missing__(self, ordinal: int) -> date:
+        if len(self) > 100_000:
+            self.clear()
+        day = self[ordinal] = date.fromordinal(ordinal)
+        return day
 
 
-@lru_cache(maxsize=1024)
-def _decode(text: str) -> tuple[tuple[date, int], ...]:
-    """Expiry dates from their JSON (repeated reads of an unchanged row are remembered)."""
-    flat = json.loads(text)
-    return tuple(zip(map(date.fromordinal, flat[0::2]), flat[1::2], strict=True))
+_DAYS = _Days()
+
+
+def _encode(expiring: tuple[tuple[date, int], ...]) -> bytes:
+    flat = array("q", [n for day, points in expiring for n in (day.toordinal(), points)])
+    if _SWAP:
+        flat.byteswap()
+    return flat.tobytes()
+
+
+@lru_cache(maxsize=64)
+def _decode(blob: bytes) -> tuple[tuple[date, int], ...]:
+    """Expiry dates from their bytes (repeated reads of an unchanged row are remembered)."""
+    flat = array("q")
+    flat.frombytes(blob)
+    if _SWAP:
+        flat.byteswap()
+    return tuple(zip(map(_DAYS.__getitem__, flat[0::2]), flat[1::2], strict=True))
 
 
 class SQLiteSummaryRepository:
