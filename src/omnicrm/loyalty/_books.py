@@ -248,11 +248,13 @@ class Books:
             self.uow.loyalty_ledger.append(self.entries)
         least = self.summary_from
         for member_id in self._touched:
-            live = self.live(member_id)
+            if member_id not in self._live:
+                self.live(member_id)
+            live = self._live[member_id]
             if len(live) >= least:
                 account = self.account(member_id)
                 holds = self.active_holds(member_id)
-                summary = summarize(self.program, account, self._as_of, live, holds)
+                summary = summarize(self.program, account, self._as_of, live.values(), holds)
                 self.uow.loyalty_summaries.put(summary)
             elif self._counted.get(member_id, least) >= least:
                 self.uow.loyalty_summaries.drop(self.program.id, member_id)
@@ -355,8 +357,15 @@ class Books:
 
     def spendable(self, member_id: str, at: datetime) -> list[Grant]:
         """The member's confirmed, unexpired grants with points left, in spending order."""
-        live = [g for g in self.live(member_id) if not g.pending and not self.expired(g, at)]
-        return sorted(live, key=lambda g: spending_order(g, self.expiry(g)))
+        ranked = []
+        for grant in self.live(member_id):
+            if grant.pending:
+                continue
+            expiry = self.expiry(grant)
+            if expiry is not None and expiry > at:
+                ranked.append((spending_order(grant, expiry), grant))
+        ranked.sort()  # the keys end with the grant id: no two tie, grants never compared
+        return [grant for _, grant in ranked]
 
     def take(
         self,
@@ -489,7 +498,7 @@ class Books:
         if found is None:
             rows = self.uow.loyalty_holds.active(self.program.id, member_id)
             found = self._holds[member_id] = {h.id: h for h in rows}
-        return sorted(found.values(), key=lambda h: h.id)
+        return [found[i] for i in sorted(found)]
 
     def _track_hold(self, hold: Hold) -> Hold:
         self._touched[hold.member_id] = None
@@ -524,7 +533,8 @@ class Books:
                 pairs = [(a, a.points) for a in hold.allocations]
                 self.release(hold, pairs, EntryKind.LAPSE, hold.expires_at)
                 self.lapsed[hold.id] = self.save_hold(evolve(hold, state=HoldState.LAPSED))
-        for grant in sorted(self.live(member_id), key=lambda g: g.id):
+        live = self._live[member_id]  # read above
+        for grant in [live[i] for i in sorted(live)]:
             if grant.pending and grant.confirm_at is not None and grant.confirm_at <= at:
                 self.post(
                     EntryKind.CONFIRM,

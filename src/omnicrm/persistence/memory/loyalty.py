@@ -214,8 +214,7 @@ class MemoryGrantRepository(_Repository):
         """The member's grants with points left, by id."""
         rows = self._t.grants
         ids = self._t.live_by_member.get((program_id, member_id)) or ()
-        found = [g for i in ids if (g := rows.get(i)) is not None]
-        return sorted(found, key=lambda g: g.id)
+        return [g for i in sorted(ids) if (g := rows.get(i)) is not None]
 
     def summary(self, program_id: str, member_id: str) -> Sequence[GrantSummary]:
         """Remaining points grouped by kind, state and dates (cached, kept up to date)."""
