@@ -145,6 +145,31 @@ def test_a_summary_is_kept_only_while_a_member_has_many_grants(
     assert kit.available() == 45
 
 
+def test_merges_move_summaries_with_the_grants(kit: Kit, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Books, "summary_from", 2)
+    kit.enroll("m1")
+    kit.enroll("m2")
+    for n in range(3):
+        kit.buy(1000 * (n + 1), member="m2")
+    kit.buy(5000, member="m1")
+    store: Any = kit.store
+
+    def summaries() -> tuple[Any, ...]:
+        with store.unit_of_work(read_only=True) as uow:
+            return tuple(uow.loyalty_summaries.get("plain", m) for m in ("m1", "m2"))
+
+    assert summaries()[0] is None
+    assert summaries()[1].available == 60
+    kit.service.merge_members("m1", "m2", merge_id="mg", idempotency_key=kit.key())
+    survivor, absorbed = summaries()
+    assert (survivor.available, absorbed) == (110, None)
+    assert kit.service.balance("m1", "plain") == _counted(kit)
+    kit.service.unmerge_members("m1", "m2", merge_id="mg", idempotency_key=kit.key())
+    survivor, absorbed = summaries()
+    assert (survivor, absorbed.available) == (None, 60)
+    assert kit.service.balance("m1", "plain") == _counted(kit)
+
+
 def test_reads_take_no_write_lock(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "r.db", busy_timeout=0.05, retries=0)
     kit = Kit(store)
