@@ -136,7 +136,11 @@ class SummaryRepository(Protocol):
     Written by every command that changes the member's grants, holds or account, in the
     same unit of work (so it always equals what their live grants and holds add up to),
     for members with many live grants (dropped when they have few); read by balances
-    while valid.
+    while valid. The summary is an aggregate over all of a member's rows, so a backend
+    must run the write units of work of one member one after another (the memory store's
+    lock and SQLite's ``BEGIN IMMEDIATE`` do; a server database needs serializable
+    isolation or a lock on the member's account row taken when a write unit of work
+    reads it), or two commands could each write a summary missing the other's change.
     """
 
     def get(self, program_id: str, member_id: str) -> BalanceSummary | None:
