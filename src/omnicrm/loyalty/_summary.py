@@ -35,12 +35,7 @@ class Tally:
         self.by_date: dict[date, int] = {}
         self.changes_at: datetime | None = None
         """The first instant after ``at`` at which the tally changes by time alone."""
-
-    def _soon(self, when: datetime | None) -> None:
-        if when is None or when <= self.at:
-            return
-        if self.changes_at is None or when < self.changes_at:
-            self.changes_at = when
+        self._day = cal.expiry_days(program)
 
     def add(
         self,
@@ -51,23 +46,27 @@ class Tally:
         expiry: datetime | None,
     ) -> None:
         """Count ``points`` of one grant (group) with its state and dates."""
-        if points <= 0 or expiry is None or expiry <= self.at:
+        at = self.at
+        if points <= 0 or expiry is None or expiry <= at:
             return
-        self._soon(expiry)
-        if pending and (confirm_at is None or confirm_at > self.at):
+        if self.changes_at is None or expiry < self.changes_at:
+            self.changes_at = expiry
+        if pending and (confirm_at is None or confirm_at > at):
             self.pending += points
-            self._soon(confirm_at)
+            if confirm_at is not None and confirm_at < self.changes_at:
+                self.changes_at = confirm_at
             return
         self.available += points
         if kind == GrantKind.LIMITED:
             self.limited += points
-        day = cal.expiry_day(self.program, expiry)
+        day = self._day(expiry)
         self.by_date[day] = self.by_date.get(day, 0) + points
 
     def hold(self, points: int, expires_at: datetime) -> None:
         """Count the points of an active hold that has not lapsed at ``at``."""
         self.held += points
-        self._soon(expires_at)
+        if expires_at > self.at and (self.changes_at is None or expires_at < self.changes_at):
+            self.changes_at = expires_at
 
     def balance(self, debt: int) -> Balance:
         """The balance counted so far."""
