@@ -145,7 +145,8 @@ def _many_grants(store: Any, count: int, distinct: bool = False) -> None:
 
     Expiries follow the program's calendar (end of the local day a year later: about 42
     distinct days), or with ``distinct`` every grant expires on a day of its own (the
-    worst case for grouping: 1,000 distinct days).
+    worst case for grouping: 1,000 distinct days). The grant rows are written directly,
+    then one ``adjust`` command debits a point (and writes the member's balance summary).
     """
     svc = _service(store)
     svc.enroll("big", "group", idempotency_key="e-big")
@@ -166,6 +167,8 @@ def _many_grants(store: Any, count: int, distinct: bool = False) -> None:
                 )
             )
         uow.commit()
+    # one command, as every real change is, so the member's balance summary is written
+    svc.adjust("big", "group", -1, company="acme", reason="seed", idempotency_key="d-seed")
 
 
 def _median_time(call: Callable[[], object], repeats: int) -> float:

@@ -12,10 +12,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from omnicrm.channel import Channel
 from omnicrm.errors import RuleViolationError
 from omnicrm.loyalty import HoldNotActiveError, InsufficientPointsError, LoyaltyService, Receipt
+from omnicrm.loyalty._books import Books
 from omnicrm.persistence.memory import MemoryStore
 from omnicrm.testing import FixedClock, SequentialIds
 from omnicrm.testing.contracts._loyalty_kit import PROGRAMS, T0, purchase
-from omnicrm.testing.contracts.loyalty_audit import audit_ledger
+from omnicrm.testing.contracts.loyalty_audit import audit_ledger, audit_summaries
 
 
 @dataclass
@@ -46,6 +47,8 @@ class Model:
 class LedgerAgainstModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
+        self.summary_from = Books.summary_from
+        Books.summary_from = 0  # a summary however few grants: checked at every step
         self.clock = FixedClock(T0)
         self.store = MemoryStore()
         self.svc = LoyaltyService(self.store, self.clock, PROGRAMS, SequentialIds())
@@ -313,7 +316,12 @@ class LedgerAgainstModel(RuleBasedStateMachine):
     def books_balance(self) -> None:
         audit_ledger(self.store, ["group"])
 
+    @invariant()
+    def summary_equals_the_live_grants(self) -> None:
+        audit_summaries(self.store, PROGRAMS, ["m1"], self.now)
+
     def teardown(self) -> None:
+        Books.summary_from = self.summary_from
         self.clock.advance(timedelta(seconds=1))
         for at, balance in list(self.history.items())[-6:]:
             assert self.svc.balance("m1", "group", as_of=at) == balance

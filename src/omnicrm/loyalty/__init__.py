@@ -10,6 +10,7 @@ from omnicrm.loyalty.events import PointsEarned, PointsExpired, PointsReturned, 
 from omnicrm.loyalty.model import (
     Account,
     Allocation,
+    BalanceSummary,
     EntryKind,
     Grant,
     GrantKind,
@@ -28,6 +29,7 @@ from omnicrm.loyalty.ports import (
     LoyaltyStore,
     LoyaltyUnitOfWork,
     OrderRepository,
+    SummaryRepository,
 )
 from omnicrm.loyalty.program import Confirmation, EarnRule, Program
 from omnicrm.loyalty.purchase import EarnPlan, Purchase, PurchaseLine, plan_earning
@@ -46,6 +48,7 @@ __all__ = [
     "AccountRepository",
     "Allocation",
     "Balance",
+    "BalanceSummary",
     "CompanyBooks",
     "Confirmation",
     "EarnPlan",
@@ -80,5 +83,6 @@ __all__ = [
     "PurchaseLine",
     "Receipt",
     "Settlement",
+    "SummaryRepository",
     "plan_earning",
 ]

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import ClassVar
 
 from omnicrm.errors import NotFoundError, RuleViolationError
 from omnicrm.ids import IdGenerator
 from omnicrm.loyalty import _calendar as cal
+from omnicrm.loyalty._summary import summarize
 from omnicrm.loyalty.errors import InsufficientPointsError
 from omnicrm.loyalty.model import (
     Account,
@@ -81,6 +83,11 @@ class Books:
 
     """
 
+    summary_from: ClassVar[int] = 24
+    """Members left with at least this many live grants get a balance summary row, so
+    a balance reads one row; fewer grants are counted directly (and no summary is kept,
+    sparing the write)."""
+
     def __init__(
         self, uow: LoyaltyUnitOfWork, program: Program, now: datetime, ids: IdGenerator
     ) -> None:
@@ -93,6 +100,13 @@ class Books:
         """Holds :meth:`settle` lapsed in this command, by id (as written)."""
         self._accounts: dict[str, Account] = {}
         self._live: dict[str, dict[str, Grant]] = {}
+        self._holds: dict[str, dict[str, Hold]] = {}
+        self._touched: dict[str, None] = {}
+        """Members whose grants, holds or account this command wrote (in order)."""
+        self._counted: dict[str, int] = {}
+        """Live grants of each member as committed (read before this command wrote any)."""
+        self._as_of = now
+        """The latest instant the command brought an account up to."""
 
     # -- rows ---------------------------------------------------------------------------
 
@@ -113,12 +127,14 @@ class Books:
         except NotFoundError:
             new = Account(program_id=self.program.id, member_id=member_id, created_at=self.now)
             self._accounts[member_id] = self.uow.loyalty_accounts.add(new)
+            self._touched[member_id] = None
             return self._accounts[member_id]
 
     def save_account(self, account: Account) -> Account:
         """Write a changed account (version-checked)."""
         stored = self.uow.loyalty_accounts.update(account)
         self._accounts[account.member_id] = stored
+        self._touched[account.member_id] = None
         return stored
 
     # -- grants (read once per command, written through) ---------------------------------
@@ -133,6 +149,8 @@ class Books:
         if found is None:
             rows = self.uow.loyalty_grants.live(self.program.id, member_id)
             found = self._live[member_id] = {g.id: g for g in rows}
+            if member_id not in self._touched:
+                self._counted[member_id] = len(found)
         return list(found.values())
 
     def grants(self, grant_ids: Iterable[str]) -> dict[str, Grant]:
@@ -152,8 +170,10 @@ class Books:
         return found
 
     def _track(self, grant: Grant) -> Grant:
-        for cached in self._live.values():
-            cached.pop(grant.id, None)
+        for member_id, cached in self._live.items():
+            if cached.pop(grant.id, None) is not None:
+                self._touched[member_id] = None
+        self._touched[grant.member_id] = None
         live = self._live.get(grant.member_id)
         if live is not None and grant.remaining > 0:
             live[grant.id] = grant
@@ -218,9 +238,26 @@ class Books:
         )
 
     def flush(self) -> None:
-        """Append the collected entries to the ledger."""
+        """Append the collected entries; bring the changed members' summaries up to date.
+
+        A member left with :attr:`summary_from` live grants or more gets their summary
+        written; one with fewer has it dropped, unless they had fewer already (then they
+        have none: every command keeps it so).
+        """
         if self.entries:
             self.uow.loyalty_ledger.append(self.entries)
+        least = self.summary_from
+        for member_id in self._touched:
+            if member_id not in self._live:
+                self.live(member_id)
+            live = self._live[member_id]
+            if len(live) >= least:
+                account = self.account(member_id)
+                holds = self.active_holds(member_id)
+                summary = summarize(self.program, account, self._as_of, live.values(), holds)
+                self.uow.loyalty_summaries.put(summary)
+            elif self._counted.get(member_id, least) >= least:
+                self.uow.loyalty_summaries.drop(self.program.id, member_id)
 
     def points(self, kind: str) -> int:
         """Sum of the collected entries of ``kind``."""
@@ -320,8 +357,15 @@ class Books:
 
     def spendable(self, member_id: str, at: datetime) -> list[Grant]:
         """The member's confirmed, unexpired grants with points left, in spending order."""
-        live = [g for g in self.live(member_id) if not g.pending and not self.expired(g, at)]
-        return sorted(live, key=lambda g: spending_order(g, self.expiry(g)))
+        ranked = []
+        for grant in self.live(member_id):
+            if grant.pending:
+                continue
+            expiry = self.expiry(grant)
+            if expiry is not None and expiry > at:
+                ranked.append((spending_order(grant, expiry), grant))
+        ranked.sort()  # the keys end with the grant id: no two tie, grants never compared
+        return [grant for _, grant in ranked]
 
     def take(
         self,
@@ -446,6 +490,34 @@ class Books:
         else:
             orders.update(evolve(order, spent=order.spent + parts))
 
+    # -- holds (read once per command, written through) ----------------------------------
+
+    def active_holds(self, member_id: str) -> list[Hold]:
+        """The member's active holds by id, as of this command's writes."""
+        found = self._holds.get(member_id)
+        if found is None:
+            rows = self.uow.loyalty_holds.active(self.program.id, member_id)
+            found = self._holds[member_id] = {h.id: h for h in rows}
+        return [found[i] for i in sorted(found)]
+
+    def _track_hold(self, hold: Hold) -> Hold:
+        self._touched[hold.member_id] = None
+        active = self._holds.get(hold.member_id)
+        if active is not None:
+            if hold.state == HoldState.ACTIVE:
+                active[hold.id] = hold
+            else:
+                active.pop(hold.id, None)
+        return hold
+
+    def add_hold(self, hold: Hold) -> Hold:
+        """Store a new hold and keep the active view current."""
+        return self._track_hold(self.uow.loyalty_holds.add(hold))
+
+    def save_hold(self, hold: Hold) -> Hold:
+        """Write a changed hold (version-checked) and keep the active view current."""
+        return self._track_hold(self.uow.loyalty_holds.update(hold))
+
     # -- lazy settlement ----------------------------------------------------------------
 
     def settle(self, member_id: str, at: datetime) -> None:
@@ -454,13 +526,15 @@ class Books:
         Each entry takes effect when it should have (the hold's timeout, the confirmation
         date, the expiry), so the ledger read at any instant tells the truth.
         """
-        for hold in self.uow.loyalty_holds.active(self.program.id, member_id):
+        self._as_of = max(self._as_of, at)
+        self.live(member_id)  # read before lapsing holds, so the view sees their give-backs
+        for hold in self.active_holds(member_id):
             if hold.expires_at <= at:
                 pairs = [(a, a.points) for a in hold.allocations]
                 self.release(hold, pairs, EntryKind.LAPSE, hold.expires_at)
-                lapsed = self.uow.loyalty_holds.update(evolve(hold, state=HoldState.LAPSED))
-                self.lapsed[hold.id] = lapsed
-        for grant in sorted(self.live(member_id), key=lambda g: g.id):
+                self.lapsed[hold.id] = self.save_hold(evolve(hold, state=HoldState.LAPSED))
+        live = self._live[member_id]  # read above
+        for grant in [live[i] for i in sorted(live)]:
             if grant.pending and grant.confirm_at is not None and grant.confirm_at <= at:
                 self.post(
                     EntryKind.CONFIRM,

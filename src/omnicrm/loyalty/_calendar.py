@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from dateutil.relativedelta import relativedelta
 
 from omnicrm.clock import zone
 from omnicrm.loyalty.program import Program
 
-__all__ = ["confirm_at", "day_end", "expiry_day", "fixed_expiry", "limited_expiry", "local_date"]
+__all__ = [
+    "confirm_at",
+    "day_end",
+    "expiry_day",
+    "expiry_days",
+    "fixed_expiry",
+    "limited_expiry",
+    "local_date",
+]
 
 _TICK = timedelta(microseconds=1)
 
@@ -38,6 +47,11 @@ def expiry_day(program: Program, expiry: datetime) -> date:
 @lru_cache(maxsize=8192)
 def _expiry_day(time_zone: str, expiry: datetime) -> date:
     return (expiry - _TICK).astimezone(_tz(time_zone)).date()
+
+
+def expiry_days(program: Program) -> Callable[[datetime], date]:
+    """:func:`expiry_day` for one program, as a function of the expiry alone (no frame)."""
+    return partial(_expiry_day, program.time_zone)
 
 
 def day_end(program: Program, day: date) -> datetime:

@@ -89,7 +89,7 @@ class CheckoutCommands(ServiceBase):
             hold_id = self._ids.new_id("hld")
             taken = books.take(member_id, points, EntryKind.HOLD, at, ref=hold_id)
             books.touch(member_id, at)
-            books.uow.loyalty_holds.add(
+            books.add_hold(
                 Hold(
                     id=hold_id,
                     program_id=program.id,
@@ -185,7 +185,7 @@ class CheckoutCommands(ServiceBase):
                     captured.append(evolve(allocation, points=part))
                 rest.append((allocation, allocation.points - part))
             books.release(hold, rest, EntryKind.RELEASE, at)
-            books.uow.loyalty_holds.update(evolve(hold, state=HoldState.CAPTURED, captured=points))
+            books.save_hold(evolve(hold, state=HoldState.CAPTURED, captured=points))
             books.touch(hold.member_id, at)
             if hold.order_id is not None:
                 books.record_spent(hold.member_id, hold.order_id, captured, hold.company)
@@ -220,7 +220,7 @@ class CheckoutCommands(ServiceBase):
             books.release(
                 hold, [(a, a.points) for a in hold.allocations], EntryKind.RELEASE, books.now
             )
-            books.uow.loyalty_holds.update(evolve(hold, state=HoldState.RELEASED))
+            books.save_hold(evolve(hold, state=HoldState.RELEASED))
             return Receipt(
                 command="release",
                 program_id=program.id,

@@ -17,9 +17,9 @@ __all__ = ["forfeit_all", "release_holds"]
 def release_holds(books: Books, member_id: str) -> None:
     """Release every active hold of ``member_id`` back onto its grants."""
     at = books.now
-    for hold in books.uow.loyalty_holds.active(books.program.id, member_id):
+    for hold in books.active_holds(member_id):
         books.release(hold, [(a, a.points) for a in hold.allocations], EntryKind.RELEASE, at)
-        books.uow.loyalty_holds.update(evolve(hold, state=HoldState.RELEASED))
+        books.save_hold(evolve(hold, state=HoldState.RELEASED))
 
 
 def forfeit_all(books: Books, member_id: str, reason: str) -> int:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from omnicrm.clock import to_utc
 from omnicrm.errors import InvalidTypeError, NotFoundError, RuleViolationError
-from omnicrm.loyalty._books import Books
+from omnicrm.loyalty._preview import settled
 from omnicrm.loyalty._service_base import ServiceBase
 from omnicrm.loyalty._views import balance_as_of, balance_now, company_books, settlement
 from omnicrm.loyalty.model import LedgerEntry
@@ -27,7 +27,7 @@ class LedgerQueries(ServiceBase):
         program = self.program(program_id)
         now = self._clock.now()
         at = now if as_of is None else to_utc("as_of", as_of)
-        with self._store.unit_of_work() as uow:
+        with self._store.unit_of_work(read_only=True) as uow:
             account = uow.loyalty_accounts.get(program.id, member_id)
             if account is None:
                 raise NotFoundError("loyalty member", (program.id, member_id))
@@ -38,21 +38,22 @@ class LedgerQueries(ServiceBase):
     def expiring_soon(
         self, member_id: str, program_id: str, within: timedelta
     ) -> tuple[ExpiringPoints, ...]:
-        """Available points that expire within ``within`` from now, soonest first."""
+        """Available points that expire within ``within`` from now, soonest first.
+
+        Counted as of now: points confirmed, expired or given back by a lapsed hold since
+        the member's last command count as such.
+        """
         check_id("member_id", member_id)
         if not isinstance(within, timedelta):
             raise InvalidTypeError("within", within, "must be a timedelta")
         program = self.program(program_id)
         now = self._clock.now()
-        with self._store.unit_of_work() as uow:
-            books = Books(uow, program, now, self._ids)
-            books.account(member_id)
+        with self._store.unit_of_work(read_only=True) as uow:
+            books = settled(uow, program, member_id, now, self._ids)
             found = []
-            for grant in uow.loyalty_grants.live(program.id, member_id):
+            for grant in books.live(member_id):
                 expiry = books.expiry(grant)
-                if grant.pending and grant.confirm_at is not None and grant.confirm_at > now:
-                    continue
-                if expiry is not None and now < expiry <= now + within:
+                if not grant.pending and expiry is not None and now < expiry <= now + within:
                     found.append(
                         ExpiringPoints(
                             grant_id=grant.id,
@@ -72,15 +73,22 @@ class LedgerQueries(ServiceBase):
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> tuple[LedgerEntry, ...]:
-        """The member's ledger entries effective in ``[start, end)``, in order."""
+        """The member's ledger entries effective in ``[start, end)``, in order, as of now.
+
+        Confirmations, expiries and hold lapses already due but not yet written (the next
+        command or :meth:`expire` writes them) are included, unnumbered (``seq`` 0), as
+        they will be written.
+        """
         check_id("member_id", member_id)
         program = self.program(program_id)
         low = None if start is None else to_utc("start", start)
         high = None if end is None else to_utc("end", end)
-        with self._store.unit_of_work() as uow:
-            if uow.loyalty_accounts.get(program.id, member_id) is None:
-                raise NotFoundError("loyalty member", (program.id, member_id))
-            entries = uow.loyalty_ledger.for_member(program.id, member_id)
+        now = self._clock.now()
+        with self._store.unit_of_work(read_only=True) as uow:
+            due = settled(uow, program, member_id, now, self._ids).entries
+            entries = list(uow.loyalty_ledger.for_member(program.id, member_id))
+        if due:  # appended after every written entry, effective when they took effect
+            entries = sorted([*entries, *due], key=lambda e: e.effective_at)
         return tuple(
             e
             for e in entries
@@ -93,7 +101,7 @@ class LedgerQueries(ServiceBase):
         low, high = to_utc("start", start), to_utc("end", end)
         if high <= low:
             raise RuleViolationError("end", end, "must be after start")
-        with self._store.unit_of_work() as uow:
+        with self._store.unit_of_work(read_only=True) as uow:
             entries = uow.loyalty_ledger.between(program.id, low, high)
         return settlement(program, entries, low, high)
 
@@ -107,6 +115,6 @@ class LedgerQueries(ServiceBase):
         program = self.program(program_id)
         at = self._clock.now() if as_of is None else to_utc("as_of", as_of)
         end = at + timedelta(microseconds=1)
-        with self._store.unit_of_work() as uow:
+        with self._store.unit_of_work(read_only=True) as uow:
             entries = uow.loyalty_ledger.between(program.id, _EPOCH, end)
         return company_books(program, entries, _EPOCH, end)

@@ -4,61 +4,40 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import datetime
 
 from omnicrm.loyalty import _calendar as cal
 from omnicrm.loyalty._books import ACTIVITY, AVAILABLE, DEBT, HELD, PENDING, REDEEMED
+from omnicrm.loyalty._summary import Tally, balance_from_summary
 from omnicrm.loyalty.model import Account, Allocation, GrantKind, LedgerEntry
 from omnicrm.loyalty.ports import LoyaltyUnitOfWork
 from omnicrm.loyalty.program import Program
 from omnicrm.loyalty.results import Balance, CompanyBooks, Settlement
 
-__all__ = ["balance_as_of", "balance_now", "company_books", "settlement"]
-
-
-class _Tally:
-    def __init__(self, program: Program, account: Account, at: datetime) -> None:
-        self.program, self.account, self.at = program, account, at
-        self.available = self.pending = self.held = self.limited = 0
-        self.by_date: dict[date, int] = defaultdict(int)
-
-    def add(
-        self,
-        points: int,
-        kind: str,
-        pending: bool,
-        confirm_at: datetime | None,
-        expiry: datetime | None,
-    ) -> None:
-        if points <= 0 or expiry is None or expiry <= self.at:
-            return
-        if pending and (confirm_at is None or confirm_at > self.at):
-            self.pending += points
-            return
-        self.available += points
-        if kind == GrantKind.LIMITED:
-            self.limited += points
-        self.by_date[cal.expiry_day(self.program, expiry)] += points
-
-    def balance(self, debt: int) -> Balance:
-        return Balance(
-            program_id=self.program.id,
-            member_id=self.account.member_id,
-            at=self.at,
-            available=self.available,
-            pending=self.pending,
-            held=self.held,
-            limited=self.limited,
-            debt=debt,
-            expiring=tuple(sorted(self.by_date.items())),
-        )
+__all__ = [
+    "balance_as_of",
+    "balance_now",
+    "company_books",
+    "counted_balance",
+    "settlement",
+]
 
 
 def balance_now(
     uow: LoyaltyUnitOfWork, program: Program, account: Account, at: datetime
 ) -> Balance:
-    """The balance at ``at`` from the grant projection (fast: grouped remaining points)."""
-    tally = _Tally(program, account, at)
+    """The balance at ``at``: the member's summary row while valid, else counted from grants."""
+    summary = uow.loyalty_summaries.get(program.id, account.member_id)
+    if summary is not None and summary.valid_at(at, program.time_zone):
+        return balance_from_summary(summary, at, account.total_debt)
+    return counted_balance(uow, program, account, at)
+
+
+def counted_balance(
+    uow: LoyaltyUnitOfWork, program: Program, account: Account, at: datetime
+) -> Balance:
+    """The balance at ``at`` from the grant projection (grouped remaining points)."""
+    tally = Tally(program, account.member_id, at)
     rolling = account.rolling_expires_at
     add = tally.add
     for row in uow.loyalty_grants.summary(program.id, account.member_id):
@@ -68,7 +47,7 @@ def balance_now(
     lapsed: list[Allocation] = []
     for hold in uow.loyalty_holds.active(program.id, account.member_id):
         if hold.expires_at > at:
-            tally.held += hold.points
+            tally.hold(hold.points, hold.expires_at)
         else:
             lapsed.extend(hold.allocations)
     if lapsed:
@@ -115,7 +94,7 @@ def balance_as_of(
             held[(entry.ref, entry.grant_id)] += _signed(entry, HELD)
     rolling = None if last_activity is None else cal.fixed_expiry(program, last_activity)
     grants = uow.loyalty_grants.get_many(per_grant)
-    tally = _Tally(program, account, at)
+    tally = Tally(program, account.member_id, at)
     for grant_id, (available, pending) in per_grant.items():
         grant = grants[grant_id]
         expiry = rolling if grant.kind == GrantKind.ROLLING else grant.expires_at
@@ -127,7 +106,7 @@ def balance_as_of(
             continue
         hold = uow.loyalty_holds.get(hold_id)
         if hold.expires_at > at:
-            tally.held += points
+            tally.hold(points, hold.expires_at)
         else:
             grant = grants[grant_id]
             expiry = rolling if grant.kind == GrantKind.ROLLING else grant.expires_at

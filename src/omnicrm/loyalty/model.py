@@ -9,7 +9,7 @@ only while the stored version equals the one read.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import attrs
@@ -17,6 +17,7 @@ import attrs
 __all__ = [
     "Account",
     "Allocation",
+    "BalanceSummary",
     "EntryKind",
     "Grant",
     "GrantKind",
@@ -213,6 +214,48 @@ class GrantSummary:
     confirm_at: datetime | None
     expires_at: datetime | None
     remaining: int
+
+
+@attrs.frozen(kw_only=True)
+class BalanceSummary:
+    """A member's balance kept up to date by every command: one row instead of every grant.
+
+    It is what :meth:`~omnicrm.loyalty.LoyaltyService.balance` would compute from the
+    member's live grants and active holds at any instant in ``[computed_at,
+    valid_until)``: no grant expires or confirms and no hold lapses in between.
+
+    Attributes:
+        program_id: the program.
+        member_id: the member.
+        computed_at: the instant it was computed at (the command's).
+        valid_until: the first instant something changes by time alone, or ``None``.
+        time_zone: the program's time zone the expiry dates were counted in.
+        available: spendable points.
+        pending: provisional points.
+        held: points in active holds.
+        limited: the limited-time part of ``available``.
+        expiring: available points by the local date they expire on, soonest first.
+
+    """
+
+    program_id: str
+    member_id: str
+    computed_at: datetime
+    valid_until: datetime | None
+    time_zone: str
+    available: int = 0
+    pending: int = 0
+    held: int = 0
+    limited: int = 0
+    expiring: tuple[tuple[date, int], ...] = ()
+
+    def valid_at(self, at: datetime, time_zone: str) -> bool:
+        """Whether it is the balance at ``at`` for a program in ``time_zone``."""
+        return (
+            self.time_zone == time_zone
+            and self.computed_at <= at
+            and (self.valid_until is None or at < self.valid_until)
+        )
 
 
 @attrs.frozen

@@ -11,7 +11,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from omnicrm.loyalty.model import Account, Grant, GrantSummary, Hold, LedgerEntry, Order
+from omnicrm.loyalty.model import (
+    Account,
+    BalanceSummary,
+    Grant,
+    GrantSummary,
+    Hold,
+    LedgerEntry,
+    Order,
+)
 from omnicrm.unit_of_work import Store, UnitOfWork
 
 __all__ = [
@@ -22,6 +30,7 @@ __all__ = [
     "LoyaltyStore",
     "LoyaltyUnitOfWork",
     "OrderRepository",
+    "SummaryRepository",
 ]
 
 
@@ -121,6 +130,32 @@ class OrderRepository(Protocol):
         ...
 
 
+class SummaryRepository(Protocol):
+    """Each member's balance summary, one row by ``(program_id, member_id)``.
+
+    Written by every command that changes the member's grants, holds or account, in the
+    same unit of work (so it always equals what their live grants and holds add up to),
+    for members with many live grants (dropped when they have few); read by balances
+    while valid. The summary is an aggregate over all of a member's rows, so a backend
+    must run the write units of work of one member one after another (the memory store's
+    lock and SQLite's ``BEGIN IMMEDIATE`` do; a server database needs serializable
+    isolation or a lock on the member's account row taken when a write unit of work
+    reads it), or two commands could each write a summary missing the other's change.
+    """
+
+    def get(self, program_id: str, member_id: str) -> BalanceSummary | None:
+        """Return the member's summary, or ``None`` (never written: count from grants)."""
+        ...
+
+    def put(self, summary: BalanceSummary) -> None:
+        """Store the member's summary, replacing the one stored."""
+        ...
+
+    def drop(self, program_id: str, member_id: str) -> None:
+        """Remove the member's summary if there is one."""
+        ...
+
+
 class LedgerRepository(Protocol):
     """The append-only ledger."""
 
@@ -165,6 +200,11 @@ class LoyaltyUnitOfWork(UnitOfWork, Protocol):
     @property
     def loyalty_ledger(self) -> LedgerRepository:
         """The ledger."""
+        ...
+
+    @property
+    def loyalty_summaries(self) -> SummaryRepository:
+        """Balance summaries."""
         ...
 
 

@@ -155,6 +155,12 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         return self._loyalty_repos.ledger
 
     @property
+    def loyalty_summaries(self) -> _loyalty.MemorySummaryRepository:
+        """The loyalty balance summaries repository."""
+        self._require_active()
+        return self._loyalty_repos.summaries
+
+    @property
     def locations(self) -> _inventory.MemoryLocationRepository:
         """The inventory locations repository."""
         self._require_active()

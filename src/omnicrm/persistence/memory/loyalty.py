@@ -9,6 +9,7 @@ from typing import TypeVar
 from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError
 from omnicrm.loyalty.model import (
     Account,
+    BalanceSummary,
     Grant,
     GrantSummary,
     Hold,
@@ -27,6 +28,7 @@ __all__ = [
     "MemoryLedgerRepository",
     "MemoryLoyaltyRepositories",
     "MemoryOrderRepository",
+    "MemorySummaryRepository",
 ]
 
 K = TypeVar("K")
@@ -69,6 +71,8 @@ class LoyaltyTables:
         self.ledger = _Log()
         self.summaries: dict[Member, dict[SummaryKey, GrantSummary]] = {}
         """Each member's grouped live grants, built on first read, then kept up to date."""
+        self.balances: Table[Member, BalanceSummary] = Table()
+        """Each member's balance summary, written by the commands."""
 
 
 def _add(table: Table[K, R], journal: Journal, key: K, row: R, kind: str) -> R:
@@ -210,8 +214,7 @@ class MemoryGrantRepository(_Repository):
         """The member's grants with points left, by id."""
         rows = self._t.grants
         ids = self._t.live_by_member.get((program_id, member_id)) or ()
-        found = [g for i in ids if (g := rows.get(i)) is not None]
-        return sorted(found, key=lambda g: g.id)
+        return [g for i in sorted(ids) if (g := rows.get(i)) is not None]
 
     def summary(self, program_id: str, member_id: str) -> Sequence[GrantSummary]:
         """Remaining points grouped by kind, state and dates (cached, kept up to date)."""
@@ -314,6 +317,22 @@ class MemoryOrderRepository(_Repository):
         return _update(self._t.orders, self._journal, key, order, "order")
 
 
+class MemorySummaryRepository(_Repository):
+    """:class:`~omnicrm.loyalty.ports.SummaryRepository` over a journaled dict."""
+
+    def get(self, program_id: str, member_id: str) -> BalanceSummary | None:
+        """Return the member's summary or ``None``."""
+        return self._t.balances.get((program_id, member_id))
+
+    def put(self, summary: BalanceSummary) -> None:
+        """Store the member's summary, replacing the one stored."""
+        self._t.balances.put(self._journal, (summary.program_id, summary.member_id), summary)
+
+    def drop(self, program_id: str, member_id: str) -> None:
+        """Remove the member's summary if there is one."""
+        self._t.balances.delete(self._journal, (program_id, member_id))
+
+
 class MemoryLedgerRepository(_Repository):
     """:class:`~omnicrm.loyalty.ports.LedgerRepository` over a journaled list."""
 
@@ -344,7 +363,7 @@ class MemoryLedgerRepository(_Repository):
 
 
 class MemoryLoyaltyRepositories:
-    """The five loyalty repositories of one memory unit of work."""
+    """The six loyalty repositories of one memory unit of work."""
 
     def __init__(self, tables: LoyaltyTables, journal: Journal) -> None:
         self.accounts = MemoryAccountRepository(tables, journal)
@@ -352,3 +371,4 @@ class MemoryLoyaltyRepositories:
         self.holds = MemoryHoldRepository(tables, journal)
         self.orders = MemoryOrderRepository(tables, journal)
         self.ledger = MemoryLedgerRepository(tables, journal)
+        self.summaries = MemorySummaryRepository(tables, journal)

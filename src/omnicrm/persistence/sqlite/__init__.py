@@ -180,6 +180,12 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
         return self._loyalty_repos.ledger
 
     @property
+    def loyalty_summaries(self) -> _loyalty.SQLiteSummaryRepository:
+        """The loyalty balance summaries repository."""
+        self._require_active()
+        return self._loyalty_repos.summaries
+
+    @property
     def locations(self) -> _inventory.SQLiteLocationRepository:
         """The inventory locations repository."""
         self._require_active()

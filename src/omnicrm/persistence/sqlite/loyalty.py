@@ -32,6 +32,7 @@ from omnicrm.persistence.sqlite._loyalty_rows import (
     hold_row,
     us,
 )
+from omnicrm.persistence.sqlite._loyalty_summaries import SQLiteSummaryRepository
 
 __all__ = [
     "MIGRATION",
@@ -42,6 +43,7 @@ __all__ = [
     "SQLiteLedgerRepository",
     "SQLiteLoyaltyRepositories",
     "SQLiteOrderRepository",
+    "SQLiteSummaryRepository",
 ]
 
 
@@ -570,7 +572,7 @@ class SQLiteLedgerRepository(_Repository):
 
 
 class SQLiteLoyaltyRepositories:
-    """The five loyalty repositories of one SQLite unit of work."""
+    """The six loyalty repositories of one SQLite unit of work."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.accounts = SQLiteAccountRepository(conn)
@@ -578,3 +580,4 @@ class SQLiteLoyaltyRepositories:
         self.holds = SQLiteHoldRepository(conn)
         self.orders = SQLiteOrderRepository(conn)
         self.ledger = SQLiteLedgerRepository(conn)
+        self.summaries = SQLiteSummaryRepository(conn)

@@ -13,6 +13,7 @@ import sqlite3
 
 from omnicrm.errors import StorageError
 from omnicrm.persistence.sqlite._connection import begin_immediate, translate_errors
+from omnicrm.persistence.sqlite._loyalty_summaries import MIGRATION_V3 as LOYALTY_V3
 from omnicrm.persistence.sqlite.customers import MIGRATION as CUSTOMERS_V1
 from omnicrm.persistence.sqlite.idempotency import MIGRATION as IDEMPOTENCY_V1
 from omnicrm.persistence.sqlite.idempotency import MIGRATION_V2 as IDEMPOTENCY_V2
@@ -29,7 +30,7 @@ MIGRATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
     "core": (IDEMPOTENCY_V1, IDEMPOTENCY_V2),
     "customers": (CUSTOMERS_V1,),
     "timing": (TIMING_V1,),
-    "loyalty": (LOYALTY_V1, LOYALTY_V2),
+    "loyalty": (LOYALTY_V1, LOYALTY_V2, LOYALTY_V3),
     "inventory": (INVENTORY_V1,),
     "identity": (IDENTITY_V1,),
     "omni": (OMNI_V1,),

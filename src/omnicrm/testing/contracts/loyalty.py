@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import attrs
@@ -21,6 +21,7 @@ from omnicrm.ids import UuidIds
 from omnicrm.loyalty.model import (
     Account,
     Allocation,
+    BalanceSummary,
     EntryKind,
     Grant,
     GrantKind,
@@ -274,6 +275,45 @@ class LoyaltyContract(StoreContract):
             assert [e.amount for e in ledger.for_member("p", "m1", until=T0 + timedelta(1))] == [3]
             assert [e.amount for e in ledger.between("p", T0, T0 + timedelta(2))] == [1, 3]
             assert mine[1] == attrs.evolve(_entry("m1", 5, 2), seq=1)
+
+    def test_balance_summaries_round_trip_replace_and_drop(self, store: LoyaltyStore) -> None:
+        days = tuple((date(2026, 1, 1) + timedelta(days=n), n * 7 + 1) for n in range(300))
+        full = BalanceSummary(
+            program_id="p",
+            member_id="m1",
+            computed_at=T0,
+            valid_until=T0 + timedelta(hours=1),
+            time_zone="Asia/Tokyo",
+            available=sum(p for _, p in days),
+            pending=5,
+            held=3,
+            limited=2,
+            expiring=days,
+        )
+        empty = BalanceSummary(
+            program_id="p", member_id="m2", computed_at=T0, valid_until=None, time_zone="UTC"
+        )
+        with store.unit_of_work() as uow:
+            summaries = uow.loyalty_summaries
+            summaries.put(full)
+            summaries.put(empty)
+            summaries.drop("p", "nobody")  # nothing to drop: no error
+            uow.commit()
+        with store.unit_of_work(read_only=True) as uow:
+            assert uow.loyalty_summaries.get("p", "m1") == full
+            assert uow.loyalty_summaries.get("p", "m2") == empty
+            assert uow.loyalty_summaries.get("q", "m1") is None
+        changed = attrs.evolve(full, available=1, expiring=((date(2026, 5, 1), 1),))
+        with store.unit_of_work() as uow:
+            uow.loyalty_summaries.put(changed)
+            uow.loyalty_summaries.drop("p", "m2")
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.loyalty_summaries.get("p", "m1") == changed
+            assert uow.loyalty_summaries.get("p", "m2") is None
+            uow.loyalty_summaries.put(empty)  # rolled back
+        with store.unit_of_work(read_only=True) as uow:
+            assert uow.loyalty_summaries.get("p", "m2") is None
 
     def test_rollback_leaves_nothing(self, store: LoyaltyStore) -> None:
         with store.unit_of_work() as uow:

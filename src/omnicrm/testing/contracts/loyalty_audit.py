@@ -1,7 +1,8 @@
 """A ledger audit for tests: the grant projection, holds and debts agree with the ledger.
 
 :func:`audit_ledger` raises ``AssertionError`` naming the first disagreement. It reads
-everything, so use it on small test stores.
+everything, so use it on small test stores. :func:`audit_summaries` checks that each
+member's balance summary equals the balance counted from their grants and holds.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from omnicrm.loyalty._summary import balance_from_summary
+from omnicrm.loyalty._views import counted_balance
 from omnicrm.loyalty.model import EntryKind, HoldState, LedgerEntry
 from omnicrm.loyalty.ports import LoyaltyStore
+from omnicrm.loyalty.program import Program
 
-__all__ = ["audit_ledger"]
+__all__ = ["audit_ledger", "audit_summaries"]
 
 _MEMBER = ("member.available", "member.pending", "member.held")
 _FAR = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
@@ -91,3 +95,32 @@ def audit_ledger(store: LoyaltyStore, program_ids: Iterable[str]) -> None:
                 found = uow.loyalty_accounts.get(program_id, member_id)
                 assert found is not None, member_id
                 assert found.total_debt == owed >= 0, (found, owed)
+
+
+def audit_summaries(
+    store: LoyaltyStore, programs: Iterable[Program], members: Iterable[str], at: datetime
+) -> int:
+    """Check each member's stored balance summary against the balance counted at ``at``.
+
+    A summary valid at ``at`` must equal the balance counted from the member's live
+    grants and active holds. Returns how many summaries were valid (and so checked).
+    """
+    checked = 0
+    members = list(members)
+    with store.unit_of_work(read_only=True) as uow:
+        for program in programs:
+            for member_id in members:
+                account = uow.loyalty_accounts.get(program.id, member_id)
+                summary = uow.loyalty_summaries.get(program.id, member_id)
+                if account is None or summary is None:
+                    continue
+                assert (summary.program_id, summary.member_id) == (program.id, member_id)
+                if not summary.valid_at(at, program.time_zone):
+                    continue
+                counted = counted_balance(uow, program, account, at)
+                assert balance_from_summary(summary, at, account.total_debt) == counted, (
+                    summary,
+                    counted,
+                )
+                checked += 1
+    return checked

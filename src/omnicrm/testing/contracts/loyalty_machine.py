@@ -13,10 +13,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from omnicrm.channel import Channel
 from omnicrm.errors import OmniCRMError
 from omnicrm.loyalty import LoyaltyService
+from omnicrm.loyalty._books import Books
 from omnicrm.loyalty.ports import LoyaltyStore
 from omnicrm.persistence.memory import MemoryStore
-from omnicrm.testing.contracts._loyalty_kit import T0, purchase, service
-from omnicrm.testing.contracts.loyalty_audit import audit_ledger
+from omnicrm.testing.contracts._loyalty_kit import PROGRAMS, T0, purchase, service
+from omnicrm.testing.contracts.loyalty_audit import audit_ledger, audit_summaries
 from omnicrm.testing.fakes import FixedClock
 
 __all__ = ["LoyaltyStoreComparison"]
@@ -43,10 +44,16 @@ def _plain(result: Any) -> Any:
 
 
 class LoyaltyStoreComparison(RuleBasedStateMachine):
-    """Runs each loyalty command on ``store`` and on a :class:`MemoryStore`; they must agree."""
+    """Runs each loyalty command on ``store`` and on a :class:`MemoryStore`; they must agree.
+
+    Every member keeps a balance summary while it runs (however few grants they have),
+    so the summaries are compared with the grants they sum up at every step.
+    """
 
     def __init__(self, store: LoyaltyStore) -> None:
         super().__init__()
+        self._summary_from = Books.summary_from
+        Books.summary_from = 0
         self.store = store
         self.reference = MemoryStore()
         self.clock = FixedClock(T0)
@@ -163,6 +170,13 @@ class LoyaltyStoreComparison(RuleBasedStateMachine):
             self._both("balance", member, "group")
             self._both("statement", member, "group")
 
+    @invariant()
+    def summaries_equal_the_live_grants(self) -> None:
+        now = self.clock.now()
+        for store in (self.store, self.reference):
+            audit_summaries(store, PROGRAMS, ("m1", "m2", "m3"), now)
+
     def teardown(self) -> None:
+        Books.summary_from = self._summary_from
         audit_ledger(self.store, ["group"])
         self.store.close()
