@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from omnicrm.clock import from_micros, to_micros
 from omnicrm.errors import DuplicateError
 from omnicrm.idempotency import IdempotencyRecord
-from omnicrm.persistence.sqlite._connection import translate_errors
+from omnicrm.persistence._sql import INTEGRITY_ERRORS, SQLConnection, translate_errors
 
 __all__ = ["MIGRATION", "SQLiteIdempotencyRepository"]
 
@@ -28,7 +26,7 @@ MIGRATION: tuple[str, ...] = (
 class SQLiteIdempotencyRepository:
     """:class:`~omnicrm.idempotency.IdempotencyRepository` on the ``idempotency`` table."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
@@ -64,5 +62,5 @@ class SQLiteIdempotencyRepository:
                         to_micros(record.created_at),
                     ),
                 )
-            except sqlite3.IntegrityError as exc:
+            except INTEGRITY_ERRORS as exc:
                 raise DuplicateError("idempotency record", (record.scope, record.key)) from exc
