@@ -2,9 +2,9 @@
 
 :class:`PgConnection` runs the repositories' SQL (``?`` and ``:name`` placeholders,
 rewritten once per statement text to psycopg's ``%s`` / ``%(name)s``) and reports
-driver failures as :class:`~omnicrm.persistence._sql.SQLDriverError`. A failed
-``INSERT`` inside a transaction is wrapped in a savepoint, so a ``DuplicateError``
-leaves the unit of work usable, as on SQLite.
+driver failures as :class:`~omnicrm.persistence._sql.SQLDriverError`. A duplicate
+``INSERT`` is reported without aborting the transaction (``ON CONFLICT DO NOTHING`` and
+the row count), so a ``DuplicateError`` leaves the unit of work usable, as on SQLite.
 
 Connections come from a :class:`ConnectionSource`: one per thread and process opened
 from a URL or a host's factory, or borrowed per unit of work from a host's pool.
@@ -68,6 +68,23 @@ def to_psycopg(statement: str) -> str:
     return _TOKENS.sub(swap, statement)
 
 
+_PLAIN, _DO_NOTHING, _GUARDED = "plain", "do nothing", "guarded"
+
+
+@lru_cache(maxsize=1024)
+def _insert_form(statement: str) -> tuple[str, str]:
+    """The psycopg text of a statement, and how a duplicate INSERT is kept harmless."""
+    query = to_psycopg(statement)
+    if statement.lstrip()[:6].upper() != "INSERT":
+        return query, _PLAIN
+    upper = statement.upper()
+    if " ON CONFLICT " in upper:
+        return query, _PLAIN
+    if " RETURNING " in upper or " SELECT " in upper:
+        return query, _GUARDED
+    return f"{query} ON CONFLICT DO NOTHING", _DO_NOTHING
+
+
 def driver_error(exc: psycopg.Error) -> SQLDriverError:
     """Describe a psycopg error for :func:`~omnicrm.persistence._sql.translate_errors`."""
     state = exc.sqlstate or ""
@@ -94,18 +111,24 @@ class PgConnection:
         self._savepoints = 0
 
     def execute(self, statement: str, parameters: Any = (), /) -> SQLCursor:
-        """Run one statement; a failed INSERT in a transaction is undone alone."""
+        """Run one statement; a refused INSERT inside a transaction leaves it usable.
+
+        A plain ``INSERT`` runs as ``INSERT ... ON CONFLICT DO NOTHING`` and a row it did
+        not write is reported as an integrity error (a duplicate), so the transaction
+        goes on, as on SQLite. Other INSERTs inside a transaction run in a savepoint.
+        """
         cursor = self.raw.cursor()
-        query = to_psycopg(statement)
-        guard = statement.lstrip()[:6].upper() == "INSERT" and self.in_transaction
+        query, kind = _insert_form(statement)
         try:
-            if guard:
+            if kind == _GUARDED and self.in_transaction:
                 with self.raw.transaction(savepoint_name="omnicrm_insert", force_rollback=False):
                     cursor.execute(query, parameters or None)
             else:
                 cursor.execute(query, parameters or None)
         except psycopg.Error as exc:
             raise driver_error(exc) from exc
+        if kind == _DO_NOTHING and cursor.rowcount == 0:
+            raise SQLIntegrityError("postgresql", "duplicate key: the row exists (SQLSTATE 23505)")
         return cursor
 
     def executemany(self, statement: str, parameters: Iterable[Any], /) -> SQLCursor:
