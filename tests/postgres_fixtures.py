@@ -11,6 +11,7 @@ import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -79,6 +80,7 @@ class _SchemaPool:
         self.free: list[str] = []
         self.made: list[str] = []
         self.prefix = f"p_{uuid.uuid4().hex[:10]}_"
+        self.admin: Any = None
 
     def take(self) -> tuple[str, bool]:
         if self.free:
@@ -89,24 +91,25 @@ class _SchemaPool:
     def empty(self, schema: str) -> None:
         import psycopg
 
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            tables = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = %s "
-                    "AND tablename <> 'omnicrm_schema'",
-                    (schema,),
-                )
-            ]
-            conn.execute("; ".join(f'DELETE FROM "{schema}"."{t}"' for t in tables).encode())
-            for (sequence,) in conn.execute(
-                "SELECT sequencename FROM pg_sequences WHERE schemaname = %s", (schema,)
-            ).fetchall():
-                conn.execute("SELECT setval(%s::regclass, 1, false)", (f'"{schema}"."{sequence}"',))
+        if self.admin is None or self.admin.closed:
+            self.admin = psycopg.connect(self.url, autocommit=True)
+        tables = self.admin.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s "
+            "AND tablename <> 'omnicrm_schema'",
+            (schema,),
+        ).fetchall()
+        sequences = self.admin.execute(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = %s", (schema,)
+        ).fetchall()
+        script = [f'DELETE FROM "{schema}"."{t}"' for (t,) in tables]
+        script += [f'SELECT setval(\'"{schema}"."{q}"\', 1, false)' for (q,) in sequences]
+        self.admin.execute("; ".join(script).encode())  # one round trip
 
     def drop_all(self) -> None:
         import psycopg
 
+        if self.admin is not None:
+            self.admin.close()
         with psycopg.connect(self.url, autocommit=True) as conn:
             for name in self.made:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'.encode())
@@ -129,23 +132,32 @@ def pg_factory(pg_url: str, _pg_pool: _SchemaPool) -> Iterator[Callable[[], Stor
     from omnicrm.persistence.postgres import PostgresStore
 
     stores: list[PostgresStore] = []
-    taken: list[str] = []
+    open_on: dict[str, int] = {}  # open stores per schema: a schema is reused at 0
 
     class TrackedStore(PostgresStore):
+        def __init__(self, schema: str) -> None:
+            super().__init__(pg_url, schema=schema)
+            open_on[schema] = open_on.get(schema, 0) + 1
+            self._open = True
+            stores.append(self)
+
         def reopen(self) -> PostgresStore:
-            again = TrackedStore(pg_url, schema=self.schema)
-            stores.append(again)
-            return again
+            return TrackedStore(str(self.schema))
+
+        def close(self) -> None:
+            super().close()
+            if self._open:
+                self._open = False
+                open_on[str(self.schema)] -= 1
+                if open_on[str(self.schema)] == 0:
+                    _pg_pool.free.append(str(self.schema))
 
     def build() -> PostgresStore:
         schema, reused = _pg_pool.take()
-        taken.append(schema)
         if reused:
             _pg_pool.empty(schema)
-        stores.append(TrackedStore(pg_url, schema=schema))
-        return stores[-1]
+        return TrackedStore(schema)
 
     yield build
     for store in stores:
         store.close()
-    _pg_pool.free.extend(taken)
