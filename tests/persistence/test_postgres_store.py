@@ -247,6 +247,8 @@ def test_a_hosts_pool_lends_a_connection_per_unit_of_work(pg_url: str, schema: s
     try:
         store = PostgresStore(pool, schema=schema)
         assert pool.lent == 0
+        store.unit_of_work()  # borrows only when it begins
+        assert pool.lent == 0
         with store.unit_of_work() as uow:
             assert pool.lent == 1
             uow.customers.add(_customer("c1"))

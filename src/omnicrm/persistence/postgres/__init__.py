@@ -20,6 +20,7 @@ command is applied once. See the PostgreSQL guide (``docs/postgres.md``).
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 import zlib
@@ -27,8 +28,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
-from omnicrm.errors import ConfigurationError, StateError, StorageBusyError
+from omnicrm.errors import ConfigurationError, StateError, StorageBusyError, StorageError
 from omnicrm.persistence._sql import translate_errors
 from omnicrm.persistence.postgres._connection import (
     ConnectionSource,
@@ -127,16 +129,17 @@ class PostgresStore:
             + ("" if synchronous_commit else "SET LOCAL synchronous_commit = off; ")
             + f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, {key})"
         )
-        conn = self._connections.acquire()
+        raw = self._connections.acquire()
+        conn = PgConnection(raw)
         try:
             if schema is not None:
                 self._create_schema(conn, schema)
             self.schema_versions = self._with_lock_retries(lambda: migrate(conn, self._begin_write))
         except BaseException:
-            self._connections.release(conn)
+            self._connections.release(raw)
             self._connections.close()
             raise
-        self._connections.release(conn)
+        self._connections.release(raw)
 
     @staticmethod
     def _create_schema(conn: PgConnection, schema: str) -> None:
@@ -208,26 +211,39 @@ class PostgresUnitOfWork(SQLUnitOfWork):
 
     def __init__(self, store: PostgresStore, *, read_only: bool = False) -> None:
         self._store = store
-        self._pg = store._connections.acquire()
+        self._pg = PgConnection()  # bound to a connection while the unit of work is open
         super().__init__(self._pg, read_only=read_only)
 
     def _begin(self) -> None:
-        if self._pg.in_transaction:
+        raw = self._store._connections.acquire()
+        if raw.info.transaction_status != TransactionStatus.IDLE:
             raise StateError("a unit of work is already open on this thread; finish it first")
-        self._store._begin(self._pg, self.read_only)
+        self._pg.bind(raw)
+        try:
+            self._store._begin(self._pg, self.read_only)
+        except BaseException:
+            try:
+                with contextlib.suppress(StorageError):
+                    self._rollback()
+            finally:
+                self._end()
+            raise
 
     def _commit(self) -> None:
         with translate_errors("commit"):
             self._pg.script("COMMIT")
 
     def _rollback(self) -> None:
-        if self._pg.usable and self._pg.in_transaction:
+        if self._pg.bound and self._pg.usable and self._pg.in_transaction:
             with translate_errors("roll back"):
                 self._pg.script("ROLLBACK")
 
     def _end(self) -> None:
-        """Give a borrowed connection back to the host's pool."""
-        self._store._connections.release(self._pg)
+        """Give the connection back (to the host's pool, or to this thread)."""
+        if self._pg.bound:
+            raw = self._pg.raw
+            self._pg.bind(None)
+            self._store._connections.release(raw)
 
 
 def retrying(command: Callable[[], T], *, attempts: int = 5, first_delay: float = 0.01) -> T:

@@ -25,6 +25,7 @@ from psycopg.abc import Buffer
 from psycopg.adapt import Dumper
 from psycopg.pq import TransactionStatus
 
+from omnicrm.errors import StateError
 from omnicrm.persistence._sql import (
     SQLCursor,
     SQLDriverError,
@@ -106,9 +107,24 @@ class _BoolAsInt(Dumper):
 class PgConnection:
     """A psycopg connection seen as a :class:`~omnicrm.persistence._sql.SQLConnection`."""
 
-    def __init__(self, raw: RawConnection) -> None:
-        self.raw = raw
-        self._savepoints = 0
+    def __init__(self, raw: RawConnection | None = None) -> None:
+        self._raw = raw
+
+    @property
+    def raw(self) -> RawConnection:
+        """The psycopg connection (a unit of work has one only while it is open)."""
+        if self._raw is None:
+            raise StateError("this unit of work has no connection: use it inside 'with'")
+        return self._raw
+
+    @property
+    def bound(self) -> bool:
+        """Whether a psycopg connection is attached."""
+        return self._raw is not None
+
+    def bind(self, raw: RawConnection | None) -> None:
+        """Attach a psycopg connection (or detach with ``None``)."""
+        self._raw = raw
 
     def execute(self, statement: str, parameters: Any = (), /) -> SQLCursor:
         """Run one statement; a refused INSERT inside a transaction leaves it usable.
@@ -155,10 +171,15 @@ class PgConnection:
     @property
     def usable(self) -> bool:
         """Whether the connection is open and not broken."""
-        return not self.raw.closed and not self.raw.broken
+        return usable(self.raw)
 
 
-def prepare(raw: RawConnection, schema: str | None) -> PgConnection:
+def usable(raw: RawConnection) -> bool:
+    """Whether a psycopg connection is open and not broken."""
+    return not raw.closed and not raw.broken
+
+
+def prepare(raw: RawConnection, schema: str | None) -> RawConnection:
     """Make a fresh connection ready: autocommit (we BEGIN ourselves), flags, schema."""
     if raw.info.transaction_status != TransactionStatus.IDLE:
         raw.rollback()
@@ -166,10 +187,10 @@ def prepare(raw: RawConnection, schema: str | None) -> PgConnection:
     raw.adapters.register_dumper(bool, _BoolAsInt)
     if schema is not None:
         raw.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-    return PgConnection(raw)
+    return raw
 
 
-def _prepared(connect: Callable[[], RawConnection], schema: str | None) -> PgConnection:
+def _prepared(connect: Callable[[], RawConnection], schema: str | None) -> RawConnection:
     try:
         return prepare(connect(), schema)
     except psycopg.Error as exc:
@@ -179,11 +200,11 @@ def _prepared(connect: Callable[[], RawConnection], schema: str | None) -> PgCon
 class ConnectionSource(Protocol):
     """Where a store's units of work get their connection."""
 
-    def acquire(self) -> PgConnection:
+    def acquire(self) -> RawConnection:
         """A connection for one unit of work."""
         ...
 
-    def release(self, conn: PgConnection) -> None:
+    def release(self, conn: RawConnection) -> None:
         """Give it back after the unit of work."""
         ...
 
@@ -203,13 +224,13 @@ class OwnedConnections:
         self._connect = connect
         self._schema = schema
         self._local = threading.local()
-        self._mine: list[tuple[int, PgConnection]] = []
+        self._mine: list[tuple[int, RawConnection]] = []
         self._guard = threading.Lock()
 
-    def acquire(self) -> PgConnection:
+    def acquire(self) -> RawConnection:
         """This thread's connection, opened on first use, after a fork or if broken."""
-        conn: PgConnection | None = getattr(self._local, "conn", None)
-        if conn is None or self._local.pid != os.getpid() or not conn.usable:
+        conn: RawConnection | None = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid() or not usable(conn):
             with translate_errors("connect"):
                 conn = _prepared(self._connect, self._schema)
             self._local.conn, self._local.pid = conn, os.getpid()
@@ -217,7 +238,7 @@ class OwnedConnections:
                 self._mine.append((os.getpid(), conn))
         return conn
 
-    def release(self, conn: PgConnection) -> None:
+    def release(self, conn: RawConnection) -> None:
         """Nothing to do: the connection stays with its thread."""
 
     def close(self) -> None:
@@ -227,7 +248,7 @@ class OwnedConnections:
             mine = [c for p, c in self._mine if p == pid]
             self._mine = [(p, c) for p, c in self._mine if p != pid]
         for conn in mine:
-            conn.raw.close()
+            conn.close()
         self._local = threading.local()
 
 
@@ -250,14 +271,14 @@ class PooledConnections:
         self._pool = pool
         self._schema = schema
 
-    def acquire(self) -> PgConnection:
+    def acquire(self) -> RawConnection:
         """Borrow one and make it ready (autocommit, schema)."""
         with translate_errors("get a connection from the pool"):
             return _prepared(self._pool.getconn, self._schema)
 
-    def release(self, conn: PgConnection) -> None:
+    def release(self, conn: RawConnection) -> None:
         """Return it to the pool."""
-        self._pool.putconn(conn.raw)
+        self._pool.putconn(conn)
 
     def close(self) -> None:
         """The pool is the host's: leave it open."""
