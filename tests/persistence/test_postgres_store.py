@@ -285,3 +285,24 @@ def test_a_connection_factory_is_called_per_thread(pg_url: str, schema: str) -> 
     assert len(opened) == 2
     store.close()
     assert all(conn.closed for conn in opened)
+
+
+def test_stores_opening_a_new_schema_together_migrate_it_once(pg_url: str, schema: str) -> None:
+    barrier = threading.Barrier(4)
+    opened: list[PostgresStore] = []
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        barrier.wait(10)
+        opened.append(PostgresStore(pg_url, schema=schema))
+
+    threads = [threading.Thread(target=lambda: _capture(open_one, errors)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in opened:
+        store.close()
+    assert errors == []
+    assert len(opened) == 4
+    assert all(store.schema_versions == opened[0].schema_versions for store in opened)

@@ -31,7 +31,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from omnicrm.errors import ConfigurationError, StateError, StorageBusyError, StorageError
-from omnicrm.persistence._sql import translate_errors
+from omnicrm.persistence._sql import SQLIntegrityError, translate_errors
 from omnicrm.persistence.postgres._connection import (
     ConnectionSource,
     OwnedConnections,
@@ -143,16 +143,12 @@ class PostgresStore:
 
     @staticmethod
     def _create_schema(conn: PgConnection, schema: str) -> None:
+        statement = f'CREATE SCHEMA IF NOT EXISTS "{schema}"'  # an identifier: checked above
         with translate_errors(f"create the schema {schema!r}"):
             try:
-                conn.script(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            except StorageBusyError:
-                raise
-            except Exception:
-                # a concurrent opener created it between the check and the insert
-                if conn.in_transaction:
-                    conn.script("ROLLBACK")
-                conn.script(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                conn.script(statement)
+            except SQLIntegrityError:  # a concurrent opener created it after our check
+                conn.script(statement)
 
     def _with_lock_retries(self, attempt: Callable[[], T]) -> T:
         delay = 0.005
