@@ -11,3 +11,6 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile("ci" if os.environ.get("CI") else "omnicrm")
+
+# PostgreSQL stores for the tests that run on a server (skipped without one, failed under CI)
+from postgres_fixtures import _pg_pool, pg_factory, pg_schemas, pg_url  # noqa: E402, F401

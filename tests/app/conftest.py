@@ -13,8 +13,11 @@ from omnicrm.unit_of_work import Store
 NOON_TOKYO = datetime(2026, 4, 1, 3, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "postgres":  # a fresh schema on the test server (see postgres_fixtures)
+        yield request.getfixturevalue("pg_factory")()
+        return
     url = "memory:" if request.param == "memory" else f"sqlite:///{tmp_path / 'crm.db'}"
     opened = open_store(url)
     yield opened

@@ -1,3 +1,4 @@
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,9 @@ def test_a_locked_file_becomes_storage_busy_error(tmp_path: Path) -> None:
         blocker.execute("ROLLBACK")
         blocker.close()
         store.close()
+
+
+def test_postgresql_without_psycopg_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "omnicrm.persistence.postgres", None)  # as if missing
+    with pytest.raises(ConfigurationError, match=r"omnicrm\[postgres\]"):
+        open_store("postgresql://crm@localhost/shop")

@@ -33,11 +33,26 @@ def _sqlite(url: str) -> Store:
     return SQLiteStore(unquote(parts.path[1:]))
 
 
+def _postgres(url: str) -> Store:
+    try:
+        from omnicrm.persistence.postgres import PostgresStore
+    except ImportError as exc:  # psycopg is the optional "postgres" extra
+        raise ConfigurationError(
+            "url", url, "PostgreSQL needs psycopg: pip install 'omnicrm[postgres]'"
+        ) from exc
+    return PostgresStore(url)
+
+
 class BackendRegistry:
     """Maps URL schemes ("memory", "sqlite", a host's own) to store factories."""
 
     def __init__(self) -> None:
-        self._factories: dict[str, Factory] = {"memory": _memory, "sqlite": _sqlite}
+        self._factories: dict[str, Factory] = {
+            "memory": _memory,
+            "sqlite": _sqlite,
+            "postgresql": _postgres,
+            "postgres": _postgres,
+        }
 
     def register(self, scheme: str, factory: Factory) -> None:
         """Make ``open_store("<scheme>:...")`` call ``factory(url)``."""
@@ -68,5 +83,8 @@ def register_backend(scheme: str, factory: Factory) -> None:
 
 
 def open_store(url: str) -> Store:
-    """Open a store: ``"memory:"``, ``"sqlite:///crm.db"`` or a registered scheme."""
+    """Open a store: ``"memory:"``, ``"sqlite:///crm.db"``, ``"postgresql://…"`` or another.
+
+    Other schemes are those a host registered with :func:`register_backend`.
+    """
     return registry.open(url)

@@ -7,29 +7,11 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from omnicrm.errors import StorageBusyError, StorageError
+from omnicrm.persistence._sql import is_sqlite_busy as _is_busy
+from omnicrm.persistence._sql import translate_errors
 
 __all__ = ["ConnectionPool", "begin_immediate", "translate_errors"]
-
-
-def _is_busy(exc: sqlite3.Error) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and (
-        "locked" in str(exc) or "busy" in str(exc)
-    )
-
-
-@contextmanager
-def translate_errors(action: str) -> Iterator[None]:
-    """Turn a driver error raised inside the block into a ``StorageError``."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        if _is_busy(exc):
-            raise StorageBusyError(f"sqlite was busy while trying to {action}: {exc}") from exc
-        raise StorageError(f"sqlite failed to {action}: {exc}") from exc
 
 
 def begin_immediate(conn: sqlite3.Connection, *, retries: int, busy_timeout: float) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -14,7 +13,7 @@ from omnicrm.inventory.codec import hold_from_data, hold_json
 from omnicrm.inventory.columns import StockColumns
 from omnicrm.inventory.holds import Hold, HoldStatus
 from omnicrm.inventory.stock import Movement, MovementReason, StockLevel
-from omnicrm.persistence.sqlite._connection import translate_errors
+from omnicrm.persistence._sql import INTEGRITY_ERRORS, SQLConnection, translate_errors
 from omnicrm.validation import check_id
 
 __all__ = ["SQLiteHoldRepository", "SQLiteStockRepository"]
@@ -40,7 +39,7 @@ def _level(sku: str, location_id: str, row: Sequence[Any]) -> StockLevel:
 class SQLiteStockRepository:
     """:class:`~omnicrm.inventory.ports.StockRepository` on levels and movements tables."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def get(self, sku: str, location_id: str) -> StockLevel:
@@ -66,7 +65,7 @@ class SQLiteStockRepository:
                 "THEN NULL ELSE COALESCE(:exp, expected_on) END "
                 "WHERE sku = :sku AND location_id = :loc AND on_hand + :oh >= 0 "
                 "AND held + :h >= 0 AND committed + :c >= 0 AND incoming + :i >= 0 "
-                "AND safety_stock + :s >= 0 AND (:guard IS NULL OR "
+                "AND safety_stock + :s >= 0 AND (CAST(:guard AS BIGINT) IS NULL OR "
                 "(on_hand + :oh) - (committed + :c) - (held + :h) - (safety_stock + :s) "
                 f">= :guard) RETURNING {_LEVEL_COLUMNS}",
                 {
@@ -208,7 +207,7 @@ class SQLiteStockRepository:
 class SQLiteHoldRepository:
     """:class:`~omnicrm.inventory.ports.HoldRepository` on ``inventory_holds``."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def add(self, hold: Hold) -> None:
@@ -220,7 +219,7 @@ class SQLiteHoldRepository:
                     "VALUES (?, ?, ?, ?)",
                     (hold.id, hold.status.value, to_micros(hold.expires_at), hold_json(hold)),
                 )
-            except sqlite3.IntegrityError as exc:
+            except INTEGRITY_ERRORS as exc:
                 raise DuplicateError("hold", hold.id) from exc
 
     def get(self, hold_id: str) -> Hold:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from array import array
 from datetime import date
@@ -10,7 +9,7 @@ from functools import lru_cache
 
 from omnicrm.clock import to_micros
 from omnicrm.loyalty.model import BalanceSummary
-from omnicrm.persistence.sqlite._connection import translate_errors
+from omnicrm.persistence._sql import DRIVER_ERRORS, SQLConnection, translate_errors
 from omnicrm.persistence.sqlite._loyalty_rows import at, us
 
 __all__ = ["MIGRATION_V3", "SQLiteSummaryRepository"]
@@ -89,14 +88,14 @@ def _decode(blob: bytes) -> tuple[tuple[date, int], ...]:
 class SQLiteSummaryRepository:
     """:class:`~omnicrm.loyalty.ports.SummaryRepository` on ``loyalty_summaries``."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def get(self, program_id: str, member_id: str) -> BalanceSummary | None:
         """Return the member's summary or ``None``."""
         try:
             row = self._conn.execute(_GET, (program_id, member_id)).fetchone()
-        except sqlite3.Error:
+        except DRIVER_ERRORS:
             with translate_errors("read a balance summary"):
                 raise
         if row is None:
@@ -134,7 +133,7 @@ class SQLiteSummaryRepository:
                     _encode(s.expiring),
                 ),
             )
-        except sqlite3.Error:
+        except DRIVER_ERRORS:
             with translate_errors("write a balance summary"):
                 raise
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
@@ -12,8 +11,8 @@ from omnicrm.clock import to_micros
 from omnicrm.customers.codec import customer_from_json, customer_to_json
 from omnicrm.customers.model import Customer, IdentifierKey
 from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError
+from omnicrm.persistence._sql import INTEGRITY_ERRORS, SQLConnection, translate_errors
 from omnicrm.persistence.paging import check_page
-from omnicrm.persistence.sqlite._connection import translate_errors
 from omnicrm.validation import check_id
 
 __all__ = ["MIGRATION", "SQLiteCustomerRepository"]
@@ -43,7 +42,7 @@ _CHUNK = 500  # stay well under SQLite's bound-parameter limit
 class SQLiteCustomerRepository:
     """:class:`~omnicrm.customers.ports.CustomerRepository` on the ``customers`` tables."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def _rows(self, sql: str, params: Sequence[object]) -> list[Customer]:
@@ -66,7 +65,7 @@ class SQLiteCustomerRepository:
                     "INSERT INTO customers (id, version, updated_us, data) VALUES (?, 1, ?, ?)",
                     (stored.id, to_micros(stored.updated_at), customer_to_json(stored)),
                 )
-            except sqlite3.IntegrityError as exc:
+            except INTEGRITY_ERRORS as exc:
                 raise DuplicateError("customer", customer.id) from exc
             self._write_identifiers(stored.id, stored.identifiers)
         return stored

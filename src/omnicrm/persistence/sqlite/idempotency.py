@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from omnicrm.clock import from_micros, to_micros
 from omnicrm.errors import DuplicateError
 from omnicrm.idempotency import REDACTED, IdempotencyRecord
-from omnicrm.persistence.sqlite._connection import translate_errors
+from omnicrm.persistence._sql import INTEGRITY_ERRORS, SQLConnection, translate_errors
 
 __all__ = ["MIGRATION", "MIGRATION_V2", "SQLiteIdempotencyRepository"]
 
@@ -34,7 +32,7 @@ MIGRATION_V2: tuple[str, ...] = (
 class SQLiteIdempotencyRepository:
     """:class:`~omnicrm.idempotency.IdempotencyRepository` on the ``idempotency`` table."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
@@ -73,7 +71,7 @@ class SQLiteIdempotencyRepository:
                         record.subject,
                     ),
                 )
-            except sqlite3.IntegrityError as exc:
+            except INTEGRITY_ERRORS as exc:
                 raise DuplicateError("idempotency record", (record.scope, record.key)) from exc
 
     def redact(self, subject: str) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
@@ -21,7 +20,7 @@ from omnicrm.identity.codec import (
 )
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision, StoredRecord, Verdict
 from omnicrm.identity.records import SourceRef
-from omnicrm.persistence.sqlite._connection import translate_errors
+from omnicrm.persistence._sql import INTEGRITY_ERRORS, SQLConnection, translate_errors
 from omnicrm.validation import check_id
 
 __all__ = [
@@ -86,7 +85,7 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 class _Repo:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def _all(self, action: str, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
@@ -110,7 +109,7 @@ class SQLiteProfileRepository(_Repo):
                     "INSERT INTO identity_profiles (customer_id, version, data) VALUES (?, 1, ?)",
                     (stored.customer_id, json.dumps(profile_to_dict(stored))),
                 )
-            except sqlite3.IntegrityError as exc:
+            except INTEGRITY_ERRORS as exc:
                 raise DuplicateError("identity profile", profile.customer_id) from exc
         return stored
 
@@ -222,7 +221,7 @@ class SQLiteMatchKeyRepository(_Repo):
         """Index ``source`` under ``keys``."""
         with translate_errors("index match keys"):
             self._conn.executemany(
-                "INSERT OR IGNORE INTO identity_keys (key, source) VALUES (?, ?)",
+                "INSERT INTO identity_keys (key, source) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(key, str(source)) for key in sorted(keys)],
             )
 
@@ -241,7 +240,7 @@ class SQLiteMatchKeyRepository(_Repo):
                 "find match keys",
                 "SELECT source FROM (SELECT source, ROW_NUMBER() OVER "
                 "(PARTITION BY key ORDER BY seq DESC) AS n FROM identity_keys "
-                f"WHERE key IN ({marks})) WHERE n <= ?",
+                f"WHERE key IN ({marks})) AS ranked WHERE n <= ?",
                 [*chunk, limit],
             )
             found.update(SourceRef.parse(str(r[0])) for r in rows)
@@ -303,12 +302,11 @@ class SQLiteDecisionRepository(_Repo):
 
     def pending(self, *, limit: int | None = None) -> Sequence[PairDecision]:
         """Return the review queue, highest score first."""
-        rows = self._all(
-            "read the review queue",
-            "SELECT data FROM identity_decisions WHERE verdict = ? ORDER BY score DESC, a, b "
-            "LIMIT ?",
-            (Verdict.PENDING, -1 if limit is None else limit),
-        )
+        sql = "SELECT data FROM identity_decisions WHERE verdict = ? ORDER BY score DESC, a, b"
+        params: tuple[object, ...] = (Verdict.PENDING,)
+        if limit is not None:
+            sql, params = f"{sql} LIMIT ?", (*params, limit)
+        rows = self._all("read the review queue", sql, params)
         return tuple(decision_from_json(str(r[0])) for r in rows)
 
     def delete(self, a: SourceRef, b: SourceRef) -> None:
@@ -332,7 +330,7 @@ class SQLiteAuditRepository(_Repo):
                     "VALUES (?, ?, ?, ?)",
                     (entry.entry_id, entry.customer_id, entry.other_id, audit_to_json(entry)),
                 )
-            except sqlite3.IntegrityError as exc:
+            except INTEGRITY_ERRORS as exc:
                 raise DuplicateError("audit entry", entry.entry_id) from exc
 
     def get(self, entry_id: str) -> AuditEntry:
@@ -372,7 +370,7 @@ class SQLiteAuditRepository(_Repo):
 class SQLiteIdentityRepositories:
     """The five identity repositories of one SQLite unit of work."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self.profiles = SQLiteProfileRepository(conn)
         self.records = SQLiteSourceRecordRepository(conn)
         self.keys = SQLiteMatchKeyRepository(conn)

@@ -6,7 +6,6 @@ Stock levels, movements and holds live in :mod:`._inventory_stock`.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
@@ -21,7 +20,7 @@ from omnicrm.inventory.codec import (
     location_to_data,
 )
 from omnicrm.inventory.model import ChannelLocation, ChannelRoute, Item, Location
-from omnicrm.persistence.sqlite._connection import translate_errors
+from omnicrm.persistence._sql import SQLConnection, translate_errors
 from omnicrm.persistence.sqlite._inventory_stock import SQLiteHoldRepository, SQLiteStockRepository
 from omnicrm.validation import check_id
 
@@ -87,17 +86,17 @@ MIGRATION: tuple[str, ...] = (
 """Version 1 of the ``inventory`` schema component."""
 
 
-def _bump(conn: sqlite3.Connection) -> None:
+def _bump(conn: SQLConnection) -> None:
     conn.execute(
         "INSERT INTO inventory_meta (key, value) VALUES ('network', 1) "
-        "ON CONFLICT (key) DO UPDATE SET value = value + 1"
+        "ON CONFLICT (key) DO UPDATE SET value = inventory_meta.value + 1"
     )
 
 
 class SQLiteLocationRepository:
     """:class:`~omnicrm.inventory.ports.LocationRepository` on ``inventory_locations``."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def put(self, location: Location) -> None:
@@ -154,7 +153,7 @@ class SQLiteLocationRepository:
 class SQLiteChannelRouteRepository:
     """:class:`~omnicrm.inventory.ports.ChannelRouteRepository` on one row per entry."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def put(self, route: ChannelRoute) -> None:
@@ -197,7 +196,7 @@ class SQLiteChannelRouteRepository:
 class SQLiteItemRepository:
     """:class:`~omnicrm.inventory.ports.ItemRepository` on ``inventory_items``."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def put(self, item: Item) -> None:
@@ -248,7 +247,7 @@ class SQLiteInventoryRepositories:
     holds: SQLiteHoldRepository
 
     @classmethod
-    def on(cls, conn: sqlite3.Connection) -> SQLiteInventoryRepositories:
+    def on(cls, conn: SQLConnection) -> SQLiteInventoryRepositories:
         """Build them on ``conn``."""
         return cls(
             SQLiteLocationRepository(conn),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,7 +16,12 @@ from omnicrm.loyalty.codec import (
     parts_to_json,
 )
 from omnicrm.loyalty.model import Account, Grant, GrantSummary, Hold, LedgerEntry, Order, evolve
-from omnicrm.persistence.sqlite._connection import translate_errors
+from omnicrm.persistence._sql import (
+    DRIVER_ERRORS,
+    INTEGRITY_ERRORS,
+    SQLConnection,
+    translate_errors,
+)
 from omnicrm.persistence.sqlite._loyalty_rows import (
     ENTRY_COLUMNS,
     ENTRY_SELECT,
@@ -181,13 +185,13 @@ class _Repository:
     _kind = ""
     _key: tuple[str, ...] = ()
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def _all(self, sql: str, params: Sequence[object]) -> list[Any]:
         try:  # no context manager on the hot path: it costs more than the query
             return self._conn.execute(sql, params).fetchall()
-        except sqlite3.Error:
+        except DRIVER_ERRORS:
             with translate_errors(f"read {self._kind}s"):
                 raise
 
@@ -199,9 +203,9 @@ class _Repository:
             _INSERTS[(self._table, *columns)] = sql
         try:
             self._conn.execute(sql, values)
-        except sqlite3.IntegrityError as exc:
+        except INTEGRITY_ERRORS as exc:
             raise DuplicateError(self._kind, key) from exc
-        except sqlite3.Error:
+        except DRIVER_ERRORS:
             with translate_errors(f"add a {self._kind}"):
                 raise
 
@@ -217,7 +221,7 @@ class _Repository:
             _UPDATES[(self._table, *columns)] = sql
         try:
             rowcount = self._conn.execute(sql, (*values, version + 1, *key, version)).rowcount
-        except sqlite3.Error:
+        except DRIVER_ERRORS:
             with translate_errors(f"update a {self._kind}"):
                 raise
         if rowcount != 1:
@@ -378,7 +382,8 @@ class SQLiteGrantRepository(_Repository):
     def summary(self, program_id: str, member_id: str) -> Sequence[GrantSummary]:
         """Remaining points grouped by kind, state and dates."""
         rows = self._all(
-            "SELECT kind, pending, confirm_us, expires_us, SUM(remaining) FROM loyalty_grants "
+            "SELECT kind, pending, confirm_us, expires_us, CAST(SUM(remaining) AS BIGINT) "
+            "FROM loyalty_grants "
             "WHERE program_id = ? AND member_id = ? AND remaining > 0 "
             "GROUP BY kind, pending, confirm_us, expires_us",
             (program_id, member_id),
@@ -574,7 +579,7 @@ class SQLiteLedgerRepository(_Repository):
 class SQLiteLoyaltyRepositories:
     """The six loyalty repositories of one SQLite unit of work."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self.accounts = SQLiteAccountRepository(conn)
         self.grants = SQLiteGrantRepository(conn)
         self.holds = SQLiteHoldRepository(conn)

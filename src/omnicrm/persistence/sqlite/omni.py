@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from omnicrm.clock import from_micros, to_micros
 from omnicrm.errors import DuplicateError
 from omnicrm.omni.model import PurchaseRecord, Watch
-from omnicrm.persistence.sqlite._connection import translate_errors
+from omnicrm.persistence._sql import SQLConnection, translate_errors
 
 __all__ = ["MIGRATION", "SQLitePurchaseLog", "SQLiteWatchList"]
 
@@ -36,7 +35,7 @@ MIGRATION: tuple[str, ...] = (
 class SQLitePurchaseLog:
     """:class:`~omnicrm.omni.ports.PurchaseLog` on the ``omni_purchases`` table."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def add(self, record: PurchaseRecord) -> PurchaseRecord:
@@ -99,7 +98,7 @@ class SQLitePurchaseLog:
 class SQLiteWatchList:
     """:class:`~omnicrm.omni.ports.WatchList` on the ``omni_watches`` table."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def put(self, watch: Watch) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from omnicrm.errors import StorageError
+from omnicrm.persistence._sql import apply_migrations
 from omnicrm.persistence.sqlite._connection import begin_immediate, translate_errors
 from omnicrm.persistence.sqlite._loyalty_summaries import MIGRATION_V3 as LOYALTY_V3
 from omnicrm.persistence.sqlite.customers import MIGRATION as CUSTOMERS_V1
@@ -48,28 +48,12 @@ def migrate(
     begin_immediate(conn, retries=retries, busy_timeout=busy_timeout)
     try:
         with translate_errors("migrate the schema"):
-            conn.execute(
+            versions = apply_migrations(
+                conn,
+                migrations,
                 "CREATE TABLE IF NOT EXISTS omnicrm_schema ("
-                "component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+                "component TEXT PRIMARY KEY, version INTEGER NOT NULL)",
             )
-            found = dict(conn.execute("SELECT component, version FROM omnicrm_schema"))
-            versions: dict[str, int] = {}
-            for component, steps in migrations.items():
-                current = int(found.get(component, 0))
-                if current > len(steps):
-                    raise StorageError(
-                        f"schema component {component!r} is at version {current}, newer than "
-                        f"this omnicrm knows ({len(steps)}); upgrade omnicrm"
-                    )
-                for statements in steps[current:]:
-                    for statement in statements:
-                        conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO omnicrm_schema (component, version) VALUES (?, ?) "
-                    "ON CONFLICT (component) DO UPDATE SET version = excluded.version",
-                    (component, len(steps)),
-                )
-                versions[component] = len(steps)
             conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
 from omnicrm.clock import from_micros, to_micros
 from omnicrm.errors import ConcurrencyError, DuplicateError
-from omnicrm.persistence.sqlite._connection import translate_errors
+from omnicrm.persistence._sql import INTEGRITY_ERRORS, SQLConnection, translate_errors
 from omnicrm.timing.codec import (
     action_from_json,
     action_to_json,
@@ -83,14 +82,14 @@ _POSITION_COLUMNS = (
 class SQLiteProcessedEventRepository:
     """Processed event ids in ``timing_seen``."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def add(self, event_id: str, at: datetime) -> bool:
         """Remember ``event_id``; ``False`` if known."""
         with translate_errors("remember an event"):
             cursor = self._conn.execute(
-                "INSERT OR IGNORE INTO timing_seen (event_id, at_us) VALUES (?, ?)",
+                "INSERT INTO timing_seen (event_id, at_us) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (event_id, to_micros(check_aware("at", at))),
             )
         return cursor.rowcount == 1
@@ -99,7 +98,7 @@ class SQLiteProcessedEventRepository:
 class SQLiteEnrollmentRepository:
     """Positions in ``timing_positions``."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def _rows(self, sql: str, params: Sequence[object]) -> list[Enrollment]:
@@ -142,8 +141,8 @@ class SQLiteEnrollmentRepository:
         with translate_errors("write a journey position"):
             if enrollment.version == 0:
                 cursor = self._conn.execute(
-                    f"INSERT OR IGNORE INTO timing_positions ({_POSITION_COLUMNS}) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO timing_positions ({_POSITION_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (*key, *values),
                 )
             else:
@@ -187,7 +186,7 @@ class SQLiteEnrollmentRepository:
 class SQLiteEntryRepository:
     """Journey entries in ``timing_entries``."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def add(self, entry: EntryRecord) -> None:
@@ -200,7 +199,7 @@ class SQLiteEntryRepository:
                     "VALUES (?, ?, ?, ?, ?)",
                     (*key, to_micros(entry.at), int(entry.holdout)),
                 )
-            except sqlite3.IntegrityError as exc:
+            except INTEGRITY_ERRORS as exc:
                 raise DuplicateError("journey entry", key) from exc
 
     def all(self) -> Sequence[EntryRecord]:
@@ -219,7 +218,7 @@ class SQLiteEntryRepository:
 class SQLiteActionRepository:
     """Action decisions in ``timing_actions``."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def add(self, action: DueAction) -> bool:
@@ -227,9 +226,9 @@ class SQLiteActionRepository:
         is_send = action.status == ActionStatus.DUE and action.channel is not None
         with translate_errors("add an action"):
             cursor = self._conn.execute(
-                "INSERT OR IGNORE INTO timing_actions "
+                "INSERT INTO timing_actions "
                 "(action_id, customer_id, due_us, channel, is_send, data) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
                     action.action_id,
                     action.customer_id,
@@ -272,14 +271,15 @@ class SQLiteActionRepository:
 class SQLiteOutcomeRepository:
     """Outcomes in ``timing_outcomes``."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     def add(self, outcome: Outcome) -> bool:
         """Store the outcome; ``False`` if that kind was already reported."""
         with translate_errors("add an outcome"):
             cursor = self._conn.execute(
-                "INSERT OR IGNORE INTO timing_outcomes (action_id, kind, at_us) VALUES (?, ?, ?)",
+                "INSERT INTO timing_outcomes (action_id, kind, at_us) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 (outcome.action_id, outcome.kind, to_micros(outcome.at)),
             )
         return cursor.rowcount == 1
@@ -298,7 +298,7 @@ class TimingRepositories:
 
     __slots__ = ("actions", "enrollments", "entries", "events", "outcomes")
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self.events = SQLiteProcessedEventRepository(conn)
         self.enrollments = SQLiteEnrollmentRepository(conn)
         self.entries = SQLiteEntryRepository(conn)

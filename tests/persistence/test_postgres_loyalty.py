@@ -1,0 +1,14 @@
+"""The loyalty contract on PostgreSQL (needs OMNICRM_POSTGRES_URL; see conftest)."""
+
+from collections.abc import Callable
+
+import pytest
+
+from omnicrm.testing.contracts import LoyaltyContract, StoreFactory
+from omnicrm.unit_of_work import Store
+
+
+class TestPostgresLoyalty(LoyaltyContract):
+    @pytest.fixture
+    def store_factory(self, pg_factory: Callable[[], Store]) -> StoreFactory:
+        return pg_factory
