@@ -119,6 +119,12 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         return self._timing_repos.actions
 
     @property
+    def timing_merges(self) -> _timing.MemoryMergeRepository:
+        """Records of customer merges (timing engine)."""
+        self._require_active()
+        return self._timing_repos.merges
+
+    @property
     def timing_outcomes(self) -> _timing.MemoryOutcomeRepository:
         """Reported outcomes (timing engine)."""
         self._require_active()

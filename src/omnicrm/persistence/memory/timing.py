@@ -8,18 +8,27 @@ the unit of work rolls back), so ``tick`` costs ``O(log n)`` per due position.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
-from omnicrm.errors import ConcurrencyError
+from omnicrm.errors import ConcurrencyError, DuplicateError
 from omnicrm.persistence.memory._tables import Journal, Table
-from omnicrm.timing.records import ActionStatus, DueAction, Enrollment, EntryRecord, Outcome
+from omnicrm.timing.records import (
+    ActionStatus,
+    DueAction,
+    Enrollment,
+    EntryRecord,
+    Outcome,
+    OutcomeKind,
+)
 from omnicrm.validation import check_aware, check_id, check_int
 
 __all__ = [
     "MemoryActionRepository",
     "MemoryEnrollmentRepository",
     "MemoryEntryRepository",
+    "MemoryMergeRepository",
     "MemoryOutcomeRepository",
     "MemoryProcessedEventRepository",
     "TimingRepositories",
@@ -48,6 +57,7 @@ class TimingTables:
         self.actions: Table[str, DueAction] = Table()
         self.sends: Table[str, tuple[tuple[datetime, str], ...]] = Table()
         self.outcomes: Table[tuple[str, str], Outcome] = Table()
+        self.merges: Table[tuple[str, str], str] = Table()
 
 
 class MemoryProcessedEventRepository:
@@ -93,59 +103,93 @@ class MemoryEnrollmentRepository:
         """Return the customer's positions, by journey id."""
         return self._rows(customer_id)
 
+    def _find(
+        self, customer_id: str, journey_id: str
+    ) -> tuple[Enrollment | tuple[Enrollment, ...] | None, Enrollment | None]:
+        found = self._t.positions.get(customer_id)
+        if found is None or isinstance(found, Enrollment):
+            return found, found if found is not None and found.journey_id == journey_id else None
+        return found, next((r for r in found if r.journey_id == journey_id), None)
+
+    def _write(
+        self,
+        customer_id: str,
+        journey_id: str,
+        found: Enrollment | tuple[Enrollment, ...] | None,
+        current: Enrollment | None,
+        stored: Enrollment | None,
+    ) -> None:
+        """Replace ``current`` (``None``: insert) by ``stored`` (``None``: delete), journaled."""
+        t = self._t
+        updated: Enrollment | tuple[Enrollment, ...] | None
+        if found is None or found is current:  # the common case: one journey per customer
+            updated = stored
+        else:
+            rows = (found,) if isinstance(found, Enrollment) else found
+            if current is None:
+                place = sum(1 for r in rows if r.journey_id < journey_id)
+                updated = (*rows[:place], stored, *rows[place:])  # type: ignore[arg-type]
+            else:
+                updated = tuple(r for r in (stored if r is current else r for r in rows) if r)
+            if len(updated) == 1:
+                updated = updated[0]
+        positions, counter = t.positions, t.active
+        was_active = current is not None and current.active
+        change = int(stored is not None and stored.active) - int(was_active)
+        if updated is None:
+            del positions[customer_id]
+        else:
+            positions[customer_id] = updated
+        counter[0] += change
+
+        def undo() -> None:
+            if found is None:
+                positions.pop(customer_id, None)
+            else:
+                positions[customer_id] = found
+            counter[0] -= change
+
+        self._journal.record(undo)
+        if stored is None:
+            return
+        due = stored.due_at
+        if (
+            due is not None and stored.active and (not was_active or current.due_at != due)  # type: ignore[union-attr]
+        ):
+            heapq.heappush(t.due, (due, customer_id, journey_id))
+
     def put(self, enrollment: Enrollment) -> Enrollment:
         """Insert or replace if the version matches; return it with the next version."""
         if not isinstance(enrollment, Enrollment):
             raise TypeError("enrollment must be an Enrollment")
-        t = self._t
         customer_id, journey_id = enrollment.customer_id, enrollment.journey_id
-        found = t.positions.get(customer_id)
-        current: Enrollment | None = None
-        if found is None or (isinstance(found, Enrollment) and found.journey_id == journey_id):
-            current = found  # the common case: one journey per customer
-            rows: tuple[Enrollment, ...] = ()
-        else:
-            rows = (found,) if isinstance(found, Enrollment) else found
-            place = 0  # where a new row goes, keeping the tuple ordered by journey id
-            for row in rows:
-                if row.journey_id == journey_id:
-                    current = row
-                    break
-                if row.journey_id < journey_id:
-                    place += 1
+        found, current = self._find(customer_id, journey_id)
         version = 0 if current is None else current.version
         if version != enrollment.version:
             raise ConcurrencyError(
                 "enrollment", (customer_id, journey_id), enrollment.version, version
             )
         stored = enrollment.with_version(version + 1)
-        updated: Enrollment | tuple[Enrollment, ...]
-        if not rows:
-            updated = stored
-        elif current is None:
-            updated = (*rows[:place], stored, *rows[place:])
-        else:
-            updated = tuple(stored if r is current else r for r in rows)
-        positions, counter = t.positions, t.active
-        was_active = current is not None and current.active
-        change = int(stored.active) - int(was_active)
-        positions[customer_id] = updated
-        counter[0] += change
-
-        def undo() -> None:
-            if found is None:
-                del positions[customer_id]
-            else:
-                positions[customer_id] = found
-            counter[0] -= change
-
-        self._journal.record(undo)
-        due = stored.due_at
-        if (
-            due is not None and stored.active and (not was_active or current.due_at != due)  # type: ignore[union-attr]
-        ):
-            heapq.heappush(t.due, (due, customer_id, journey_id))
+        self._write(customer_id, journey_id, found, current, stored)
         return stored
+
+    def insert(self, enrollment: Enrollment) -> None:
+        """Store the position as given where none is; ``DuplicateError`` otherwise."""
+        if not isinstance(enrollment, Enrollment):
+            raise TypeError("enrollment must be an Enrollment")
+        key = (enrollment.customer_id, enrollment.journey_id)
+        found, current = self._find(*key)
+        if current is not None:
+            raise DuplicateError("enrollment", key)
+        self._write(*key, found, None, enrollment)
+
+    def remove(self, customer_id: str, journey_id: str) -> bool:
+        """Delete the position; ``False`` if there was none."""
+        found, current = self._find(customer_id, journey_id)
+        if current is None:
+            return False
+        self._write(customer_id, journey_id, found, current, None)
+        return True
 
     def due(self, until: datetime, limit: int) -> Sequence[Enrollment]:
         """Return up to ``limit`` active positions due at or before ``until``, oldest first.
@@ -236,6 +280,33 @@ class MemoryEntryRepository:
         ]
         return tuple(sorted(rows, key=lambda e: (e.at, e.customer_id, e.journey_id, e.run)))
 
+    def for_customer(self, customer_id: str) -> Sequence[EntryRecord]:
+        """Return the customer's entries by ``(journey_id, run)`` (a scan of the log)."""
+        rows = [
+            EntryRecord(customer_id=c, journey_id=j, run=r, at=a, holdout=h)
+            for c, j, r, a, h in zip(*self._t.entries, strict=True)
+            if c == customer_id
+        ]
+        return tuple(sorted(rows, key=lambda e: (e.journey_id, e.run)))
+
+    def remove(self, customer_id: str, journey_id: str, run: int) -> bool:
+        """Delete one entry; ``False`` if there was none."""
+        columns = self._t.entries
+        customers, journeys, runs = columns[0], columns[1], columns[2]
+        for i, c in enumerate(customers):
+            if c == customer_id and journeys[i] == journey_id and runs[i] == run:
+                self._journal.record(_reinsert(columns, i, [col.pop(i) for col in columns]))
+                return True
+        return False
+
+
+def _reinsert(columns: tuple[list[Any], ...], index: int, row: list[Any]) -> Callable[[], None]:
+    def undo() -> None:
+        for column, value in zip(columns, row, strict=True):
+            column.insert(index, value)
+
+    return undo
+
 
 class MemoryActionRepository:
     """:class:`~omnicrm.timing.ports.ActionRepository` with a per-customer send index."""
@@ -269,6 +340,27 @@ class MemoryActionRepository:
         """Return every action by ``(due_at, action_id)``."""
         return tuple(sorted(self._t.actions.values(), key=lambda a: (a.due_at, a.action_id)))
 
+    def for_customer(self, customer_id: str) -> Sequence[DueAction]:
+        """Return the customer's actions by ``(due_at, action_id)`` (a scan of the table)."""
+        found = (a for a in self._t.actions.values() if a.customer_id == customer_id)
+        return tuple(sorted(found, key=lambda a: (a.due_at, a.action_id)))
+
+    def remove(self, action_id: str) -> bool:
+        """Delete the action and its send; ``False`` if unknown."""
+        t = self._t
+        action = t.actions.get(action_id)
+        if action is None:
+            return False
+        t.actions.delete(self._journal, action_id)
+        if action.status == ActionStatus.DUE and action.channel is not None:
+            sends = list(t.sends.get(action.customer_id) or ())
+            sends.remove((action.due_at, action.channel))
+            if sends:
+                t.sends.put(self._journal, action.customer_id, tuple(sends))
+            else:
+                t.sends.delete(self._journal, action.customer_id)
+        return True
+
 
 class MemoryOutcomeRepository:
     """:class:`~omnicrm.timing.ports.OutcomeRepository` over a journaled dict."""
@@ -289,11 +381,53 @@ class MemoryOutcomeRepository:
         """Return every outcome in order."""
         return tuple(sorted(self._t.outcomes.values(), key=lambda o: (o.at, o.action_id, o.kind)))
 
+    def remove(self, action_id: str) -> int:
+        """Delete every outcome of ``action_id``; return how many."""
+        removed = 0
+        for kind in OutcomeKind.ALL:
+            if (action_id, kind) in self._t.outcomes:
+                self._t.outcomes.delete(self._journal, (action_id, kind))
+                removed += 1
+        return removed
+
+
+class MemoryMergeRepository:
+    """:class:`~omnicrm.timing.ports.MergeRepository` over a journaled dict."""
+
+    def __init__(self, tables: TimingTables, journal: Journal) -> None:
+        self._t = tables
+        self._journal = journal
+
+    def add(self, survivor: str, absorbed: str, data: str) -> bool:
+        """Store the record; ``False`` if the pair has one."""
+        if (survivor, absorbed) in self._t.merges:
+            return False
+        self._t.merges.put(self._journal, (survivor, absorbed), data)
+        return True
+
+    def get(self, survivor: str, absorbed: str) -> str | None:
+        """Return the record of the pair, or ``None``."""
+        return self._t.merges.get((survivor, absorbed))
+
+    def remove(self, survivor: str, absorbed: str) -> bool:
+        """Delete the record of the pair; ``False`` if none."""
+        if (survivor, absorbed) not in self._t.merges:
+            return False
+        self._t.merges.delete(self._journal, (survivor, absorbed))
+        return True
+
+    def remove_customer(self, customer_id: str) -> int:
+        """Delete every record naming ``customer_id``; return how many."""
+        keys = [k for k, _ in self._t.merges.items() if customer_id in k]
+        for key in keys:
+            self._t.merges.delete(self._journal, key)
+        return len(keys)
+
 
 class TimingRepositories:
     """The timing repositories of one unit of work, built together."""
 
-    __slots__ = ("actions", "enrollments", "entries", "events", "outcomes")
+    __slots__ = ("actions", "enrollments", "entries", "events", "merges", "outcomes")
 
     def __init__(self, tables: TimingTables, journal: Journal) -> None:
         self.events = MemoryProcessedEventRepository(tables, journal)
@@ -301,3 +435,4 @@ class TimingRepositories:
         self.entries = MemoryEntryRepository(tables, journal)
         self.actions = MemoryActionRepository(tables, journal)
         self.outcomes = MemoryOutcomeRepository(tables, journal)
+        self.merges = MemoryMergeRepository(tables, journal)

@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from omnicrm.errors import ConcurrencyError
-from omnicrm.testing.contracts._base import StoreContract, StoreFactory
+from omnicrm.testing.contracts._base import StoreFactory
 from omnicrm.testing.contracts._timing_fixtures import T0, make_engine, make_event
 from omnicrm.testing.contracts.timing_machine import TimingStoreComparison
+from omnicrm.testing.contracts.timing_merge import TimingMergeContract
 from omnicrm.timing import (
     ActionStatus,
     DueAction,
@@ -84,8 +85,8 @@ def _tick_in_process(store: Store, barrier: Any, out: Any) -> None:
     out.put([a.action_id for a in actions])
 
 
-class TimingRepositoryContract(StoreContract):
-    """Every behaviour the timing engine relies on from its repositories."""
+class TimingRepositoryContract(TimingMergeContract):
+    """Every behaviour the timing engine relies on from its repositories (merges too)."""
 
     def test_event_ids_are_remembered_once(self, store: Store) -> None:
         with _uow(store) as uow:
