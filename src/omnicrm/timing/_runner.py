@@ -77,6 +77,17 @@ class Runner:
         self.guards = guards
         self.channels = channels
         self._history = max((c.window for c in guards.caps), default=timedelta(0))
+        # by journey and wait step: the exit the wait leads to straight away, if any
+        self.ends: dict[str, dict[str, str]] = {
+            journey_id: {
+                step.id: target
+                for step in compiled.steps.values()
+                if isinstance(step, (WaitForEvent, *_PLAIN_WAITS))
+                and (target := step.on_timeout if isinstance(step, WaitForEvent) else step.next)
+                in compiled.exits_at
+            }
+            for journey_id, compiled in dispatch.by_id.items()
+        }
 
     # -- entry points -------------------------------------------------------------
     def handle(
@@ -134,6 +145,22 @@ class Runner:
     ) -> bool:
         """Enter ``ctx``'s customer into a journey directly (a company-origin campaign)."""
         return self._enter(uow, self.dispatch.by_id[journey_id], ctx, at, FrozenMap(), out)
+
+    def closing(self, position: Enrollment) -> str | None:
+        """Return the step a due position ends at without acting, or ``None`` if it goes on.
+
+        A wait that leads straight to an exit (or a journey or step the host removed)
+        just closes; ``tick`` closes those in one repository call per batch.
+        """
+        ends = self.ends.get(position.journey_id)
+        if ends is not None:
+            found = ends.get(position.step_id)
+            if (
+                found is not None
+                or position.step_id in self.dispatch.by_id[position.journey_id].steps
+            ):
+                return found
+        return position.step_id  # the host removed the journey or the step
 
     def resume(
         self,

@@ -52,6 +52,17 @@ class EnrollmentRepository(Protocol):
         """
         ...
 
+    def close_many(self, closes: Sequence[tuple[Enrollment, str]]) -> None:
+        """End positions in one call: each ``(position, step_id)`` becomes inactive at ``step_id``.
+
+        The stored row gets ``active=False``, no due time, no awaited event, no
+        deferrals, the step given and the version incremented; every other field is
+        kept. Raises ``ConcurrencyError`` if a stored version differs from the
+        position's (the unit of work then rolls back). ``tick`` closes every due wait
+        that ends its journey this way, one call per batch.
+        """
+        ...
+
     def due(self, until: datetime, limit: int) -> Sequence[Enrollment]:
         """Return up to ``limit`` active positions with ``due_at <= until``.
 

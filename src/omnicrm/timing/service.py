@@ -31,6 +31,7 @@ from omnicrm.timing.records import (
     CustomerContext,
     CustomerEvent,
     DueAction,
+    Enrollment,
     Outcome,
     OutcomeKind,
     TimingHistory,
@@ -141,6 +142,7 @@ class Engine:
         self.event_types = dispatch.event_types
         self.dispatch = dispatch
         self._runner = Runner(dispatch, self.guards, self.channels)
+        self._ends = {(j, w): e for j, ends in self._runner.ends.items() for w, e in ends.items()}
 
     def triggered(self, event: CustomerEvent, customer: CustomerContext) -> list[str]:
         """Return the journeys ``event`` would enter for ``customer`` (conditions only)."""
@@ -193,11 +195,21 @@ class Engine:
                 if not due:
                     return tuple(out)
                 lookup = _cached(self.directory)  # each customer looked up once a batch
-                resume = self._runner.resume
+                resume, closing, ends = self._runner.resume, self._runner.closing, self._ends
+                closes: list[tuple[Enrollment, str]] = []
+                close = closes.append
                 for position in due:
+                    step_id = ends.get((position.journey_id, position.step_id))
+                    if step_id is None:
+                        step_id = closing(position)
+                    if step_id is not None:  # ends without acting: closed with the batch
+                        close((position, step_id))
+                        continue
                     after = resume(uow, position, lookup, out)
                     if after.active and after.due_at is not None and after.due_at <= now:
                         break  # it is due again: re-read so time order holds
+                if closes:
+                    uow.timing_enrollments.close_many(closes)
                 uow.commit()
 
     def launch(

@@ -21,6 +21,7 @@ from omnicrm.timing.records import (
     EntryRecord,
     Outcome,
     OutcomeKind,
+    trusted_enrollment,
 )
 from omnicrm.validation import check_aware, check_id, check_int
 
@@ -40,7 +41,7 @@ class TimingTables:
     """The committed timing state, laid out compactly (a million waits fit in memory)."""
 
     def __init__(self) -> None:
-        self.seen: Table[str, bool] = Table()
+        self.seen: set[str] = set()  # a set: a third smaller than a dict of flags
         # by customer: the one position, or a tuple of them ordered by journey id; a plain
         # dict journaled by the repository (one undo restores the row and the counter)
         self.positions: dict[str, Enrollment | tuple[Enrollment, ...]] = {}
@@ -70,9 +71,11 @@ class MemoryProcessedEventRepository:
     def add(self, event_id: str, at: datetime) -> bool:
         """Remember ``event_id``; ``False`` if known."""
         check_aware("at", at)
-        if event_id in self._t.seen:
+        seen = self._t.seen
+        if event_id in seen:
             return False
-        self._t.seen.put(self._journal, event_id, True)
+        seen.add(event_id)
+        self._journal.record(lambda: seen.discard(event_id))
         return True
 
 
@@ -163,15 +166,85 @@ class MemoryEnrollmentRepository:
         if not isinstance(enrollment, Enrollment):
             raise TypeError("enrollment must be an Enrollment")
         customer_id, journey_id = enrollment.customer_id, enrollment.journey_id
-        found, current = self._find(customer_id, journey_id)
-        version = 0 if current is None else current.version
+        t = self._t
+        positions = t.positions
+        found = positions.get(customer_id)
+        if found is not None and (type(found) is not Enrollment or found.journey_id != journey_id):
+            found, current = self._find(customer_id, journey_id)
+            version = 0 if current is None else current.version
+            if version != enrollment.version:
+                raise ConcurrencyError(
+                    "enrollment", (customer_id, journey_id), enrollment.version, version
+                )
+            stored = enrollment.with_version(version + 1)
+            self._write(customer_id, journey_id, found, current, stored)
+            return stored
+        # the common case, inlined: the customer's only position, or none yet
+        version = 0 if found is None else found.version
         if version != enrollment.version:
             raise ConcurrencyError(
                 "enrollment", (customer_id, journey_id), enrollment.version, version
             )
         stored = enrollment.with_version(version + 1)
-        self._write(customer_id, journey_id, found, current, stored)
+        positions[customer_id] = stored
+        counter = t.active
+        was_active = found is not None and found.active
+        change = stored.active - was_active
+        counter[0] += change
+
+        def undo() -> None:
+            if found is None:
+                del positions[customer_id]
+            else:
+                positions[customer_id] = found
+            counter[0] -= change
+
+        self._journal.record(undo)
+        due = stored.due_at
+        if due is not None and stored.active and (not was_active or found.due_at != due):  # type: ignore[union-attr]
+            heapq.heappush(t.due, (due, customer_id, journey_id))
         return stored
+
+    def close_many(self, closes: Sequence[tuple[Enrollment, str]]) -> None:
+        """End each position at its step if its version matches; one undo for them all."""
+        t = self._t
+        positions, counter = t.positions, t.active
+        before: list[tuple[str, Enrollment | tuple[Enrollment, ...]]] = []
+        ended = 0
+        try:
+            for position, step_id in closes:
+                customer_id = position.customer_id
+                found = positions.get(customer_id)
+                if found is position:  # the common case: the row due() handed out
+                    current: Enrollment | None = position
+                else:
+                    found, current = self._find(customer_id, position.journey_id)
+                if current is None or current.version != position.version:
+                    raise ConcurrencyError(
+                        "enrollment", (customer_id, position.journey_id), position.version,
+                        None if current is None else current.version,
+                    )  # fmt: skip
+                stored = trusted_enrollment(
+                    customer_id, current.journey_id, current.run, step_id, False,
+                    current.entered_at, None, None, current.facts, 0, current.holdout,
+                    current.version + 1,
+                )  # fmt: skip
+                before.append((customer_id, found))  # type: ignore[arg-type]
+                if found is current:
+                    positions[customer_id] = stored
+                else:
+                    rows: tuple[Enrollment, ...] = found if isinstance(found, tuple) else (found,)  # type: ignore[assignment]
+                    positions[customer_id] = tuple(stored if r is current else r for r in rows)
+                ended += current.active
+        finally:
+            counter[0] -= ended
+
+            def undo() -> None:
+                for customer_id, found in reversed(before):
+                    positions[customer_id] = found
+                counter[0] += ended
+
+            self._journal.record(undo)
 
     def insert(self, enrollment: Enrollment) -> None:
         """Store the position as given where none is; ``DuplicateError`` otherwise."""
@@ -203,9 +276,10 @@ class MemoryEnrollmentRepository:
         found: list[Enrollment] = []
         dropped: list[tuple[datetime, str, str]] = []
         keep: list[tuple[datetime, str, str]] = []
-        seen: set[tuple[str, str]] = set()
-        pop = heapq.heappop
-        while len(found) < limit:
+        seen: set[tuple[str, str] | str] = set()  # one row per customer: the id is the key
+        pop, take, drop, give = heapq.heappop, keep.append, dropped.append, found.append
+        taken = 0
+        while taken < limit:
             if front and (not heap or front[-1] <= heap[0]):
                 if front[-1][0] > bound:
                     break
@@ -216,20 +290,30 @@ class MemoryEnrollmentRepository:
                 break
             due, customer_id, journey_id = entry
             row = positions.get(customer_id)
-            if row is not None and not isinstance(row, Enrollment):
+            if type(row) is tuple:
                 row = next((r for r in row if r.journey_id == journey_id), None)
-            if (
+                if row is not None and row.active and row.due_at == due:
+                    if (customer_id, journey_id) in seen:
+                        drop(entry)
+                        continue
+                    seen.add((customer_id, journey_id))
+                    give(row)
+                    take(entry)
+                    taken += 1
+                    continue
+            elif (
                 row is not None
-                and row.journey_id == journey_id
-                and row.active
-                and row.due_at == due
-                and (customer_id, journey_id) not in seen
+                and row.journey_id == journey_id  # type: ignore[union-attr]
+                and row.active  # type: ignore[union-attr]
+                and row.due_at == due  # type: ignore[union-attr]
+                and customer_id not in seen
             ):
-                seen.add((customer_id, journey_id))
-                found.append(row)
-                keep.append(entry)
-            else:
-                dropped.append(entry)
+                seen.add(customer_id)
+                give(row)  # type: ignore[arg-type]
+                take(entry)
+                taken += 1
+                continue
+            drop(entry)
         # every entry taken was the smallest left, so the kept ones, largest first, go on
         # the end of ``front`` and it stays ordered
         front.extend(reversed(keep))
