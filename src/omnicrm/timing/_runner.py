@@ -107,10 +107,11 @@ class Runner:
         matcher = self.dispatch.matchers.get(event.event_type)
         if matcher is not None:
             by_id = self.dispatch.by_id
+            fresh = not positions  # a customer in no journey yet: nothing to look up
             for journey_id in matcher(Facts(event.properties, ctx.profile, ctx.segment)):
                 compiled = by_id[journey_id]
                 if (
-                    self._enter(uow, compiled, ctx, at, event.properties, out)
+                    self._enter(uow, compiled, ctx, at, event.properties, out, fresh=fresh)
                     and compiled.journey.exclusive
                 ):
                     break
@@ -229,14 +230,17 @@ class Runner:
         at: datetime,
         facts: FrozenMap,
         out: list[DueAction],
+        *,
+        fresh: bool = False,
     ) -> bool:
+        """Enter a journey; ``fresh``: the customer is known to have no position at all."""
         journey = compiled.journey
         if (journey.starts_at is not None and at < journey.starts_at) or (
             journey.ends_at is not None and at >= journey.ends_at
         ):
             return False
         enrollments = uow.timing_enrollments
-        before = enrollments.get(ctx.customer_id, journey.id)
+        before = None if fresh else enrollments.get(ctx.customer_id, journey.id)
         if before is not None:
             if before.active or journey.reentry == Reentry.ONCE:
                 return False
@@ -257,6 +261,14 @@ class Runner:
         span = compiled.spans.get(journey.start)
         if span is not None:  # the common start, a duration wait: no step machine needed
             due = (at.astimezone(_zone(ctx.time_zone)) + span).astimezone(UTC)
+            if before is None:  # a first entry: stored as built, at version 1
+                enrollments.insert(
+                    trusted_enrollment(
+                        ctx.customer_id, journey.id, run, journey.start, True, at, due,
+                        compiled.awaits.get(journey.start), facts, 0, holdout, 1,
+                    )
+                )  # fmt: skip
+                return True
             enrollments.put(
                 trusted_enrollment(
                     ctx.customer_id, journey.id, run, journey.start, True, at, due,

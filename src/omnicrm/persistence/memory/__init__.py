@@ -40,6 +40,8 @@ class MemoryStore:
         # or undone), so one journal, and repositories built over it once, serve them all
         self._journal = Journal()
         self._timing_repos = _timing.TimingRepositories(self._timing, self._journal)
+        self._customer_repo = MemoryCustomerRepository(self._customers, self._journal)
+        self._idempotency_repo = MemoryIdempotencyRepository(self._idempotency, self._journal)
         self._loyalty = _loyalty.LoyaltyTables()
         self._inventory = _inventory.InventoryTables()
         self._identity = _identity.IdentityTables()
@@ -71,8 +73,8 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self._store = store
         self._journal = store._journal
         self._locked = False
-        self._customers = MemoryCustomerRepository(store._customers, self._journal)
-        self._idempotency = MemoryIdempotencyRepository(store._idempotency, self._journal)
+        self._customers = store._customer_repo
+        self._idempotency = store._idempotency_repo
 
     @property
     def omni_purchases(self) -> _omni.MemoryPurchaseLog:

@@ -70,7 +70,8 @@ class MemoryProcessedEventRepository:
 
     def add(self, event_id: str, at: datetime) -> bool:
         """Remember ``event_id``; ``False`` if known."""
-        check_aware("at", at)
+        if type(at) is not datetime or at.tzinfo is None:
+            check_aware("at", at)
         seen = self._t.seen
         if event_id in seen:
             return False
@@ -121,11 +122,16 @@ class MemoryEnrollmentRepository:
         found: Enrollment | tuple[Enrollment, ...] | None,
         current: Enrollment | None,
         stored: Enrollment | None,
+        updated: Enrollment | tuple[Enrollment, ...] | None = None,
     ) -> None:
-        """Replace ``current`` (``None``: insert) by ``stored`` (``None``: delete), journaled."""
+        """Replace ``current`` (``None``: insert) by ``stored`` (``None``: delete), journaled.
+
+        ``updated`` is the customer's new rows when the caller has built them already.
+        """
         t = self._t
-        updated: Enrollment | tuple[Enrollment, ...] | None
-        if found is None or found is current:  # the common case: one journey per customer
+        if updated is not None:
+            pass
+        elif found is None or found is current:  # the common case: one journey per customer
             updated = stored
         else:
             rows = (found,) if isinstance(found, Enrollment) else found
@@ -170,6 +176,12 @@ class MemoryEnrollmentRepository:
         positions = t.positions
         found = positions.get(customer_id)
         if found is not None and (type(found) is not Enrollment or found.journey_id != journey_id):
+            if type(found) is Enrollment and enrollment.version == 0:  # a second journey
+                stored = enrollment.with_version(1)
+                first = found.journey_id < journey_id
+                self._write(customer_id, journey_id, found, None, stored,
+                            (found, stored) if first else (stored, found))  # fmt: skip
+                return stored
             found, current = self._find(customer_id, journey_id)
             version = 0 if current is None else current.version
             if version != enrollment.version:
@@ -250,11 +262,20 @@ class MemoryEnrollmentRepository:
         """Store the position as given where none is; ``DuplicateError`` otherwise."""
         if not isinstance(enrollment, Enrollment):
             raise TypeError("enrollment must be an Enrollment")
-        key = (enrollment.customer_id, enrollment.journey_id)
-        found, current = self._find(*key)
+        customer_id, journey_id = enrollment.customer_id, enrollment.journey_id
+        found = self._t.positions.get(customer_id)
+        if found is None:  # the common case: the customer's first position
+            self._write(customer_id, journey_id, None, None, enrollment, enrollment)
+            return
+        if type(found) is Enrollment and found.journey_id != journey_id:
+            first = found.journey_id < journey_id
+            self._write(customer_id, journey_id, found, None, enrollment,
+                        (found, enrollment) if first else (enrollment, found))  # fmt: skip
+            return
+        found, current = self._find(customer_id, journey_id)
         if current is not None:
-            raise DuplicateError("enrollment", key)
-        self._write(*key, found, None, enrollment)
+            raise DuplicateError("enrollment", (customer_id, journey_id))
+        self._write(customer_id, journey_id, found, None, enrollment)
 
     def remove(self, customer_id: str, journey_id: str) -> bool:
         """Delete the position; ``False`` if there was none."""
