@@ -75,6 +75,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self._locked = False
         self._customers = store._customer_repo
         self._idempotency = store._idempotency_repo
+        self._timing_repos = store._timing_repos
 
     @property
     def omni_purchases(self) -> _omni.MemoryPurchaseLog:
@@ -225,10 +226,6 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         """Identity: the audit trail."""
         self._require_active()
         return self._identity_repos.audit
-
-    @property
-    def _timing_repos(self) -> _timing.TimingRepositories:
-        return self._store._timing_repos
 
     @cached_property
     def _loyalty_repos(self) -> _loyalty.MemoryLoyaltyRepositories:

@@ -8,6 +8,7 @@ the unit of work rolls back), so ``tick`` costs ``O(log n)`` per due position.
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -51,9 +52,10 @@ class TimingTables:
         # saves a sift up now and a sift down when they are read again
         self.front: list[tuple[datetime, str, str]] = []
         self.active: list[int] = [0]
-        # the entry log, one list per column (a record per entry costs twice the memory)
-        self.entries: tuple[list[str], list[str], list[int], list[datetime], list[bool]] = (
-            [], [], [], [], []
+        # the entry log, one column each (a record per entry costs twice the memory); runs
+        # as machine integers and holdout flags as bytes: 11 B less per entry than lists
+        self.entries: tuple[list[str], list[str], array[int], list[datetime], bytearray] = (
+            [], [], array("q"), [], bytearray()
         )  # fmt: skip
         self.actions: Table[str, DueAction] = Table()
         self.sends: Table[str, tuple[tuple[datetime, str], ...]] = Table()
@@ -380,7 +382,7 @@ class MemoryEntryRepository:
     def all(self) -> Sequence[EntryRecord]:
         """Return every entry in order."""
         rows = [
-            EntryRecord(customer_id=c, journey_id=j, run=r, at=a, holdout=h)
+            EntryRecord(customer_id=c, journey_id=j, run=r, at=a, holdout=bool(h))
             for c, j, r, a, h in zip(*self._t.entries, strict=True)
         ]
         return tuple(sorted(rows, key=lambda e: (e.at, e.customer_id, e.journey_id, e.run)))
@@ -388,7 +390,7 @@ class MemoryEntryRepository:
     def for_customer(self, customer_id: str) -> Sequence[EntryRecord]:
         """Return the customer's entries by ``(journey_id, run)`` (a scan of the log)."""
         rows = [
-            EntryRecord(customer_id=c, journey_id=j, run=r, at=a, holdout=h)
+            EntryRecord(customer_id=c, journey_id=j, run=r, at=a, holdout=bool(h))
             for c, j, r, a, h in zip(*self._t.entries, strict=True)
             if c == customer_id
         ]
@@ -405,7 +407,7 @@ class MemoryEntryRepository:
         return False
 
 
-def _reinsert(columns: tuple[list[Any], ...], index: int, row: list[Any]) -> Callable[[], None]:
+def _reinsert(columns: tuple[Any, ...], index: int, row: list[Any]) -> Callable[[], None]:
     def undo() -> None:
         for column, value in zip(columns, row, strict=True):
             column.insert(index, value)
