@@ -252,11 +252,19 @@ class MemoryEnrollmentRepository:
                 ended += current.active
         finally:
             counter[0] -= ended
+            # the wake-up entries of the closed positions wait in ``front`` (due() handed
+            # them out): drop them now rather than meeting them again as stale
+            front = t.front
+            old_front = front[:]
+            if front and before:
+                closed = {customer_id for customer_id, _ in before}
+                front[:] = [e for e in front if e[1] not in closed or _still_due(positions, e)]
 
             def undo() -> None:
                 for customer_id, found in reversed(before):
                     positions[customer_id] = found
                 counter[0] += ended
+                front[:] = old_front
 
             self._journal.record(undo)
 
@@ -266,8 +274,20 @@ class MemoryEnrollmentRepository:
             raise TypeError("enrollment must be an Enrollment")
         customer_id, journey_id = enrollment.customer_id, enrollment.journey_id
         found = self._t.positions.get(customer_id)
-        if found is None:  # the common case: the customer's first position
-            self._write(customer_id, journey_id, None, None, enrollment, enrollment)
+        if found is None:  # the common case, inlined: the customer's first position
+            t = self._t
+            positions, counter = t.positions, t.active
+            positions[customer_id] = enrollment
+            change = 1 if enrollment.active else 0
+            counter[0] += change
+
+            def undo() -> None:
+                del positions[customer_id]
+                counter[0] -= change
+
+            self._journal.record(undo)
+            if change and enrollment.due_at is not None:
+                heapq.heappush(t.due, (enrollment.due_at, customer_id, journey_id))
             return
         if type(found) is Enrollment and found.journey_id != journey_id:
             first = found.journey_id < journey_id
@@ -347,6 +367,19 @@ class MemoryEnrollmentRepository:
     def count_active(self) -> int:
         """Return the number of active positions."""
         return self._t.active[0]
+
+
+def _still_due(
+    positions: dict[str, Enrollment | tuple[Enrollment, ...]], entry: tuple[datetime, str, str]
+) -> bool:
+    """Return ``True`` if ``entry`` still wakes an active position up."""
+    due, customer_id, journey_id = entry
+    found = positions.get(customer_id)
+    rows = (found,) if type(found) is Enrollment else found or ()
+    return any(
+        r.journey_id == journey_id and r.active and r.due_at == due
+        for r in rows  # type: ignore[union-attr]
+    )
 
 
 def _push_all(
