@@ -34,8 +34,8 @@ from omnicrm.timing.records import (
     CustomerEvent,
     DueAction,
     Enrollment,
-    EntryRecord,
     trusted_enrollment,
+    trusted_entry,
 )
 from omnicrm.timing.waits import add_local, relative_due, until_due
 
@@ -252,11 +252,7 @@ class Runner:
         run = 1 if before is None else before.run + 1
         basis_points = journey.holdout_basis_points
         holdout = basis_points > 0 and in_holdout(journey.id, ctx.customer_id, basis_points)
-        uow.timing_entries.add(
-            EntryRecord(
-                customer_id=ctx.customer_id, journey_id=journey.id, run=run, at=at, holdout=holdout
-            )
-        )
+        uow.timing_entries.add(trusted_entry(ctx.customer_id, journey.id, run, at, holdout))
         version = 0 if before is None else before.version
         span = compiled.spans.get(journey.start)
         if span is not None:  # the common start, a duration wait: no step machine needed
