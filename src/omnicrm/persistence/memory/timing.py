@@ -254,17 +254,20 @@ class MemoryEnrollmentRepository:
             counter[0] -= ended
             # the wake-up entries of the closed positions wait in ``front`` (due() handed
             # them out): drop them now rather than meeting them again as stale
-            front = t.front
-            old_front = front[:]
+            front, heap = t.front, t.due
+            removed: list[tuple[datetime, str, str]] = []
             if front and before:
                 closed = {customer_id for customer_id, _ in before}
-                front[:] = [e for e in front if e[1] not in closed or _still_due(positions, e)]
+                kept: list[tuple[datetime, str, str]] = []
+                for e in front:
+                    (removed if e[1] in closed and not _still_due(positions, e) else kept).append(e)
+                front[:] = kept
 
             def undo() -> None:
                 for customer_id, found in reversed(before):
                     positions[customer_id] = found
                 counter[0] += ended
-                front[:] = old_front
+                _push_all(heap, removed)  # back where they are found again
 
             self._journal.record(undo)
 

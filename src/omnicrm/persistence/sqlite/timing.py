@@ -178,30 +178,27 @@ class SQLiteEnrollmentRepository:
         return stored
 
     def close_many(self, closes: Sequence[tuple[Enrollment, str]]) -> None:
-        """End each position at its step if its version matches (one ``executemany``)."""
-        rows = []
-        for position, step_id in closes:
-            ended = position.moved(
-                step_id=step_id, active=False, due_at=None, wait_event=None,
-                facts=position.facts, deferrals=0,
-            )  # fmt: skip
-            rows.append((step_id, position.version + 1, enrollment_to_json(ended),
-                         position.customer_id, position.journey_id, position.version))  # fmt: skip
+        """End each position at its step if its version matches (one statement prepared)."""
         with translate_errors("close journey positions"):
-            cursor = self._conn.executemany(
-                "UPDATE timing_positions SET step_id = ?, active = 0, due_us = NULL, "
-                "wait_event = NULL, version = ?, data = ? "
-                "WHERE customer_id = ? AND journey_id = ? AND version = ?",
-                rows,
-            )
-            if cursor.rowcount != len(rows):
-                for position, _ in closes:
-                    found = self.get(position.customer_id, position.journey_id)
-                    if found is None or found.version != position.version + 1:
-                        raise ConcurrencyError(
-                            "enrollment", (position.customer_id, position.journey_id),
-                            position.version, None if found is None else found.version,
-                        )  # fmt: skip
+            for position, step_id in closes:
+                ended = position.moved(
+                    step_id=step_id, active=False, due_at=None, wait_event=None,
+                    facts=position.facts, deferrals=0,
+                )  # fmt: skip
+                key = (position.customer_id, position.journey_id)
+                cursor = self._conn.execute(
+                    "UPDATE timing_positions SET step_id = ?, active = 0, due_us = NULL, "
+                    "wait_event = NULL, version = ?, data = ? "
+                    "WHERE customer_id = ? AND journey_id = ? AND version = ?",
+                    (step_id, position.version + 1, enrollment_to_json(ended), *key,
+                     position.version),
+                )  # fmt: skip
+                if cursor.rowcount != 1:
+                    found = self.get(*key)
+                    raise ConcurrencyError(
+                        "enrollment", key, position.version,
+                        None if found is None else found.version,
+                    )  # fmt: skip
 
     def due(self, until: datetime, limit: int) -> Sequence[Enrollment]:
         """Return up to ``limit`` active positions due at or before ``until``, oldest first."""

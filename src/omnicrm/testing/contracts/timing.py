@@ -161,6 +161,26 @@ class TimingRepositoryContract(TimingMergeContract):
             again = uow.timing_enrollments.due(T0 + timedelta(minutes=10), 10)
             assert [p.version for p in again] == [1]
 
+    def test_close_many_ends_positions_and_checks_versions(self, store: Store) -> None:
+        one, two, other = _put(
+            store, _position("c1", "j", 5), _position("c1", "k", 6), _position("c2", "j", 7)
+        )
+        with _uow(store) as uow:
+            repo = uow.timing_enrollments
+            repo.close_many([(one, "end"), (two, "end2")])
+            assert repo.count_active() == 1
+            closed = repo.get("c1", "j")
+            assert closed == Enrollment(**{**_fields(one), "step_id": "end", "active": False,
+                                           "due_at": None, "version": 2})  # fmt: skip
+            assert [p.customer_id for p in repo.due(T0 + timedelta(hours=1), 10)] == ["c2"]
+            with pytest.raises(ConcurrencyError):
+                repo.close_many([(other, "end"), (one, "end")])  # ``one`` is stale now
+        with _uow(store) as uow:  # all rolled back
+            assert [p.version for p in uow.timing_enrollments.due(T0 + timedelta(hours=1), 10)] == [
+                1, 1, 1,
+            ]  # fmt: skip
+            assert uow.timing_enrollments.count_active() == 3
+
     def test_entries_are_listed_in_time_order(self, store: Store) -> None:
         late = EntryRecord(customer_id="c1", journey_id="j", run=2, at=T0 + timedelta(hours=1))
         entry = EntryRecord(customer_id="c1", journey_id="j", run=1, at=T0, holdout=True)
