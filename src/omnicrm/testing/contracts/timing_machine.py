@@ -1,8 +1,8 @@
 """A stateful test running the same engine calls on a backend and on the in-memory reference.
 
-Events (some delivered twice), clock ticks, outcomes and restarts (a durable backend
-is reopened and a new engine built on it) run on both; every call must return the same
-actions and both histories must agree.
+Events (some delivered twice), clock ticks, outcomes, customer merges, unmerges and
+erasures, and restarts (a durable backend is reopened and a new engine built on it) run
+on both; every call must return the same answer and both histories must agree.
 """
 
 from __future__ import annotations
@@ -83,6 +83,21 @@ class TimingStoreComparison(RuleBasedStateMachine):
         now = self.now
         actions = self._both(lambda e: e.record_outcome(action_id, kind, now))
         self.sent.extend(a.action_id for a in actions or ())
+
+    @rule(survivor=_CUSTOMERS, absorbed=_CUSTOMERS, key=st.sampled_from([None, "k1", "k2"]))
+    def merge(self, survivor: str, absorbed: str, key: str | None) -> None:
+        self._both(lambda e: e.merge_customers(survivor, absorbed, key=key))
+
+    @rule(survivor=_CUSTOMERS, absorbed=_CUSTOMERS)
+    def unmerge(self, survivor: str, absorbed: str) -> None:
+        self._both(lambda e: e.unmerge_customers(survivor, absorbed))
+
+    @rule(customer=_CUSTOMERS)
+    def forget(self, customer: str) -> None:
+        self._both(lambda e: e.forget_customer(customer))
+        # an erased customer's later action at the very same instant may reuse an id
+        kept = {a.action_id for a in self.reference.history().actions}
+        self.sent = [a for a in self.sent if a in kept]
 
     @rule()
     def restart(self) -> None:
