@@ -16,7 +16,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from omnicrm.errors import OmniCRMError
 from omnicrm.persistence.memory import MemoryStore
-from omnicrm.testing.contracts._timing_fixtures import T0, make_engine, make_event
+from omnicrm.testing.contracts._timing_fixtures import (
+    T0,
+    fresh_directory,
+    make_engine,
+    make_event,
+)
 from omnicrm.timing import Engine
 from omnicrm.unit_of_work import Store
 
@@ -39,8 +44,11 @@ class TimingStoreComparison(RuleBasedStateMachine):
     def __init__(self, store: Store) -> None:
         super().__init__()
         self.store = store
-        self.engine = make_engine(store)
-        self.reference = make_engine(MemoryStore())
+        # one directory per store: an erasure drops the customer's context from it, and a
+        # restarted engine must see the same
+        self.directory, self.reference_directory = fresh_directory(), fresh_directory()
+        self.engine = make_engine(store, self.directory)
+        self.reference = make_engine(MemoryStore(), self.reference_directory)
         self.now = T0
         self.events = 0
         self.sent: list[str] = []
@@ -103,12 +111,12 @@ class TimingStoreComparison(RuleBasedStateMachine):
     def restart(self) -> None:
         reopen: Callable[[], Store] | None = getattr(self.store, "reopen", None)
         if reopen is None:
-            self.engine = make_engine(self.store)
+            self.engine = make_engine(self.store, self.directory)
             return
         old = self.store
         self.store = reopen()
         old.close()
-        self.engine = make_engine(self.store)
+        self.engine = make_engine(self.store, self.directory)
 
     @invariant()
     def no_action_twice(self) -> None:
