@@ -81,3 +81,18 @@ def _row(active: bool, hours: int) -> Enrollment:
 )
 def test_conflict_rule(survivor: Enrollment, absorbed: Enrollment, expected: bool) -> None:
     assert keeps_absorbed(survivor, absorbed) is expected
+
+
+def test_unmerge_refuses_when_the_absorbed_id_has_new_state() -> None:
+    from omnicrm.timing import UnmergeConflictError
+
+    store, engine = _engine_with_two()
+    engine.merge_customers("c1", "c2")
+    engine.handle(make_event("e9", "signed_up", "c2", T0 + timedelta(hours=2)))
+    before = timing_snapshot(store)
+    with pytest.raises(UnmergeConflictError):
+        engine.unmerge_customers("c1", "c2")
+    assert timing_snapshot(store) == before
+    engine.merge_customers("c1", "c2")  # a new pair record is not made: already merged
+    engine.forget_customer("c2")
+    assert engine.unmerge_customers("c1", "c2") is False  # the record went with c2

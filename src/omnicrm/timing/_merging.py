@@ -13,6 +13,7 @@ import attrs
 
 from omnicrm.clock import from_micros, to_micros
 from omnicrm.frozenmap import FrozenMap
+from omnicrm.timing.errors import UnmergeConflictError
 from omnicrm.timing.ports import TimingUnitOfWork
 from omnicrm.timing.records import Enrollment, EntryRecord, trusted_enrollment
 
@@ -140,6 +141,12 @@ def unmerge(uow: TimingUnitOfWork, survivor: str, absorbed: str) -> bool:
     text = uow.timing_merges.get(survivor, absorbed)
     if text is None:
         return False
+    if uow.timing_enrollments.for_customer(absorbed) or uow.timing_entries.for_customer(absorbed):
+        raise UnmergeConflictError(
+            "absorbed", absorbed,
+            "has journey state made under its id after the merge (send a merged person's "
+            "events under the survivor's id); forget or merge it before unmerging",
+        )  # fmt: skip
     record = json.loads(text)
     repo = uow.timing_entries
     for journey_id, old_run, new_run, at_us, holdout in record["entries"]:

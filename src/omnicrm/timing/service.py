@@ -314,7 +314,9 @@ class Engine:
         cancelled comes back as it was), as do the moved entries and action decisions;
         what the survivor did after the merge stays with the survivor. Right after a merge
         the stored state is restored exactly. Returns ``False`` (changing nothing) if the
-        pair is not merged, or if ``key`` was used for an unmerge before.
+        pair is not merged, or if ``key`` was used for an unmerge before. Raises
+        :class:`~omnicrm.timing.errors.UnmergeConflictError` (changing nothing) if the
+        absorbed id has journey state again (events sent under it after the merge).
         """
         survivor, absorbed = self._pair(survivor, absorbed)
         with self._uow() as uow:
