@@ -172,3 +172,41 @@ def test_the_root_is_importable_from_the_package() -> None:
 
     assert omnicrm.OmniCRM is OmniCRM
     assert "OmniCRM" in omnicrm.__all__
+
+
+def _search(crm: OmniCRM, customer: str, at: object) -> None:
+    crm.timing.handle(
+        CustomerEvent(event_id=f"search-{customer}", event_type="searched",
+                      customer_id=customer, occurred_at=at, properties={"query": "shirt"})  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_a_merge_moves_journey_state_to_the_survivor(crm: OmniCRM, clock: FixedClock) -> None:
+    member, account = two_people(crm)
+    _search(crm, member, clock.now())
+    crm.identity.merge(account, member, reason="same phone", idempotency_key="m1")
+    clock.advance(timedelta(hours=4))
+    due = crm.tick()
+    assert [(a.customer_id, a.content) for a in due] == [(account, "search_reminder")]
+    assert {a.customer_id for a in crm.timing.history().actions} == {account}
+
+
+def test_an_unmerge_gives_the_journey_back(crm: OmniCRM, clock: FixedClock) -> None:
+    member, account = two_people(crm)
+    _search(crm, member, clock.now())
+    merged = crm.identity.merge(account, member, reason="same phone", idempotency_key="m1")
+    crm.identity.unmerge(merged.audit_id, idempotency_key="u1")
+    clock.advance(timedelta(hours=4))
+    due = crm.tick()
+    assert [(a.customer_id, a.content) for a in due] == [(member, "search_reminder")]
+
+
+def test_erasure_ends_the_person_journeys(crm: OmniCRM, clock: FixedClock) -> None:
+    member, account = two_people(crm)
+    _search(crm, member, clock.now())
+    _search(crm, account, clock.now())
+    crm.identity.erase(member, idempotency_key="erase")
+    clock.advance(timedelta(hours=4))
+    assert [a.customer_id for a in crm.tick()] == [account]
+    history = crm.timing.history()
+    assert member not in {e.customer_id for e in history.entries}

@@ -54,3 +54,13 @@ def test_text_where_a_number_is_expected_falls_back_to_the_rules() -> None:
     slow = [(j, compile_all_of(c)) for j, c in rules]
     assert compile_matcher(rules, slow)(Facts({"a": "lots", "b": "x"}, {}, None)) == ["j2"]
     assert compile_matcher(rules, slow)(Facts({"a": "4", "b": "y"}, {}, None)) == ["j1"]
+
+
+def test_infinite_and_nan_values_compile() -> None:
+    from omnicrm.timing.conditions import compile_all_of
+
+    inf = compile_all_of((Condition("profile.age", "eq", float("inf")),))
+    assert inf(Facts({}, {"age": "27"}, None)) is False
+    assert inf(Facts({}, {"age": "inf"}, None)) is True
+    nan = compile_all_of((Condition("profile.age", "ne", float("nan")),))
+    assert nan(Facts({}, {"age": "27"}, None)) is True

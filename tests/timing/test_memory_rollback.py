@@ -49,3 +49,27 @@ def test_a_rolled_back_unit_of_work_leaves_the_tables_as_they_were() -> None:
     with store.unit_of_work() as uow:
         assert uow.timing_enrollments.count_active() == 2
         assert len(uow.timing_enrollments.due(T0 + timedelta(hours=2), 10)) == 2
+
+
+def test_close_many_and_merges_roll_back_exactly() -> None:
+    from omnicrm.testing.contracts._timing_fixtures import make_engine, make_event
+
+    store = MemoryStore()
+    engine = make_engine(store)
+    for i, customer in enumerate(("c1", "c2", "c1")):
+        engine.handle(make_event(f"e{i}", "viewed", customer, T0 + timedelta(hours=i)))
+    engine.tick(T0 + timedelta(hours=21))  # some closed, some still waiting
+    before, heap = _snapshot(store), _entries(store)
+    with store.unit_of_work() as uow:
+        repo = uow.timing_enrollments
+        due = repo.due(T0 + timedelta(days=30), 10)
+        repo.close_many([(p, "done") for p in due])
+        assert repo.count_active() == 0
+        from omnicrm.timing import _merging
+
+        _merging.merge(uow, "c2", "c1", None)  # type: ignore[arg-type]
+        _merging.erase(uow, "c2")  # type: ignore[arg-type]
+    assert _snapshot(store) == before
+    after = _entries(store)
+    assert not [e for e in heap if after.count(e) < heap.count(e)]
+    assert engine.tick(T0 + timedelta(days=30))  # the waits are still found

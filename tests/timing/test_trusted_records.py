@@ -29,3 +29,14 @@ def test_trusted_enrollment_equals_the_constructor() -> None:
     )
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         fast.version = 9  # type: ignore[misc]
+
+
+def test_trusted_entry_equals_the_constructor() -> None:
+    from omnicrm.timing import EntryRecord
+    from omnicrm.timing.records import trusted_entry
+
+    built = EntryRecord(customer_id="c1", journey_id="j1", run=2, at=T0, holdout=True)
+    fast = trusted_entry("c1", "j1", 2, T0, True)
+    assert (fast, hash(fast), repr(fast)) == (built, hash(built), repr(built))
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        fast.run = 9  # type: ignore[misc]

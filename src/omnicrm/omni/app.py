@@ -169,6 +169,7 @@ class OmniCRM:
         )
         with self._uow() as uow:
             uow.omni_purchases.move(event.absorbed, event.survivor)
+        self.timing.merge_customers(event.survivor, event.absorbed, key=f"omni:{event.event_id}")
 
     def _unmerged(self, event: CustomersUnmerged) -> None:
         self.loyalty.unmerge_members(
@@ -179,6 +180,7 @@ class OmniCRM:
         )
         with self._uow() as uow:
             uow.omni_purchases.restore(event.survivor, event.restored)
+        self.timing.unmerge_customers(event.survivor, event.restored, key=f"omni:{event.event_id}")
 
     def _erased(self, event: CustomerErased) -> None:
         person, key = event.customer_id, f"omni:{event.event_id}"
@@ -189,6 +191,7 @@ class OmniCRM:
             has_profile = bool(uow.customers.get_many([person]))
         if has_profile:
             self.customers.erase(person, idempotency_key=key)
+        self.timing.forget_customer(person)
         with self._uow() as uow:
             uow.idempotency.redact(person)
 

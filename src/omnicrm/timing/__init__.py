@@ -10,7 +10,11 @@ its effect against its cost.
 from omnicrm.timing.campaigns import Campaign
 from omnicrm.timing.channels import ChannelChoice, ChannelPolicy, ChannelRule, choose_channel
 from omnicrm.timing.conditions import Condition, Facts
-from omnicrm.timing.errors import JourneyDefinitionError, UnknownEventTypeError
+from omnicrm.timing.errors import (
+    JourneyDefinitionError,
+    UnknownEventTypeError,
+    UnmergeConflictError,
+)
 from omnicrm.timing.evaluation import Evaluation, Kpi, KpiResult, TouchpointStats, evaluate
 from omnicrm.timing.guards import CapPolicy, FrequencyCap, GuardPolicy, LocalWindow, next_allowed
 from omnicrm.timing.loader import (
@@ -109,6 +113,7 @@ __all__ = [
     "TouchpointStats",
     "Trigger",
     "UnknownEventTypeError",
+    "UnmergeConflictError",
     "Wait",
     "WaitForEvent",
     "WaitRelative",

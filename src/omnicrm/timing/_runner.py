@@ -34,8 +34,8 @@ from omnicrm.timing.records import (
     CustomerEvent,
     DueAction,
     Enrollment,
-    EntryRecord,
     trusted_enrollment,
+    trusted_entry,
 )
 from omnicrm.timing.waits import add_local, relative_due, until_due
 
@@ -77,6 +77,17 @@ class Runner:
         self.guards = guards
         self.channels = channels
         self._history = max((c.window for c in guards.caps), default=timedelta(0))
+        # by journey and wait step: the exit the wait leads to straight away, if any
+        self.ends: dict[str, dict[str, str]] = {
+            journey_id: {
+                step.id: target
+                for step in compiled.steps.values()
+                if isinstance(step, (WaitForEvent, *_PLAIN_WAITS))
+                and (target := step.on_timeout if isinstance(step, WaitForEvent) else step.next)
+                in compiled.exits_at
+            }
+            for journey_id, compiled in dispatch.by_id.items()
+        }
 
     # -- entry points -------------------------------------------------------------
     def handle(
@@ -96,10 +107,11 @@ class Runner:
         matcher = self.dispatch.matchers.get(event.event_type)
         if matcher is not None:
             by_id = self.dispatch.by_id
+            fresh = not positions  # a customer in no journey yet: nothing to look up
             for journey_id in matcher(Facts(event.properties, ctx.profile, ctx.segment)):
                 compiled = by_id[journey_id]
                 if (
-                    self._enter(uow, compiled, ctx, at, event.properties, out)
+                    self._enter(uow, compiled, ctx, at, event.properties, out, fresh=fresh)
                     and compiled.journey.exclusive
                 ):
                     break
@@ -134,6 +146,22 @@ class Runner:
     ) -> bool:
         """Enter ``ctx``'s customer into a journey directly (a company-origin campaign)."""
         return self._enter(uow, self.dispatch.by_id[journey_id], ctx, at, FrozenMap(), out)
+
+    def closing(self, position: Enrollment) -> str | None:
+        """Return the step a due position ends at without acting, or ``None`` if it goes on.
+
+        A wait that leads straight to an exit (or a journey or step the host removed)
+        just closes; ``tick`` closes those in one repository call per batch.
+        """
+        ends = self.ends.get(position.journey_id)
+        if ends is not None:
+            found = ends.get(position.step_id)
+            if (
+                found is not None
+                or position.step_id in self.dispatch.by_id[position.journey_id].steps
+            ):
+                return found
+        return position.step_id  # the host removed the journey or the step
 
     def resume(
         self,
@@ -202,14 +230,17 @@ class Runner:
         at: datetime,
         facts: FrozenMap,
         out: list[DueAction],
+        *,
+        fresh: bool = False,
     ) -> bool:
+        """Enter a journey; ``fresh``: the customer is known to have no position at all."""
         journey = compiled.journey
         if (journey.starts_at is not None and at < journey.starts_at) or (
             journey.ends_at is not None and at >= journey.ends_at
         ):
             return False
         enrollments = uow.timing_enrollments
-        before = enrollments.get(ctx.customer_id, journey.id)
+        before = None if fresh else enrollments.get(ctx.customer_id, journey.id)
         if before is not None:
             if before.active or journey.reentry == Reentry.ONCE:
                 return False
@@ -221,15 +252,19 @@ class Runner:
         run = 1 if before is None else before.run + 1
         basis_points = journey.holdout_basis_points
         holdout = basis_points > 0 and in_holdout(journey.id, ctx.customer_id, basis_points)
-        uow.timing_entries.add(
-            EntryRecord(
-                customer_id=ctx.customer_id, journey_id=journey.id, run=run, at=at, holdout=holdout
-            )
-        )
+        uow.timing_entries.add(trusted_entry(ctx.customer_id, journey.id, run, at, holdout))
         version = 0 if before is None else before.version
         span = compiled.spans.get(journey.start)
         if span is not None:  # the common start, a duration wait: no step machine needed
             due = (at.astimezone(_zone(ctx.time_zone)) + span).astimezone(UTC)
+            if before is None:  # a first entry: stored as built, at version 1
+                enrollments.insert(
+                    trusted_enrollment(
+                        ctx.customer_id, journey.id, run, journey.start, True, at, due,
+                        compiled.awaits.get(journey.start), facts, 0, holdout, 1,
+                    )
+                )  # fmt: skip
+                return True
             enrollments.put(
                 trusted_enrollment(
                     ctx.customer_id, journey.id, run, journey.start, True, at, due,

@@ -8,6 +8,7 @@ whose value is a date string compares as ISO dates (which sort as text).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -141,7 +142,13 @@ class Condition:
             return f"({read} {'in' if op == 'in' else 'not in'} {key})"
         symbol = _SYMBOLS[op]
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return f"((v := {read}) is not None and float(v) {symbol} {float(value)!r})"
+            number = float(value)
+            if math.isfinite(number):
+                literal = repr(number)
+            else:  # inf and nan have no literal: pass the value by name
+                literal = f"_c{len(names)}"
+                names[literal] = number
+            return f"((v := {read}) is not None and float(v) {symbol} {literal})"
         target = str(value).lower() if isinstance(value, bool) else value
         return f"((v := {read}) is not None and v {symbol} {target!r})"
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from omnicrm.errors import ConfigurationError, ValidationError
+from omnicrm.errors import ConfigurationError, RuleViolationError, ValidationError
 
-__all__ = ["JourneyDefinitionError", "UnknownEventTypeError"]
+__all__ = ["JourneyDefinitionError", "UnknownEventTypeError", "UnmergeConflictError"]
 
 
 class JourneyDefinitionError(ConfigurationError):
@@ -13,3 +13,7 @@ class JourneyDefinitionError(ConfigurationError):
 
 class UnknownEventTypeError(ValidationError):
     """An event's type is not one any journey, campaign or the engine's host declared."""
+
+
+class UnmergeConflictError(RuleViolationError):
+    """An unmerge found journey state under the absorbed id made after the merge."""

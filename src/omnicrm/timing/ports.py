@@ -18,6 +18,7 @@ __all__ = [
     "ActionRepository",
     "EnrollmentRepository",
     "EntryRepository",
+    "MergeRepository",
     "OutcomeRepository",
     "ProcessedEventRepository",
     "TimingUnitOfWork",
@@ -51,6 +52,17 @@ class EnrollmentRepository(Protocol):
         """
         ...
 
+    def close_many(self, closes: Sequence[tuple[Enrollment, str]]) -> None:
+        """End positions in one call: each ``(position, step_id)`` becomes inactive at ``step_id``.
+
+        The stored row gets ``active=False``, no due time, no awaited event, no
+        deferrals, the step given and the version incremented; every other field is
+        kept. Raises ``ConcurrencyError`` if a stored version differs from the
+        position's (the unit of work then rolls back). ``tick`` closes every due wait
+        that ends its journey this way, one call per batch.
+        """
+        ...
+
     def due(self, until: datetime, limit: int) -> Sequence[Enrollment]:
         """Return up to ``limit`` active positions with ``due_at <= until``.
 
@@ -60,6 +72,18 @@ class EnrollmentRepository(Protocol):
 
     def count_active(self) -> int:
         """Return how many positions are active (waiting)."""
+        ...
+
+    def insert(self, enrollment: Enrollment) -> None:
+        """Store ``enrollment`` exactly as given (its version kept) where no row is.
+
+        Used to move a position to another customer id (merge, unmerge). Raises
+        ``DuplicateError`` if ``(customer_id, journey_id)`` has a row already.
+        """
+        ...
+
+    def remove(self, customer_id: str, journey_id: str) -> bool:
+        """Delete the position; return ``False`` if there was none."""
         ...
 
 
@@ -76,6 +100,14 @@ class EntryRepository(Protocol):
 
     def all(self) -> Sequence[EntryRecord]:
         """Return every entry, ordered by ``(at, customer_id, journey_id, run)``."""
+        ...
+
+    def for_customer(self, customer_id: str) -> Sequence[EntryRecord]:
+        """Return the customer's entries, ordered by ``(journey_id, run)``."""
+        ...
+
+    def remove(self, customer_id: str, journey_id: str, run: int) -> bool:
+        """Delete one entry; return ``False`` if there was none."""
         ...
 
 
@@ -98,6 +130,14 @@ class ActionRepository(Protocol):
         """Return every action, ordered by ``(due_at, action_id)``."""
         ...
 
+    def for_customer(self, customer_id: str) -> Sequence[DueAction]:
+        """Return the customer's actions, ordered by ``(due_at, action_id)``."""
+        ...
+
+    def remove(self, action_id: str) -> bool:
+        """Delete an action (and its place in the send index); ``False`` if unknown."""
+        ...
+
 
 class OutcomeRepository(Protocol):
     """Outcomes the host reported, one per ``(action_id, kind)``."""
@@ -108,6 +148,33 @@ class OutcomeRepository(Protocol):
 
     def all(self) -> Sequence[Outcome]:
         """Return every outcome, ordered by ``(at, action_id, kind)``."""
+        ...
+
+    def remove(self, action_id: str) -> int:
+        """Delete every outcome of ``action_id``; return how many there were."""
+        ...
+
+
+class MergeRepository(Protocol):
+    """What each customer merge moved, one row per ``(survivor, absorbed)`` pair.
+
+    ``data`` is the engine's own record (JSON text); the repository stores it as is.
+    """
+
+    def add(self, survivor: str, absorbed: str, data: str) -> bool:
+        """Store the record; return ``False`` (writing nothing) if the pair has one."""
+        ...
+
+    def get(self, survivor: str, absorbed: str) -> str | None:
+        """Return the record of the pair, or ``None``."""
+        ...
+
+    def remove(self, survivor: str, absorbed: str) -> bool:
+        """Delete the record of the pair; ``False`` if there was none."""
+        ...
+
+    def remove_customer(self, customer_id: str) -> int:
+        """Delete every record naming ``customer_id`` (either side); return how many."""
         ...
 
 
@@ -137,4 +204,9 @@ class TimingUnitOfWork(UnitOfWork, Protocol):
     @property
     def timing_outcomes(self) -> OutcomeRepository:
         """Reported outcomes."""
+        ...
+
+    @property
+    def timing_merges(self) -> MergeRepository:
+        """Records of customer merges (for unmerge)."""
         ...

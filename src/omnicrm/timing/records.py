@@ -249,6 +249,23 @@ class EntryRecord:
     holdout: bool = False
 
 
+_entry_setters = tuple(EntryRecord.__dict__[a.name].__set__ for a in attrs.fields(EntryRecord))
+
+
+def trusted_entry(
+    customer_id: str, journey_id: str, run: int, at: datetime, holdout: bool
+) -> EntryRecord:
+    """Build an :class:`EntryRecord` from values the engine holds already (no conversion)."""
+    row: EntryRecord = _new(EntryRecord)
+    set_customer, set_journey, set_run, set_at, set_holdout = _entry_setters
+    set_customer(row, customer_id)
+    set_journey(row, journey_id)
+    set_run(row, run)
+    set_at(row, at)
+    set_holdout(row, holdout)
+    return row
+
+
 class OutcomeKind:
     """What the host reports about an action."""
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 import attrs
 
 from omnicrm.clock import to_utc
 from omnicrm.errors import InvalidTypeError, NotFoundError, ValidationError
+from omnicrm.timing import _merging
 from omnicrm.timing._compiled import compile_all
 from omnicrm.timing._runner import Runner
 from omnicrm.timing.campaigns import Campaign
@@ -30,6 +31,7 @@ from omnicrm.timing.records import (
     CustomerContext,
     CustomerEvent,
     DueAction,
+    Enrollment,
     Outcome,
     OutcomeKind,
     TimingHistory,
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
     from omnicrm.unit_of_work import Store
 
 __all__ = ["CustomerDirectory", "Engine", "StaticDirectory", "TimingHistory"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the "time" of a merge key in the processed ids
 
 
 @runtime_checkable
@@ -68,6 +72,10 @@ class StaticDirectory:
     def add(self, context: CustomerContext) -> None:
         """Add or replace a customer's context."""
         self._contexts[context.customer_id] = context
+
+    def forget(self, customer_id: str) -> None:
+        """Drop a customer's context (erasure); later look-ups get a bare one."""
+        self._contexts.pop(customer_id, None)
 
     def context(self, customer_id: str) -> CustomerContext:
         """Return the stored context, or a bare one (no consents) in the default zone."""
@@ -134,6 +142,7 @@ class Engine:
         self.event_types = dispatch.event_types
         self.dispatch = dispatch
         self._runner = Runner(dispatch, self.guards, self.channels)
+        self._ends = {(j, w): e for j, ends in self._runner.ends.items() for w, e in ends.items()}
 
     def triggered(self, event: CustomerEvent, customer: CustomerContext) -> list[str]:
         """Return the journeys ``event`` would enter for ``customer`` (conditions only)."""
@@ -186,11 +195,21 @@ class Engine:
                 if not due:
                     return tuple(out)
                 lookup = _cached(self.directory)  # each customer looked up once a batch
-                resume = self._runner.resume
+                resume, closing, ends = self._runner.resume, self._runner.closing, self._ends
+                closes: list[tuple[Enrollment, str]] = []
+                close = closes.append
                 for position in due:
+                    step_id = ends.get((position.journey_id, position.step_id))
+                    if step_id is None:
+                        step_id = closing(position)
+                    if step_id is not None:  # ends without acting: closed with the batch
+                        close((position, step_id))
+                        continue
                     after = resume(uow, position, lookup, out)
                     if after.active and after.due_at is not None and after.due_at <= now:
                         break  # it is due again: re-read so time order holds
+                if closes:
+                    uow.timing_enrollments.close_many(closes)
                 uow.commit()
 
     def launch(
@@ -260,6 +279,79 @@ class Engine:
                 tuple(uow.timing_actions.all()),
                 tuple(uow.timing_outcomes.all()),
             )
+
+    def merge_customers(self, survivor: str, absorbed: str, *, key: str | None = None) -> bool:
+        """Move ``absorbed``'s journey state to ``survivor`` (a customer merge); one unit of work.
+
+        Positions (with their pending waits and event timeouts), entries (re-entry and
+        evaluation history) and action decisions (the send history frequency caps count,
+        with their outcomes) move to the survivor. Action ids are kept, so nothing already
+        due is sent twice; the absorbed customer's entry runs are numbered after the
+        survivor's, so later action ids cannot collide. If both are in one journey, one
+        position is kept (:func:`~omnicrm.timing._merging.keeps_absorbed`: active beats
+        ended, then the earlier entered of two active ones, the later entered of two ended
+        ones) and the other is cancelled; the merge record keeps it for
+        :meth:`unmerge_customers`.
+
+        Returns ``False`` (changing nothing) if the pair is already merged, or if ``key``
+        was used for a merge before (so a redelivered merge event is a no-op even after
+        an unmerge).
+        """
+        survivor, absorbed = self._pair(survivor, absorbed)
+        with self._uow() as uow:
+            if key is not None and not uow.timing_events.add(
+                "timing.merge:" + check_id("key", key), _EPOCH
+            ):
+                return False
+            done = _merging.merge(uow, survivor, absorbed, key)
+            uow.commit()
+        return done
+
+    def unmerge_customers(self, survivor: str, absorbed: str, *, key: str | None = None) -> bool:
+        """Undo :meth:`merge_customers` of the pair: move back exactly what it moved.
+
+        Positions the merge moved go back in their current state (what the merge
+        cancelled comes back as it was), as do the moved entries and action decisions;
+        what the survivor did after the merge stays with the survivor. Right after a merge
+        the stored state is restored exactly. Returns ``False`` (changing nothing) if the
+        pair is not merged, or if ``key`` was used for an unmerge before. Raises
+        :class:`~omnicrm.timing.errors.UnmergeConflictError` (changing nothing) if the
+        absorbed id has journey state again (events sent under it after the merge).
+        """
+        survivor, absorbed = self._pair(survivor, absorbed)
+        with self._uow() as uow:
+            if key is not None and not uow.timing_events.add(
+                "timing.unmerge:" + check_id("key", key), _EPOCH
+            ):
+                return False
+            done = _merging.unmerge(uow, survivor, absorbed)
+            uow.commit()
+        return done
+
+    def forget_customer(self, customer: str) -> int:
+        """Erase a customer (APPI): positions, waits, entries, actions, outcomes, merges.
+
+        Also drops the customer's context from the directory if it has a ``forget``
+        method (:class:`StaticDirectory` has). Nothing naming the customer is left; a
+        later event for the id starts fresh, as a new customer. Returns how many stored
+        rows were removed (0 on a repeat). Processed event ids are kept: they are the
+        host's opaque ids.
+        """
+        customer = check_id("customer", customer)
+        with self._uow() as uow:
+            removed = _merging.erase(uow, customer)
+            uow.commit()
+        forget = getattr(self.directory, "forget", None)
+        if callable(forget):
+            forget(customer)
+        return removed
+
+    @staticmethod
+    def _pair(survivor: str, absorbed: str) -> tuple[str, str]:
+        survivor, absorbed = check_id("survivor", survivor), check_id("absorbed", absorbed)
+        if survivor == absorbed:
+            raise ValidationError("absorbed", absorbed, "must differ from the survivor")
+        return survivor, absorbed
 
     def active_positions(self) -> int:
         """Return how many customers are inside a journey now."""

@@ -36,6 +36,12 @@ class MemoryStore:
         self._customers = CustomerTables()
         self._idempotency: Table[tuple[str, str], IdempotencyRecord] = Table()
         self._timing = _timing.TimingTables()
+        # units of work are serialised by the lock and leave the journal empty (committed
+        # or undone), so one journal, and repositories built over it once, serve them all
+        self._journal = Journal()
+        self._timing_repos = _timing.TimingRepositories(self._timing, self._journal)
+        self._customer_repo = MemoryCustomerRepository(self._customers, self._journal)
+        self._idempotency_repo = MemoryIdempotencyRepository(self._idempotency, self._journal)
         self._loyalty = _loyalty.LoyaltyTables()
         self._inventory = _inventory.InventoryTables()
         self._identity = _identity.IdentityTables()
@@ -65,10 +71,11 @@ class MemoryUnitOfWork(BaseUnitOfWork):
     def __init__(self, store: MemoryStore, *, read_only: bool = False) -> None:
         super().__init__(read_only=read_only)
         self._store = store
-        self._journal = Journal()
+        self._journal = store._journal
         self._locked = False
-        self._customers = MemoryCustomerRepository(store._customers, self._journal)
-        self._idempotency = MemoryIdempotencyRepository(store._idempotency, self._journal)
+        self._customers = store._customer_repo
+        self._idempotency = store._idempotency_repo
+        self._timing_repos = store._timing_repos
 
     @property
     def omni_purchases(self) -> _omni.MemoryPurchaseLog:
@@ -117,6 +124,12 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         """Action decisions (timing engine)."""
         self._require_active()
         return self._timing_repos.actions
+
+    @property
+    def timing_merges(self) -> _timing.MemoryMergeRepository:
+        """Records of customer merges (timing engine)."""
+        self._require_active()
+        return self._timing_repos.merges
 
     @property
     def timing_outcomes(self) -> _timing.MemoryOutcomeRepository:
@@ -221,10 +234,6 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         return self._identity_repos.audit
 
     @cached_property
-    def _timing_repos(self) -> _timing.TimingRepositories:
-        return _timing.TimingRepositories(self._store._timing, self._journal)
-
-    @cached_property
     def _loyalty_repos(self) -> _loyalty.MemoryLoyaltyRepositories:
         return _loyalty.MemoryLoyaltyRepositories(self._store._loyalty, self._journal)
 
@@ -247,6 +256,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
     def _begin(self) -> None:
         self._store._acquire()
         self._locked = True
+        self._journal.forget()  # empty already, unless an undo raised in an earlier one
 
     def _commit(self) -> None:
         self._journal.forget()

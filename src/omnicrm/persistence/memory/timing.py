@@ -8,18 +8,29 @@ the unit of work rolls back), so ``tick`` costs ``O(log n)`` per due position.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from array import array
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
-from omnicrm.errors import ConcurrencyError
+from omnicrm.errors import ConcurrencyError, DuplicateError
 from omnicrm.persistence.memory._tables import Journal, Table
-from omnicrm.timing.records import ActionStatus, DueAction, Enrollment, EntryRecord, Outcome
+from omnicrm.timing.records import (
+    ActionStatus,
+    DueAction,
+    Enrollment,
+    EntryRecord,
+    Outcome,
+    OutcomeKind,
+    trusted_enrollment,
+)
 from omnicrm.validation import check_aware, check_id, check_int
 
 __all__ = [
     "MemoryActionRepository",
     "MemoryEnrollmentRepository",
     "MemoryEntryRepository",
+    "MemoryMergeRepository",
     "MemoryOutcomeRepository",
     "MemoryProcessedEventRepository",
     "TimingRepositories",
@@ -31,7 +42,7 @@ class TimingTables:
     """The committed timing state, laid out compactly (a million waits fit in memory)."""
 
     def __init__(self) -> None:
-        self.seen: Table[str, bool] = Table()
+        self.seen: set[str] = set()  # a set: a third smaller than a dict of flags
         # by customer: the one position, or a tuple of them ordered by journey id; a plain
         # dict journaled by the repository (one undo restores the row and the counter)
         self.positions: dict[str, Enrollment | tuple[Enrollment, ...]] = {}
@@ -41,13 +52,15 @@ class TimingTables:
         # saves a sift up now and a sift down when they are read again
         self.front: list[tuple[datetime, str, str]] = []
         self.active: list[int] = [0]
-        # the entry log, one list per column (a record per entry costs twice the memory)
-        self.entries: tuple[list[str], list[str], list[int], list[datetime], list[bool]] = (
-            [], [], [], [], []
+        # the entry log, one column each (a record per entry costs twice the memory); runs
+        # as machine integers and holdout flags as bytes: 11 B less per entry than lists
+        self.entries: tuple[list[str], list[str], array[int], list[datetime], bytearray] = (
+            [], [], array("q"), [], bytearray()
         )  # fmt: skip
         self.actions: Table[str, DueAction] = Table()
         self.sends: Table[str, tuple[tuple[datetime, str], ...]] = Table()
         self.outcomes: Table[tuple[str, str], Outcome] = Table()
+        self.merges: Table[tuple[str, str], str] = Table()
 
 
 class MemoryProcessedEventRepository:
@@ -59,10 +72,13 @@ class MemoryProcessedEventRepository:
 
     def add(self, event_id: str, at: datetime) -> bool:
         """Remember ``event_id``; ``False`` if known."""
-        check_aware("at", at)
-        if event_id in self._t.seen:
+        if type(at) is not datetime or at.tzinfo is None:
+            check_aware("at", at)
+        seen = self._t.seen
+        if event_id in seen:
             return False
-        self._t.seen.put(self._journal, event_id, True)
+        seen.add(event_id)
+        self._journal.record(lambda: seen.discard(event_id))
         return True
 
 
@@ -93,43 +109,101 @@ class MemoryEnrollmentRepository:
         """Return the customer's positions, by journey id."""
         return self._rows(customer_id)
 
+    def _find(
+        self, customer_id: str, journey_id: str
+    ) -> tuple[Enrollment | tuple[Enrollment, ...] | None, Enrollment | None]:
+        found = self._t.positions.get(customer_id)
+        if found is None or isinstance(found, Enrollment):
+            return found, found if found is not None and found.journey_id == journey_id else None
+        return found, next((r for r in found if r.journey_id == journey_id), None)
+
+    def _write(
+        self,
+        customer_id: str,
+        journey_id: str,
+        found: Enrollment | tuple[Enrollment, ...] | None,
+        current: Enrollment | None,
+        stored: Enrollment | None,
+        updated: Enrollment | tuple[Enrollment, ...] | None = None,
+    ) -> None:
+        """Replace ``current`` (``None``: insert) by ``stored`` (``None``: delete), journaled.
+
+        ``updated`` is the customer's new rows when the caller has built them already.
+        """
+        t = self._t
+        if updated is not None:
+            pass
+        elif found is None or found is current:  # the common case: one journey per customer
+            updated = stored
+        else:
+            rows = (found,) if isinstance(found, Enrollment) else found
+            if current is None:
+                place = sum(1 for r in rows if r.journey_id < journey_id)
+                updated = (*rows[:place], stored, *rows[place:])  # type: ignore[arg-type]
+            else:
+                updated = tuple(r for r in (stored if r is current else r for r in rows) if r)
+            if len(updated) == 1:
+                updated = updated[0]
+        positions, counter = t.positions, t.active
+        was_active = current is not None and current.active
+        change = int(stored is not None and stored.active) - int(was_active)
+        if updated is None:
+            del positions[customer_id]
+        else:
+            positions[customer_id] = updated
+        counter[0] += change
+
+        def undo() -> None:
+            if found is None:
+                positions.pop(customer_id, None)
+            else:
+                positions[customer_id] = found
+            counter[0] -= change
+
+        self._journal.record(undo)
+        if stored is None:
+            return
+        due = stored.due_at
+        if (
+            due is not None and stored.active and (not was_active or current.due_at != due)  # type: ignore[union-attr]
+        ):
+            heapq.heappush(t.due, (due, customer_id, journey_id))
+
     def put(self, enrollment: Enrollment) -> Enrollment:
         """Insert or replace if the version matches; return it with the next version."""
         if not isinstance(enrollment, Enrollment):
             raise TypeError("enrollment must be an Enrollment")
-        t = self._t
         customer_id, journey_id = enrollment.customer_id, enrollment.journey_id
-        found = t.positions.get(customer_id)
-        current: Enrollment | None = None
-        if found is None or (isinstance(found, Enrollment) and found.journey_id == journey_id):
-            current = found  # the common case: one journey per customer
-            rows: tuple[Enrollment, ...] = ()
-        else:
-            rows = (found,) if isinstance(found, Enrollment) else found
-            place = 0  # where a new row goes, keeping the tuple ordered by journey id
-            for row in rows:
-                if row.journey_id == journey_id:
-                    current = row
-                    break
-                if row.journey_id < journey_id:
-                    place += 1
-        version = 0 if current is None else current.version
+        t = self._t
+        positions = t.positions
+        found = positions.get(customer_id)
+        if found is not None and (type(found) is not Enrollment or found.journey_id != journey_id):
+            if type(found) is Enrollment and enrollment.version == 0:  # a second journey
+                stored = enrollment.with_version(1)
+                first = found.journey_id < journey_id
+                self._write(customer_id, journey_id, found, None, stored,
+                            (found, stored) if first else (stored, found))  # fmt: skip
+                return stored
+            found, current = self._find(customer_id, journey_id)
+            version = 0 if current is None else current.version
+            if version != enrollment.version:
+                raise ConcurrencyError(
+                    "enrollment", (customer_id, journey_id), enrollment.version, version
+                )
+            stored = enrollment.with_version(version + 1)
+            self._write(customer_id, journey_id, found, current, stored)
+            return stored
+        # the common case, inlined: the customer's only position, or none yet
+        version = 0 if found is None else found.version
         if version != enrollment.version:
             raise ConcurrencyError(
                 "enrollment", (customer_id, journey_id), enrollment.version, version
             )
         stored = enrollment.with_version(version + 1)
-        updated: Enrollment | tuple[Enrollment, ...]
-        if not rows:
-            updated = stored
-        elif current is None:
-            updated = (*rows[:place], stored, *rows[place:])
-        else:
-            updated = tuple(stored if r is current else r for r in rows)
-        positions, counter = t.positions, t.active
-        was_active = current is not None and current.active
-        change = int(stored.active) - int(was_active)
-        positions[customer_id] = updated
+        positions[customer_id] = stored
+        counter = t.active
+        was_active = found is not None and found.active
+        change = stored.active - was_active
         counter[0] += change
 
         def undo() -> None:
@@ -141,11 +215,100 @@ class MemoryEnrollmentRepository:
 
         self._journal.record(undo)
         due = stored.due_at
-        if (
-            due is not None and stored.active and (not was_active or current.due_at != due)  # type: ignore[union-attr]
-        ):
+        if due is not None and stored.active and (not was_active or found.due_at != due):  # type: ignore[union-attr]
             heapq.heappush(t.due, (due, customer_id, journey_id))
         return stored
+
+    def close_many(self, closes: Sequence[tuple[Enrollment, str]]) -> None:
+        """End each position at its step if its version matches; one undo for them all."""
+        t = self._t
+        positions, counter = t.positions, t.active
+        before: list[tuple[str, Enrollment | tuple[Enrollment, ...]]] = []
+        ended = 0
+        try:
+            for position, step_id in closes:
+                customer_id = position.customer_id
+                found = positions.get(customer_id)
+                if found is position:  # the common case: the row due() handed out
+                    current: Enrollment | None = position
+                else:
+                    found, current = self._find(customer_id, position.journey_id)
+                if current is None or current.version != position.version:
+                    raise ConcurrencyError(
+                        "enrollment", (customer_id, position.journey_id), position.version,
+                        None if current is None else current.version,
+                    )  # fmt: skip
+                stored = trusted_enrollment(
+                    customer_id, current.journey_id, current.run, step_id, False,
+                    current.entered_at, None, None, current.facts, 0, current.holdout,
+                    current.version + 1,
+                )  # fmt: skip
+                before.append((customer_id, found))  # type: ignore[arg-type]
+                if found is current:
+                    positions[customer_id] = stored
+                else:
+                    rows: tuple[Enrollment, ...] = found if isinstance(found, tuple) else (found,)  # type: ignore[assignment]
+                    positions[customer_id] = tuple(stored if r is current else r for r in rows)
+                ended += current.active
+        finally:
+            counter[0] -= ended
+            # the wake-up entries of the closed positions wait in ``front`` (due() handed
+            # them out): drop them now rather than meeting them again as stale
+            front, heap = t.front, t.due
+            removed: list[tuple[datetime, str, str]] = []
+            if front and before:
+                closed = {customer_id for customer_id, _ in before}
+                kept: list[tuple[datetime, str, str]] = []
+                for e in front:
+                    (removed if e[1] in closed and not _still_due(positions, e) else kept).append(e)
+                front[:] = kept
+
+            def undo() -> None:
+                for customer_id, found in reversed(before):
+                    positions[customer_id] = found
+                counter[0] += ended
+                _push_all(heap, removed)  # back where they are found again
+
+            self._journal.record(undo)
+
+    def insert(self, enrollment: Enrollment) -> None:
+        """Store the position as given where none is; ``DuplicateError`` otherwise."""
+        if not isinstance(enrollment, Enrollment):
+            raise TypeError("enrollment must be an Enrollment")
+        customer_id, journey_id = enrollment.customer_id, enrollment.journey_id
+        found = self._t.positions.get(customer_id)
+        if found is None:  # the common case, inlined: the customer's first position
+            t = self._t
+            positions, counter = t.positions, t.active
+            positions[customer_id] = enrollment
+            change = 1 if enrollment.active else 0
+            counter[0] += change
+
+            def undo() -> None:
+                del positions[customer_id]
+                counter[0] -= change
+
+            self._journal.record(undo)
+            if change and enrollment.due_at is not None:
+                heapq.heappush(t.due, (enrollment.due_at, customer_id, journey_id))
+            return
+        if type(found) is Enrollment and found.journey_id != journey_id:
+            first = found.journey_id < journey_id
+            self._write(customer_id, journey_id, found, None, enrollment,
+                        (found, enrollment) if first else (enrollment, found))  # fmt: skip
+            return
+        found, current = self._find(customer_id, journey_id)
+        if current is not None:
+            raise DuplicateError("enrollment", (customer_id, journey_id))
+        self._write(customer_id, journey_id, found, None, enrollment)
+
+    def remove(self, customer_id: str, journey_id: str) -> bool:
+        """Delete the position; ``False`` if there was none."""
+        found, current = self._find(customer_id, journey_id)
+        if current is None:
+            return False
+        self._write(customer_id, journey_id, found, current, None)
+        return True
 
     def due(self, until: datetime, limit: int) -> Sequence[Enrollment]:
         """Return up to ``limit`` active positions due at or before ``until``, oldest first.
@@ -159,9 +322,10 @@ class MemoryEnrollmentRepository:
         found: list[Enrollment] = []
         dropped: list[tuple[datetime, str, str]] = []
         keep: list[tuple[datetime, str, str]] = []
-        seen: set[tuple[str, str]] = set()
-        pop = heapq.heappop
-        while len(found) < limit:
+        seen: set[tuple[str, str] | str] = set()  # one row per customer: the id is the key
+        pop, take, drop, give = heapq.heappop, keep.append, dropped.append, found.append
+        taken = 0
+        while taken < limit:
             if front and (not heap or front[-1] <= heap[0]):
                 if front[-1][0] > bound:
                     break
@@ -172,20 +336,30 @@ class MemoryEnrollmentRepository:
                 break
             due, customer_id, journey_id = entry
             row = positions.get(customer_id)
-            if row is not None and not isinstance(row, Enrollment):
+            if type(row) is tuple:
                 row = next((r for r in row if r.journey_id == journey_id), None)
-            if (
+                if row is not None and row.active and row.due_at == due:
+                    if (customer_id, journey_id) in seen:
+                        drop(entry)
+                        continue
+                    seen.add((customer_id, journey_id))
+                    give(row)
+                    take(entry)
+                    taken += 1
+                    continue
+            elif (
                 row is not None
-                and row.journey_id == journey_id
-                and row.active
-                and row.due_at == due
-                and (customer_id, journey_id) not in seen
+                and row.journey_id == journey_id  # type: ignore[union-attr]
+                and row.active  # type: ignore[union-attr]
+                and row.due_at == due  # type: ignore[union-attr]
+                and customer_id not in seen
             ):
-                seen.add((customer_id, journey_id))
-                found.append(row)
-                keep.append(entry)
-            else:
-                dropped.append(entry)
+                seen.add(customer_id)
+                give(row)  # type: ignore[arg-type]
+                take(entry)
+                taken += 1
+                continue
+            drop(entry)
         # every entry taken was the smallest left, so the kept ones, largest first, go on
         # the end of ``front`` and it stays ordered
         front.extend(reversed(keep))
@@ -196,6 +370,19 @@ class MemoryEnrollmentRepository:
     def count_active(self) -> int:
         """Return the number of active positions."""
         return self._t.active[0]
+
+
+def _still_due(
+    positions: dict[str, Enrollment | tuple[Enrollment, ...]], entry: tuple[datetime, str, str]
+) -> bool:
+    """Return ``True`` if ``entry`` still wakes an active position up."""
+    due, customer_id, journey_id = entry
+    found = positions.get(customer_id)
+    rows = (found,) if type(found) is Enrollment else found or ()
+    return any(
+        r.journey_id == journey_id and r.active and r.due_at == due
+        for r in rows  # type: ignore[union-attr]
+    )
 
 
 def _push_all(
@@ -231,10 +418,37 @@ class MemoryEntryRepository:
     def all(self) -> Sequence[EntryRecord]:
         """Return every entry in order."""
         rows = [
-            EntryRecord(customer_id=c, journey_id=j, run=r, at=a, holdout=h)
+            EntryRecord(customer_id=c, journey_id=j, run=r, at=a, holdout=bool(h))
             for c, j, r, a, h in zip(*self._t.entries, strict=True)
         ]
         return tuple(sorted(rows, key=lambda e: (e.at, e.customer_id, e.journey_id, e.run)))
+
+    def for_customer(self, customer_id: str) -> Sequence[EntryRecord]:
+        """Return the customer's entries by ``(journey_id, run)`` (a scan of the log)."""
+        rows = [
+            EntryRecord(customer_id=c, journey_id=j, run=r, at=a, holdout=bool(h))
+            for c, j, r, a, h in zip(*self._t.entries, strict=True)
+            if c == customer_id
+        ]
+        return tuple(sorted(rows, key=lambda e: (e.journey_id, e.run)))
+
+    def remove(self, customer_id: str, journey_id: str, run: int) -> bool:
+        """Delete one entry; ``False`` if there was none."""
+        columns = self._t.entries
+        customers, journeys, runs = columns[0], columns[1], columns[2]
+        for i, c in enumerate(customers):
+            if c == customer_id and journeys[i] == journey_id and runs[i] == run:
+                self._journal.record(_reinsert(columns, i, [col.pop(i) for col in columns]))
+                return True
+        return False
+
+
+def _reinsert(columns: tuple[Any, ...], index: int, row: list[Any]) -> Callable[[], None]:
+    def undo() -> None:
+        for column, value in zip(columns, row, strict=True):
+            column.insert(index, value)
+
+    return undo
 
 
 class MemoryActionRepository:
@@ -269,6 +483,27 @@ class MemoryActionRepository:
         """Return every action by ``(due_at, action_id)``."""
         return tuple(sorted(self._t.actions.values(), key=lambda a: (a.due_at, a.action_id)))
 
+    def for_customer(self, customer_id: str) -> Sequence[DueAction]:
+        """Return the customer's actions by ``(due_at, action_id)`` (a scan of the table)."""
+        found = (a for a in self._t.actions.values() if a.customer_id == customer_id)
+        return tuple(sorted(found, key=lambda a: (a.due_at, a.action_id)))
+
+    def remove(self, action_id: str) -> bool:
+        """Delete the action and its send; ``False`` if unknown."""
+        t = self._t
+        action = t.actions.get(action_id)
+        if action is None:
+            return False
+        t.actions.delete(self._journal, action_id)
+        if action.status == ActionStatus.DUE and action.channel is not None:
+            sends = list(t.sends.get(action.customer_id) or ())
+            sends.remove((action.due_at, action.channel))
+            if sends:
+                t.sends.put(self._journal, action.customer_id, tuple(sends))
+            else:
+                t.sends.delete(self._journal, action.customer_id)
+        return True
+
 
 class MemoryOutcomeRepository:
     """:class:`~omnicrm.timing.ports.OutcomeRepository` over a journaled dict."""
@@ -289,11 +524,53 @@ class MemoryOutcomeRepository:
         """Return every outcome in order."""
         return tuple(sorted(self._t.outcomes.values(), key=lambda o: (o.at, o.action_id, o.kind)))
 
+    def remove(self, action_id: str) -> int:
+        """Delete every outcome of ``action_id``; return how many."""
+        removed = 0
+        for kind in OutcomeKind.ALL:
+            if (action_id, kind) in self._t.outcomes:
+                self._t.outcomes.delete(self._journal, (action_id, kind))
+                removed += 1
+        return removed
+
+
+class MemoryMergeRepository:
+    """:class:`~omnicrm.timing.ports.MergeRepository` over a journaled dict."""
+
+    def __init__(self, tables: TimingTables, journal: Journal) -> None:
+        self._t = tables
+        self._journal = journal
+
+    def add(self, survivor: str, absorbed: str, data: str) -> bool:
+        """Store the record; ``False`` if the pair has one."""
+        if (survivor, absorbed) in self._t.merges:
+            return False
+        self._t.merges.put(self._journal, (survivor, absorbed), data)
+        return True
+
+    def get(self, survivor: str, absorbed: str) -> str | None:
+        """Return the record of the pair, or ``None``."""
+        return self._t.merges.get((survivor, absorbed))
+
+    def remove(self, survivor: str, absorbed: str) -> bool:
+        """Delete the record of the pair; ``False`` if none."""
+        if (survivor, absorbed) not in self._t.merges:
+            return False
+        self._t.merges.delete(self._journal, (survivor, absorbed))
+        return True
+
+    def remove_customer(self, customer_id: str) -> int:
+        """Delete every record naming ``customer_id``; return how many."""
+        keys = [k for k, _ in self._t.merges.items() if customer_id in k]
+        for key in keys:
+            self._t.merges.delete(self._journal, key)
+        return len(keys)
+
 
 class TimingRepositories:
     """The timing repositories of one unit of work, built together."""
 
-    __slots__ = ("actions", "enrollments", "entries", "events", "outcomes")
+    __slots__ = ("actions", "enrollments", "entries", "events", "merges", "outcomes")
 
     def __init__(self, tables: TimingTables, journal: Journal) -> None:
         self.events = MemoryProcessedEventRepository(tables, journal)
@@ -301,3 +578,4 @@ class TimingRepositories:
         self.entries = MemoryEntryRepository(tables, journal)
         self.actions = MemoryActionRepository(tables, journal)
         self.outcomes = MemoryOutcomeRepository(tables, journal)
+        self.merges = MemoryMergeRepository(tables, journal)

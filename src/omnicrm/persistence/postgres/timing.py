@@ -8,7 +8,7 @@ as SQLite and Python sort), identity columns for sequence numbers.
 
 from __future__ import annotations
 
-__all__ = ["MIGRATION"]
+__all__ = ["MIGRATION", "MIGRATION_V2"]
 
 MIGRATION: tuple[str, ...] = (
     """CREATE TABLE timing_seen (
@@ -55,3 +55,15 @@ MIGRATION: tuple[str, ...] = (
         )""",
 )
 """Version 1 of the ``timing`` schema component on PostgreSQL (listed in :mod:`.schema`)."""
+
+MIGRATION_V2: tuple[str, ...] = (
+    """CREATE TABLE timing_merges (
+            survivor TEXT COLLATE "C" NOT NULL,
+            absorbed TEXT COLLATE "C" NOT NULL,
+            data TEXT COLLATE "C" NOT NULL,
+            PRIMARY KEY (survivor, absorbed)
+        )""",
+    "CREATE INDEX timing_merges_absorbed ON timing_merges (absorbed)",
+    "CREATE INDEX timing_actions_customer ON timing_actions (customer_id, due_us, action_id)",
+)
+"""Version 2 of ``timing`` on PostgreSQL: merge records and actions by customer."""

@@ -68,6 +68,12 @@ class SQLUnitOfWork(BaseUnitOfWork):
         return self._timing_repos.enrollments
 
     @property
+    def timing_merges(self) -> _timing.SQLiteMergeRepository:
+        """Records of customer merges (timing engine)."""
+        self._require_active()
+        return self._timing_repos.merges
+
+    @property
     def timing_entries(self) -> _timing.SQLiteEntryRepository:
         """Entries into journeys (timing engine)."""
         self._require_active()

@@ -23,13 +23,14 @@ from omnicrm.persistence.sqlite.loyalty import MIGRATION as LOYALTY_V1
 from omnicrm.persistence.sqlite.loyalty import MIGRATION_V2 as LOYALTY_V2
 from omnicrm.persistence.sqlite.omni import MIGRATION as OMNI_V1
 from omnicrm.persistence.sqlite.timing import MIGRATION as TIMING_V1
+from omnicrm.persistence.sqlite.timing import MIGRATION_V2 as TIMING_V2
 
 __all__ = ["MIGRATIONS", "migrate"]
 
 MIGRATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
     "core": (IDEMPOTENCY_V1, IDEMPOTENCY_V2),
     "customers": (CUSTOMERS_V1,),
-    "timing": (TIMING_V1,),
+    "timing": (TIMING_V1, TIMING_V2),
     "loyalty": (LOYALTY_V1, LOYALTY_V2, LOYALTY_V3),
     "inventory": (INVENTORY_V1,),
     "identity": (IDENTITY_V1,),

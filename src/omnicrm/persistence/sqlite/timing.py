@@ -19,9 +19,11 @@ from omnicrm.validation import check_aware, check_id, check_int
 
 __all__ = [
     "MIGRATION",
+    "MIGRATION_V2",
     "SQLiteActionRepository",
     "SQLiteEnrollmentRepository",
     "SQLiteEntryRepository",
+    "SQLiteMergeRepository",
     "SQLiteOutcomeRepository",
     "SQLiteProcessedEventRepository",
     "TimingRepositories",
@@ -73,6 +75,18 @@ MIGRATION: tuple[str, ...] = (
         ) WITHOUT ROWID""",
 )
 """Version 1 of the ``timing`` schema component (listed in :mod:`.schema`)."""
+
+MIGRATION_V2: tuple[str, ...] = (
+    """CREATE TABLE timing_merges (
+            survivor TEXT NOT NULL,
+            absorbed TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (survivor, absorbed)
+        ) WITHOUT ROWID""",
+    "CREATE INDEX timing_merges_absorbed ON timing_merges (absorbed)",
+    "CREATE INDEX timing_actions_customer ON timing_actions (customer_id, due_us, action_id)",
+)
+"""Version 2: merge records (for unmerge) and an index of actions by customer."""
 
 _POSITION_COLUMNS = (
     "customer_id, journey_id, run, step_id, active, due_us, wait_event, version, data"
@@ -162,6 +176,29 @@ class SQLiteEnrollmentRepository:
                 )
         return stored
 
+    def close_many(self, closes: Sequence[tuple[Enrollment, str]]) -> None:
+        """End each position at its step if its version matches (one statement prepared)."""
+        with translate_errors("close journey positions"):
+            for position, step_id in closes:
+                ended = position.moved(
+                    step_id=step_id, active=False, due_at=None, wait_event=None,
+                    facts=position.facts, deferrals=0,
+                )  # fmt: skip
+                key = (position.customer_id, position.journey_id)
+                cursor = self._conn.execute(
+                    "UPDATE timing_positions SET step_id = ?, active = 0, due_us = NULL, "
+                    "wait_event = NULL, version = ?, data = ? "
+                    "WHERE customer_id = ? AND journey_id = ? AND version = ?",
+                    (step_id, position.version + 1, enrollment_to_json(ended), *key,
+                     position.version),
+                )  # fmt: skip
+                if cursor.rowcount != 1:
+                    found = self.get(*key)
+                    raise ConcurrencyError(
+                        "enrollment", key, position.version,
+                        None if found is None else found.version,
+                    )  # fmt: skip
+
     def due(self, until: datetime, limit: int) -> Sequence[Enrollment]:
         """Return up to ``limit`` active positions due at or before ``until``, oldest first."""
         check_int("limit", limit, minimum=1)
@@ -181,6 +218,36 @@ class SQLiteEnrollmentRepository:
                 "SELECT COUNT(*) FROM timing_positions WHERE active = 1"
             ).fetchone()
         return int(row[0])
+
+    def insert(self, enrollment: Enrollment) -> None:
+        """Store the position as given where none is; ``DuplicateError`` otherwise."""
+        key = (enrollment.customer_id, enrollment.journey_id)
+        with translate_errors("insert a journey position"):
+            cursor = self._conn.execute(
+                f"INSERT INTO timing_positions ({_POSITION_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    *key,
+                    enrollment.run,
+                    enrollment.step_id,
+                    int(enrollment.active),
+                    None if enrollment.due_at is None else to_micros(enrollment.due_at),
+                    enrollment.wait_event,
+                    enrollment.version,
+                    enrollment_to_json(enrollment),
+                ),
+            )
+        if cursor.rowcount != 1:
+            raise DuplicateError("enrollment", key)
+
+    def remove(self, customer_id: str, journey_id: str) -> bool:
+        """Delete the position; ``False`` if there was none."""
+        with translate_errors("remove a journey position"):
+            cursor = self._conn.execute(
+                "DELETE FROM timing_positions WHERE customer_id = ? AND journey_id = ?",
+                (customer_id, journey_id),
+            )
+        return cursor.rowcount == 1
 
 
 class SQLiteEntryRepository:
@@ -209,10 +276,33 @@ class SQLiteEntryRepository:
                 "SELECT customer_id, journey_id, run, at_us, holdout FROM timing_entries "
                 "ORDER BY at_us, customer_id, journey_id, run"
             ).fetchall()
-        return tuple(
-            EntryRecord(customer_id=c, journey_id=j, run=r, at=from_micros(at), holdout=bool(h))
-            for c, j, r, at, h in rows
-        )
+        return _entries(rows)
+
+    def for_customer(self, customer_id: str) -> Sequence[EntryRecord]:
+        """Return the customer's entries by ``(journey_id, run)``."""
+        with translate_errors("read journey entries"):
+            rows = self._conn.execute(
+                "SELECT customer_id, journey_id, run, at_us, holdout FROM timing_entries "
+                "WHERE customer_id = ? ORDER BY journey_id, run",
+                (customer_id,),
+            ).fetchall()
+        return _entries(rows)
+
+    def remove(self, customer_id: str, journey_id: str, run: int) -> bool:
+        """Delete one entry; ``False`` if there was none."""
+        with translate_errors("remove a journey entry"):
+            cursor = self._conn.execute(
+                "DELETE FROM timing_entries WHERE customer_id = ? AND journey_id = ? AND run = ?",
+                (customer_id, journey_id, run),
+            )
+        return cursor.rowcount == 1
+
+
+def _entries(rows: Sequence[tuple[str, str, int, int, int]]) -> tuple[EntryRecord, ...]:
+    return tuple(
+        EntryRecord(customer_id=c, journey_id=j, run=r, at=from_micros(at), holdout=bool(h))
+        for c, j, r, at, h in rows
+    )
 
 
 class SQLiteActionRepository:
@@ -267,6 +357,23 @@ class SQLiteActionRepository:
             ).fetchall()
         return tuple(action_from_json(r[0]) for r in rows)
 
+    def for_customer(self, customer_id: str) -> Sequence[DueAction]:
+        """Return the customer's actions by ``(due_at, action_id)``."""
+        with translate_errors("read actions"):
+            rows = self._conn.execute(
+                "SELECT data FROM timing_actions WHERE customer_id = ? ORDER BY due_us, action_id",
+                (customer_id,),
+            ).fetchall()
+        return tuple(action_from_json(r[0]) for r in rows)
+
+    def remove(self, action_id: str) -> bool:
+        """Delete the action; ``False`` if unknown."""
+        with translate_errors("remove an action"):
+            cursor = self._conn.execute(
+                "DELETE FROM timing_actions WHERE action_id = ?", (action_id,)
+            )
+        return cursor.rowcount == 1
+
 
 class SQLiteOutcomeRepository:
     """Outcomes in ``timing_outcomes``."""
@@ -292,11 +399,63 @@ class SQLiteOutcomeRepository:
             ).fetchall()
         return tuple(Outcome(action_id=a, kind=k, at=from_micros(at)) for a, k, at in rows)
 
+    def remove(self, action_id: str) -> int:
+        """Delete every outcome of ``action_id``; return how many."""
+        with translate_errors("remove outcomes"):
+            cursor = self._conn.execute(
+                "DELETE FROM timing_outcomes WHERE action_id = ?", (action_id,)
+            )
+        return cursor.rowcount
+
+
+class SQLiteMergeRepository:
+    """Merge records in ``timing_merges``."""
+
+    def __init__(self, conn: SQLConnection) -> None:
+        self._conn = conn
+
+    def add(self, survivor: str, absorbed: str, data: str) -> bool:
+        """Store the record; ``False`` if the pair has one."""
+        with translate_errors("add a merge record"):
+            cursor = self._conn.execute(
+                "INSERT INTO timing_merges (survivor, absorbed, data) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (survivor, absorbed, data),
+            )
+        return cursor.rowcount == 1
+
+    def get(self, survivor: str, absorbed: str) -> str | None:
+        """Return the record of the pair, or ``None``."""
+        with translate_errors("read a merge record"):
+            row = self._conn.execute(
+                "SELECT data FROM timing_merges WHERE survivor = ? AND absorbed = ?",
+                (survivor, absorbed),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def remove(self, survivor: str, absorbed: str) -> bool:
+        """Delete the record of the pair; ``False`` if none."""
+        with translate_errors("remove a merge record"):
+            cursor = self._conn.execute(
+                "DELETE FROM timing_merges WHERE survivor = ? AND absorbed = ?",
+                (survivor, absorbed),
+            )
+        return cursor.rowcount == 1
+
+    def remove_customer(self, customer_id: str) -> int:
+        """Delete every record naming ``customer_id``; return how many."""
+        with translate_errors("remove merge records"):
+            cursor = self._conn.execute(
+                "DELETE FROM timing_merges WHERE survivor = ? OR absorbed = ?",
+                (customer_id, customer_id),
+            )
+        return cursor.rowcount
+
 
 class TimingRepositories:
     """The timing repositories of one unit of work, built together."""
 
-    __slots__ = ("actions", "enrollments", "entries", "events", "outcomes")
+    __slots__ = ("actions", "enrollments", "entries", "events", "merges", "outcomes")
 
     def __init__(self, conn: SQLConnection) -> None:
         self.events = SQLiteProcessedEventRepository(conn)
@@ -304,3 +463,4 @@ class TimingRepositories:
         self.entries = SQLiteEntryRepository(conn)
         self.actions = SQLiteActionRepository(conn)
         self.outcomes = SQLiteOutcomeRepository(conn)
+        self.merges = SQLiteMergeRepository(conn)

@@ -26,7 +26,7 @@ from omnicrm.timing import (
 )
 from omnicrm.unit_of_work import Store
 
-__all__ = ["CUSTOMERS", "JOURNEYS", "T0", "make_engine", "make_event"]
+__all__ = ["CUSTOMERS", "JOURNEYS", "T0", "fresh_directory", "make_engine", "make_event"]
 
 T0 = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)  # the US changes to summer time on 8 March
 
@@ -61,13 +61,20 @@ JOURNEYS = (
     ),
 )
 
-CUSTOMERS = StaticDirectory(
-    [
-        CustomerContext(customer_id="c1", time_zone="Asia/Tokyo", consents={"push", "email"}),
-        CustomerContext(customer_id="c2", time_zone="America/New_York", consents={"email"}),
-        CustomerContext(customer_id="c3", time_zone="Europe/London", consents=()),
-    ]
+CONTEXTS = (
+    CustomerContext(customer_id="c1", time_zone="Asia/Tokyo", consents={"push", "email"}),
+    CustomerContext(customer_id="c2", time_zone="America/New_York", consents={"email"}),
+    CustomerContext(customer_id="c3", time_zone="Europe/London", consents=()),
 )
+
+CUSTOMERS = StaticDirectory(CONTEXTS)
+"""A shared directory (read only: ``make_engine`` gives each engine its own copy)."""
+
+
+def fresh_directory() -> StaticDirectory:
+    """Return a new directory of the shared customers (erasure may change it)."""
+    return StaticDirectory(CONTEXTS)
+
 
 GUARDS = GuardPolicy(
     quiet_hours=LocalWindow(time(22, 0), time(8, 0)),
@@ -77,12 +84,15 @@ GUARDS = GuardPolicy(
 CHANNELS = ChannelPolicy(default_channels=("push", "email"))
 
 
-def make_engine(store: Store) -> Engine:
-    """Return an engine over ``store`` with the shared journeys and policies."""
+def make_engine(store: Store, directory: StaticDirectory | None = None) -> Engine:
+    """Return an engine over ``store`` with the shared journeys and policies.
+
+    ``directory`` defaults to a fresh copy of the shared customers.
+    """
     return Engine(
         store,
         JOURNEYS,
-        directory=CUSTOMERS,
+        directory=fresh_directory() if directory is None else directory,
         guards=GUARDS,
         channels=CHANNELS,
         event_types=("page_viewed",),

@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from omnicrm.errors import ConcurrencyError
-from omnicrm.testing.contracts._base import StoreContract, StoreFactory
+from omnicrm.testing.contracts._base import StoreFactory
 from omnicrm.testing.contracts._timing_fixtures import T0, make_engine, make_event
 from omnicrm.testing.contracts.timing_machine import TimingStoreComparison
+from omnicrm.testing.contracts.timing_merge import TimingMergeContract
 from omnicrm.timing import (
     ActionStatus,
     DueAction,
@@ -84,8 +85,8 @@ def _tick_in_process(store: Store, barrier: Any, out: Any) -> None:
     out.put([a.action_id for a in actions])
 
 
-class TimingRepositoryContract(StoreContract):
-    """Every behaviour the timing engine relies on from its repositories."""
+class TimingRepositoryContract(TimingMergeContract):
+    """Every behaviour the timing engine relies on from its repositories (merges too)."""
 
     def test_event_ids_are_remembered_once(self, store: Store) -> None:
         with _uow(store) as uow:
@@ -159,6 +160,26 @@ class TimingRepositoryContract(StoreContract):
             assert [p.version for p in due] == [1]
             again = uow.timing_enrollments.due(T0 + timedelta(minutes=10), 10)
             assert [p.version for p in again] == [1]
+
+    def test_close_many_ends_positions_and_checks_versions(self, store: Store) -> None:
+        one, two, other = _put(
+            store, _position("c1", "j", 5), _position("c1", "k", 6), _position("c2", "j", 7)
+        )
+        with _uow(store) as uow:
+            repo = uow.timing_enrollments
+            repo.close_many([(one, "end"), (two, "end2")])
+            assert repo.count_active() == 1
+            closed = repo.get("c1", "j")
+            assert closed == Enrollment(**{**_fields(one), "step_id": "end", "active": False,
+                                           "due_at": None, "version": 2})  # fmt: skip
+            assert [p.customer_id for p in repo.due(T0 + timedelta(hours=1), 10)] == ["c2"]
+            with pytest.raises(ConcurrencyError):
+                repo.close_many([(other, "end"), (one, "end")])  # ``one`` is stale now
+        with _uow(store) as uow:  # all rolled back
+            assert [p.version for p in uow.timing_enrollments.due(T0 + timedelta(hours=1), 10)] == [
+                1, 1, 1,
+            ]  # fmt: skip
+            assert uow.timing_enrollments.count_active() == 3
 
     def test_entries_are_listed_in_time_order(self, store: Store) -> None:
         late = EntryRecord(customer_id="c1", journey_id="j", run=2, at=T0 + timedelta(hours=1))

@@ -1,8 +1,8 @@
 """A stateful test running the same engine calls on a backend and on the in-memory reference.
 
-Events (some delivered twice), clock ticks, outcomes and restarts (a durable backend
-is reopened and a new engine built on it) run on both; every call must return the same
-actions and both histories must agree.
+Events (some delivered twice), clock ticks, outcomes, customer merges, unmerges and
+erasures, and restarts (a durable backend is reopened and a new engine built on it) run
+on both; every call must return the same answer and both histories must agree.
 """
 
 from __future__ import annotations
@@ -16,7 +16,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from omnicrm.errors import OmniCRMError
 from omnicrm.persistence.memory import MemoryStore
-from omnicrm.testing.contracts._timing_fixtures import T0, make_engine, make_event
+from omnicrm.testing.contracts._timing_fixtures import (
+    T0,
+    fresh_directory,
+    make_engine,
+    make_event,
+)
 from omnicrm.timing import Engine
 from omnicrm.unit_of_work import Store
 
@@ -39,8 +44,11 @@ class TimingStoreComparison(RuleBasedStateMachine):
     def __init__(self, store: Store) -> None:
         super().__init__()
         self.store = store
-        self.engine = make_engine(store)
-        self.reference = make_engine(MemoryStore())
+        # one directory per store: an erasure drops the customer's context from it, and a
+        # restarted engine must see the same
+        self.directory, self.reference_directory = fresh_directory(), fresh_directory()
+        self.engine = make_engine(store, self.directory)
+        self.reference = make_engine(MemoryStore(), self.reference_directory)
         self.now = T0
         self.events = 0
         self.sent: list[str] = []
@@ -84,16 +92,31 @@ class TimingStoreComparison(RuleBasedStateMachine):
         actions = self._both(lambda e: e.record_outcome(action_id, kind, now))
         self.sent.extend(a.action_id for a in actions or ())
 
+    @rule(survivor=_CUSTOMERS, absorbed=_CUSTOMERS, key=st.sampled_from([None, "k1", "k2"]))
+    def merge(self, survivor: str, absorbed: str, key: str | None) -> None:
+        self._both(lambda e: e.merge_customers(survivor, absorbed, key=key))
+
+    @rule(survivor=_CUSTOMERS, absorbed=_CUSTOMERS)
+    def unmerge(self, survivor: str, absorbed: str) -> None:
+        self._both(lambda e: e.unmerge_customers(survivor, absorbed))
+
+    @rule(customer=_CUSTOMERS)
+    def forget(self, customer: str) -> None:
+        self._both(lambda e: e.forget_customer(customer))
+        # an erased customer's later action at the very same instant may reuse an id
+        kept = {a.action_id for a in self.reference.history().actions}
+        self.sent = [a for a in self.sent if a in kept]
+
     @rule()
     def restart(self) -> None:
         reopen: Callable[[], Store] | None = getattr(self.store, "reopen", None)
         if reopen is None:
-            self.engine = make_engine(self.store)
+            self.engine = make_engine(self.store, self.directory)
             return
         old = self.store
         self.store = reopen()
         old.close()
-        self.engine = make_engine(self.store)
+        self.engine = make_engine(self.store, self.directory)
 
     @invariant()
     def no_action_twice(self) -> None:
