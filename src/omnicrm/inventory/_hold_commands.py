@@ -11,7 +11,14 @@ import attrs
 from omnicrm.channel import Channel
 from omnicrm.clock import to_utc
 from omnicrm.errors import InvalidTypeError, NotFoundError, RuleViolationError, ValidationError
-from omnicrm.inventory._core import ServiceCore, check_instance, optional_id
+from omnicrm.inventory._core import (
+    ServiceCore,
+    check_instance,
+    optional_id,
+    require_alone,
+    require_locks,
+    stock_lock,
+)
 from omnicrm.inventory._results import CODECS, InventoryResult
 from omnicrm.inventory.errors import HoldExpiredError, HoldStateError, InsufficientStockError
 from omnicrm.inventory.events import HoldChanged, HoldPlaced
@@ -37,6 +44,10 @@ _NEEDS = {
     HoldKind.TRY_ON: LocationCapability.TRY_ON,
     HoldKind.PICK_UP: LocationCapability.PICK_UP,
 }
+
+
+def _locks(lines: Iterable[HoldLine]) -> list[str]:
+    return [stock_lock(line.sku, line.location_id) for line in lines]
 
 
 class HoldCommands(ServiceCore):
@@ -95,6 +106,7 @@ class HoldCommands(ServiceCore):
             self._fresh(uow)
             swept = False
             expanded = self._expand(uow, requested)
+            require_locks(uow, _locks(expanded))  # a kit may have changed since
             hold = Hold(
                 id=self._ids.new_id("hold"),
                 kind=kind,
@@ -123,6 +135,8 @@ class HoldCommands(ServiceCore):
                 level = uow.stock.apply(movement, guard=buffer)
                 if level is None and not swept:  # lapsed holds give their units back first
                     swept = True
+                    if uow.holds.due(now, 1):
+                        require_alone(uow)  # the sweep writes other lines: run alone
                     self._sweep(uow, now)
                     level = uow.stock.apply(movement, guard=buffer)
                 if level is None:
@@ -152,7 +166,18 @@ class HoldCommands(ServiceCore):
             "expires_at": None if expires_at is None else until,
             "reference": reference,
         }
-        return self._run("inventory.hold", idempotency_key, payload, command, CODECS.hold)
+        locks = self._line_locks(requested)
+        return self._run("inventory.hold", idempotency_key, payload, command, CODECS.hold, locks)
+
+    def _line_locks(self, requested: Sequence[HoldLine]) -> list[str]:
+        """The stock lines a hold of ``requested`` writes (kits expanded), to lock;
+        none (the hold runs alone) if a SKU is unknown."""  # noqa: D205, D209
+        with self._store.unit_of_work(read_only=True) as uow:
+            self._fresh(uow)
+            try:
+                return _locks(self._expand(uow, requested))
+            except NotFoundError:
+                return []
 
     def _derived(self, hold: Hold, suffix: str, prefix: str) -> str:
         """An id derived from the hold's (one per hold and step), or a new one if too long."""
@@ -208,9 +233,17 @@ class HoldCommands(ServiceCore):
         check_id("hold_id", hold_id)
 
         def command(uow: InventoryUnitOfWork) -> Hold:
-            return step(uow, uow.holds.get(hold_id))
+            hold = uow.holds.get(hold_id)
+            require_locks(uow, _locks(hold.lines))
+            return step(uow, hold)
 
-        return self._run(f"inventory.{scope}", key, {"hold_id": hold_id}, command, CODECS.hold)
+        with self._store.unit_of_work(read_only=True) as uow:
+            try:  # a hold's lines never change: lock them
+                locks = _locks(uow.holds.get(hold_id).lines)
+            except NotFoundError:
+                locks = []
+        payload = {"hold_id": hold_id}
+        return self._run(f"inventory.{scope}", key, payload, command, CODECS.hold, locks)
 
     def confirm(self, hold_id: str, *, idempotency_key: str) -> InventoryResult[Hold]:
         """An active hold becomes committed stock (the order is placed).
