@@ -1,12 +1,16 @@
 """The PostgreSQL backend (psycopg 3; ``pip install 'omnicrm[postgres]'``).
 
 Many application processes on many machines share one database. Every write unit of
-work is a ``READ COMMITTED`` transaction that first takes a transaction-scoped
-advisory lock on its schema (``pg_advisory_xact_lock``): writers run one at a time,
-exactly as SQLite's ``BEGIN IMMEDIATE`` makes them, so a read-check-write inside a
-unit of work (a spend, a hold, a journey step) can never interleave with another and
-two processes can never overdraw, oversell or send twice. The repositories' writes are
-also conditional (``UPDATE ... WHERE version = ?``, ``... WHERE available >= ?``,
+work is a ``READ COMMITTED`` transaction that first takes transaction-scoped advisory
+locks. One that names the aggregates it writes (``unit_of_work(locks=[...])``, as the
+services' hot commands do: a member's points, a stock line, a customer's journeys)
+takes its schema's lock shared and then one exclusive lock per name, in sorted order:
+commands on different aggregates run in parallel and commands on the same one queue,
+so a read-check-write (a spend, a hold, a journey step) never interleaves with another
+on the same aggregate and two processes can never overdraw, oversell or send twice.
+One that names nothing takes the schema's lock exclusively and runs alone, exactly as
+SQLite's ``BEGIN IMMEDIATE`` makes every writer. The repositories' writes are also
+conditional (``UPDATE ... WHERE version = ?``, ``... WHERE available >= ?``,
 ``ON CONFLICT DO NOTHING``) and checked by row count, so a host's own transactions on
 the same tables cannot break the invariants either. Read-only units of work take no
 lock: they are ``REPEATABLE READ READ ONLY`` snapshots running beside the writers.
