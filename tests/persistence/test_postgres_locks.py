@@ -12,6 +12,7 @@ import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -348,3 +349,21 @@ def test_holds_on_two_skus_in_processes_never_oversell(store: PostgresStore) -> 
         level = service.level(sku, "st-shibuya")
         assert (level.on_hand, level.held, level.available()) == (units, units, 0)
     assert service.rebuild() == service.levels()
+
+
+def test_a_kit_hold_locks_its_components_and_a_sweep_runs_alone(store: PostgresStore) -> None:
+    seed(store, 2)
+    InventoryService(store, FixedClock(T0)).receive("pants", "st-shibuya", 1, idempotency_key="p")
+    clock = FixedClock(T0)
+    cold = InventoryService(store, clock)  # its catalogue cache does not know the kit yet
+    kit = cold.hold([HoldLine("setup", "st-shibuya", 1)], kind=HoldKind.CART,
+                    channel=Channel.APP, expires_at=T0 + timedelta(minutes=5),
+                    idempotency_key="kit")  # fmt: skip
+    assert {(ln.sku, ln.quantity) for ln in kit.value.lines} == {("shirt", 1), ("pants", 1)}
+    clock.advance(timedelta(minutes=10))  # the kit's hold lapses: its pants are due back
+    again = cold.hold([HoldLine("pants", "st-shibuya", 1)], kind=HoldKind.CART,
+                      channel=Channel.APP, idempotency_key="pants-again")  # fmt: skip
+    assert again.value.lines[0].sku == "pants"
+    level = cold.level("shirt", "st-shibuya")
+    assert (level.on_hand, level.held) == (2, 0)  # the sweep released the kit's shirt too
+    assert cold.rebuild() == cold.levels()

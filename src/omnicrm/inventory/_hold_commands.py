@@ -170,14 +170,17 @@ class HoldCommands(ServiceCore):
         return self._run("inventory.hold", idempotency_key, payload, command, CODECS.hold, locks)
 
     def _line_locks(self, requested: Sequence[HoldLine]) -> list[str]:
-        """The stock lines a hold of ``requested`` writes (kits expanded), to lock;
-        none (the hold runs alone) if a SKU is unknown."""  # noqa: D205, D209
-        with self._store.unit_of_work(read_only=True) as uow:
-            self._fresh(uow)
-            try:
-                return _locks(self._expand(uow, requested))
-            except NotFoundError:
-                return []
+        """The stock lines a hold of ``requested`` writes, to lock: kits expanded as the
+        cached catalogue knows them (an unknown SKU counts as itself). The command checks
+        them against the catalogue it reads and runs again if they were wrong."""  # noqa: D205, D209
+        lines: list[HoldLine] = []
+        for line in requested:
+            item = self._items.get(line.sku)
+            if item is None or not item.is_kit:
+                lines.append(line)
+            else:
+                lines.extend(HoldLine(c.sku, line.location_id, 1) for c in item.components)
+        return _locks(lines)
 
     def _derived(self, hold: Hold, suffix: str, prefix: str) -> str:
         """An id derived from the hold's (one per hold and step), or a new one if too long."""
