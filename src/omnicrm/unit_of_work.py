@@ -32,6 +32,9 @@ class Capability:
     """Safe to share between several processes (a file or a server)."""
     DURABLE = "durable"
     """Committed data survives closing and reopening the store."""
+    LOCKS = "locks"
+    """Runs write units of work with disjoint ``locks`` side by side (PostgreSQL); a
+    service may skip work it does only to name its locks on a store without it."""
 
 
 class UnitOfWork(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from omnicrm.inventory.holds import (
 )
 from omnicrm.inventory.model import LocationCapability
 from omnicrm.inventory.stock import Movement, MovementReason
+from omnicrm.unit_of_work import Capability
 from omnicrm.validation import MAX_ID_LENGTH, check_id
 
 if TYPE_CHECKING:
@@ -240,11 +242,14 @@ class HoldCommands(ServiceCore):
             require_locks(uow, _locks(hold.lines))
             return step(uow, hold)
 
-        with self._store.unit_of_work(read_only=True) as uow:
-            try:  # a hold's lines never change: lock them
+        locks: list[str] = []
+        if Capability.LOCKS in self._store.capabilities:
+            # a hold's lines never change: lock them
+            with (
+                self._store.unit_of_work(read_only=True) as uow,
+                contextlib.suppress(NotFoundError),
+            ):
                 locks = _locks(uow.holds.get(hold_id).lines)
-            except NotFoundError:
-                locks = []
         payload = {"hold_id": hold_id}
         return self._run(f"inventory.{scope}", key, payload, command, CODECS.hold, locks)
 

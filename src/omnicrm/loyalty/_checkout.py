@@ -13,6 +13,7 @@ from omnicrm.loyalty.events import PointsSpent
 from omnicrm.loyalty.model import EntryKind, Hold, HoldState, evolve
 from omnicrm.loyalty.program import Program
 from omnicrm.loyalty.results import Receipt
+from omnicrm.unit_of_work import Capability
 from omnicrm.validation import check_id
 
 __all__ = ["CheckoutCommands"]
@@ -144,7 +145,10 @@ class CheckoutCommands(ServiceBase):
 
     def _holder(self, program: Program, hold_id: str) -> list[str]:
         """The member whose books a command on ``hold_id`` locks (a hold never changes
-        member); none (the command runs alone) if there is no such hold."""  # noqa: D205, D209
+        member); none (the command runs alone) if there is no such hold, or if the store
+        does not run locked units of work side by side (no need to read it)."""  # noqa: D205, D209
+        if Capability.LOCKS not in self._store.capabilities:
+            return []
         with self._store.unit_of_work(read_only=True) as uow:
             try:
                 hold = uow.loyalty_holds.get(hold_id)

@@ -24,7 +24,7 @@ from typing import Any, Self
 
 from omnicrm.errors import StateError
 from omnicrm.events import DomainEvent
-from omnicrm.unit_of_work import Store, UnitOfWork, lock_keys
+from omnicrm.unit_of_work import Capability, Store, UnitOfWork, lock_keys
 
 __all__ = ["SharedStore"]
 
@@ -135,8 +135,9 @@ class SharedStore:
 
     @property
     def capabilities(self) -> frozenset[str]:
-        """The wrapped store's capabilities."""
-        return self.inner.capabilities
+        """The wrapped store's capabilities (without ``locks`` if it does not pass them)."""
+        found = self.inner.capabilities
+        return found if self._pass_locks else found - {Capability.LOCKS}
 
     def unit_of_work(self, *, read_only: bool = False, locks: Iterable[str] = ()) -> Any:
         """A new unit of work, or a view of the one already open on this thread."""

@@ -105,7 +105,7 @@ class PostgresStore:
     """
 
     capabilities: frozenset[str] = frozenset(
-        {Capability.THREADS, Capability.PROCESSES, Capability.DURABLE}
+        {Capability.THREADS, Capability.PROCESSES, Capability.DURABLE, Capability.LOCKS}
     )
 
     def __init__(
