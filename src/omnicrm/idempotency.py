@@ -19,7 +19,12 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from omnicrm.errors import IdempotencyConflictError, RuleViolationError
+from omnicrm.errors import (
+    DuplicateError,
+    IdempotencyConflictError,
+    RuleViolationError,
+    StorageBusyError,
+)
 from omnicrm.validation import aware_validator, check_id, check_text, id_validator
 
 T = TypeVar("T")
@@ -175,14 +180,23 @@ def run_once(
     if earlier is not None:
         return decode(earlier), True
     result = command()
-    uow.idempotency.add(
-        IdempotencyRecord(
-            scope=scope,
-            key=key,
-            fingerprint=digest,
-            result=encode(result),
-            created_at=now,
-            subject=None if subject is None else subject(result),
-        )
+    record = IdempotencyRecord(
+        scope=scope,
+        key=key,
+        fingerprint=digest,
+        result=encode(result),
+        created_at=now,
+        subject=None if subject is None else subject(result),
     )
+    try:
+        uow.idempotency.add(record)
+    except DuplicateError:
+        # Another unit of work committed this key after our check: possible only on a
+        # store running units of work with different locks side by side. Ours must not
+        # commit; the caller's unit of work rolls back on the error.
+        replay_or_none(uow.idempotency, scope, key, digest)  # a conflict names itself
+        raise StorageBusyError(
+            f"idempotency_key={key!r}: a concurrent {scope} with this key committed "
+            "first; run the command again to get its result"
+        ) from None
     return result, False

@@ -8,14 +8,16 @@ commit). A unit of work is used once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Protocol, Self
 
 from omnicrm.customers.ports import CustomerRepository
+from omnicrm.errors import InvalidTypeError
 from omnicrm.events import DomainEvent
 from omnicrm.idempotency import IdempotencyRepository
 
-__all__ = ["Capability", "Store", "UnitOfWork"]
+__all__ = ["Capability", "Store", "UnitOfWork", "lock_keys"]
 
 
 class Capability:
@@ -30,6 +32,9 @@ class Capability:
     """Safe to share between several processes (a file or a server)."""
     DURABLE = "durable"
     """Committed data survives closing and reopening the store."""
+    LOCKS = "locks"
+    """Runs write units of work with disjoint ``locks`` side by side (PostgreSQL); a
+    service may skip work it does only to name its locks on a store without it."""
 
 
 class UnitOfWork(Protocol):
@@ -84,15 +89,38 @@ class Store(Protocol):
         """The :class:`Capability` names this backend supports."""
         ...
 
-    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+    def unit_of_work(self, *, read_only: bool = False, locks: Iterable[str] = ()) -> UnitOfWork:
         """Return a new, not yet begun unit of work.
 
         A ``read_only`` unit of work sees committed data and cannot commit (its
         ``commit`` raises ``StateError``; nothing it did is kept). A backend may use it to
         let readers run beside writers (SQLite does: no write lock is taken).
+
+        ``locks`` names the aggregates a write unit of work will change (strings such
+        as ``"loyalty:<program>:<member>"``), a promise that it writes nothing else that
+        another command could be deciding on at the same time. A backend may use it to
+        run writers on different aggregates in parallel (PostgreSQL does); one that
+        serialises every writer anyway (memory, SQLite) accepts and ignores it. No
+        ``locks`` means "anything": the unit of work runs alone.
         """
         ...
 
     def close(self) -> None:
         """Release the store's resources."""
         ...
+
+
+def lock_keys(locks: Iterable[str]) -> tuple[str, ...]:
+    """Check a unit of work's ``locks``; return them sorted, without repeats.
+
+    The sorted order is the order a backend takes them in, so two units of work never
+    wait for each other's locks in a cycle.
+    """
+    if isinstance(locks, str | bytes) or not isinstance(locks, Iterable):
+        raise InvalidTypeError("locks", locks, "must be an iterable of lock names")
+    keys = set()
+    for key in locks:
+        if not isinstance(key, str) or not key:
+            raise InvalidTypeError("locks", key, "each lock name must be a non-empty str")
+        keys.add(key)
+    return tuple(sorted(keys))

@@ -45,3 +45,17 @@ def test_record_outside_the_block_is_refused(store: Store) -> None:
     uow = store.unit_of_work()
     with pytest.raises(StateError):
         uow.record(DomainEvent(event_id="e1", occurred_at=T0))
+
+
+def test_locks_are_checked_and_otherwise_ignored(store: Store) -> None:
+    from omnicrm.errors import InvalidTypeError
+
+    with store.unit_of_work(locks=["loyalty:p:m1", "inventory:shirt@s1"]) as uow:
+        uow.customers.add(Customer(id="c1", created_at=T0, updated_at=T0))
+        uow.commit()
+    with store.unit_of_work(read_only=True, locks=()) as uow:
+        assert uow.customers.get("c1").id == "c1"
+    with pytest.raises(InvalidTypeError):
+        store.unit_of_work(locks="loyalty:p:m1")
+    with pytest.raises(InvalidTypeError):
+        store.unit_of_work(locks=[""])

@@ -19,7 +19,16 @@ from omnicrm.validation import check_id, check_int
 if TYPE_CHECKING:
     from omnicrm.inventory.ports import InventoryStore, InventoryUnitOfWork
 
-__all__ = ["ServiceCore", "check_instance", "check_quantity", "optional_id"]
+__all__ = [
+    "Relock",
+    "ServiceCore",
+    "check_instance",
+    "check_quantity",
+    "optional_id",
+    "require_alone",
+    "require_locks",
+    "stock_lock",
+]
 
 T = TypeVar("T")
 MAX_QUANTITY = 10**9
@@ -40,6 +49,37 @@ def check_instance(field: str, value: object, kind: type[T]) -> T:
     if not isinstance(value, kind):
         raise InvalidTypeError(field, value, f"must be a {kind.__name__}")
     return value
+
+
+def stock_lock(sku: str, location_id: str) -> str:
+    """The lock name of one stock line (a unit of work's ``locks``)."""
+    return f"inventory:{sku}@{location_id}"
+
+
+class Relock(Exception):  # noqa: N818 - a signal, caught by ServiceCore._run
+    """The command must run again holding ``locks`` (empty: alone)."""
+
+    def __init__(self, locks: frozenset[str]) -> None:
+        super().__init__(sorted(locks))
+        self.locks = locks
+
+
+def require_locks(uow: object, names: Iterable[str]) -> None:
+    """Raise :class:`Relock` if ``uow`` holds locks and ``names`` are not among them.
+
+    A unit of work that shows no ``locks`` (memory, SQLite), or shows none held
+    (PostgreSQL without locks: it runs alone), may write anything.
+    """
+    held = frozenset(getattr(uow, "locks", ()))
+    wanted = frozenset(names)
+    if held and not wanted <= held:
+        raise Relock(held | wanted)
+
+
+def require_alone(uow: object) -> None:
+    """Raise :class:`Relock` (to run alone) if ``uow`` holds locks."""
+    if getattr(uow, "locks", ()):
+        raise Relock(frozenset())
 
 
 class ServiceCore:
@@ -76,8 +116,32 @@ class ServiceCore:
         payload: dict[str, Any],
         command: Callable[[InventoryUnitOfWork], T],
         codec: Codec[T],
+        locks: Iterable[str] = (),
     ) -> InventoryResult[T]:
-        with self._store.unit_of_work() as uow:
+        """Run ``command`` once per ``key``, in a unit of work holding ``locks``.
+
+        A command that finds it must write outside them raises :class:`Relock`; it runs
+        again, in a new unit of work, holding what it asked for (nothing: alone).
+        """
+        held = frozenset(locks)
+        while True:
+            try:
+                return self._run_locked(scope, key, payload, command, codec, held)
+            except Relock as again:
+                if not held:
+                    raise  # pragma: no cover - a unit of work without locks runs alone
+                held = again.locks
+
+    def _run_locked(
+        self,
+        scope: str,
+        key: str,
+        payload: dict[str, Any],
+        command: Callable[[InventoryUnitOfWork], T],
+        codec: Codec[T],
+        locks: frozenset[str],
+    ) -> InventoryResult[T]:
+        with self._store.unit_of_work(locks=locks) as uow:
             value, replayed = run_once(
                 uow,
                 scope=scope,

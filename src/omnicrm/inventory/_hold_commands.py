@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,14 @@ import attrs
 from omnicrm.channel import Channel
 from omnicrm.clock import to_utc
 from omnicrm.errors import InvalidTypeError, NotFoundError, RuleViolationError, ValidationError
-from omnicrm.inventory._core import ServiceCore, check_instance, optional_id
+from omnicrm.inventory._core import (
+    ServiceCore,
+    check_instance,
+    optional_id,
+    require_alone,
+    require_locks,
+    stock_lock,
+)
 from omnicrm.inventory._results import CODECS, InventoryResult
 from omnicrm.inventory.errors import HoldExpiredError, HoldStateError, InsufficientStockError
 from omnicrm.inventory.events import HoldChanged, HoldPlaced
@@ -25,6 +33,7 @@ from omnicrm.inventory.holds import (
 )
 from omnicrm.inventory.model import LocationCapability
 from omnicrm.inventory.stock import Movement, MovementReason
+from omnicrm.unit_of_work import Capability
 from omnicrm.validation import MAX_ID_LENGTH, check_id
 
 if TYPE_CHECKING:
@@ -37,6 +46,10 @@ _NEEDS = {
     HoldKind.TRY_ON: LocationCapability.TRY_ON,
     HoldKind.PICK_UP: LocationCapability.PICK_UP,
 }
+
+
+def _locks(lines: Iterable[HoldLine]) -> list[str]:
+    return [stock_lock(line.sku, line.location_id) for line in lines]
 
 
 class HoldCommands(ServiceCore):
@@ -95,6 +108,7 @@ class HoldCommands(ServiceCore):
             self._fresh(uow)
             swept = False
             expanded = self._expand(uow, requested)
+            require_locks(uow, _locks(expanded))  # a kit may have changed since
             hold = Hold(
                 id=self._ids.new_id("hold"),
                 kind=kind,
@@ -123,6 +137,8 @@ class HoldCommands(ServiceCore):
                 level = uow.stock.apply(movement, guard=buffer)
                 if level is None and not swept:  # lapsed holds give their units back first
                     swept = True
+                    if uow.holds.due(now, 1):
+                        require_alone(uow)  # the sweep writes other lines: run alone
                     self._sweep(uow, now)
                     level = uow.stock.apply(movement, guard=buffer)
                 if level is None:
@@ -152,7 +168,21 @@ class HoldCommands(ServiceCore):
             "expires_at": None if expires_at is None else until,
             "reference": reference,
         }
-        return self._run("inventory.hold", idempotency_key, payload, command, CODECS.hold)
+        locks = self._line_locks(requested)
+        return self._run("inventory.hold", idempotency_key, payload, command, CODECS.hold, locks)
+
+    def _line_locks(self, requested: Sequence[HoldLine]) -> list[str]:
+        """The stock lines a hold of ``requested`` writes, to lock: kits expanded as the
+        cached catalogue knows them (an unknown SKU counts as itself). The command checks
+        them against the catalogue it reads and runs again if they were wrong."""  # noqa: D205, D209
+        lines: list[HoldLine] = []
+        for line in requested:
+            item = self._items.get(line.sku)
+            if item is None or not item.is_kit:
+                lines.append(line)
+            else:
+                lines.extend(HoldLine(c.sku, line.location_id, 1) for c in item.components)
+        return _locks(lines)
 
     def _derived(self, hold: Hold, suffix: str, prefix: str) -> str:
         """An id derived from the hold's (one per hold and step), or a new one if too long."""
@@ -208,9 +238,20 @@ class HoldCommands(ServiceCore):
         check_id("hold_id", hold_id)
 
         def command(uow: InventoryUnitOfWork) -> Hold:
-            return step(uow, uow.holds.get(hold_id))
+            hold = uow.holds.get(hold_id)
+            require_locks(uow, _locks(hold.lines))
+            return step(uow, hold)
 
-        return self._run(f"inventory.{scope}", key, {"hold_id": hold_id}, command, CODECS.hold)
+        locks: list[str] = []
+        if Capability.LOCKS in self._store.capabilities:
+            # a hold's lines never change: lock them
+            with (
+                self._store.unit_of_work(read_only=True) as uow,
+                contextlib.suppress(NotFoundError),
+            ):
+                locks = _locks(uow.holds.get(hold_id).lines)
+        payload = {"hold_id": hold_id}
+        return self._run(f"inventory.{scope}", key, payload, command, CODECS.hold, locks)
 
     def confirm(self, hold_id: str, *, idempotency_key: str) -> InventoryResult[Hold]:
         """An active hold becomes committed stock (the order is placed).

@@ -7,7 +7,13 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from omnicrm.errors import RuleViolationError, ValidationError
-from omnicrm.inventory._core import MAX_QUANTITY, ServiceCore, check_quantity, optional_id
+from omnicrm.inventory._core import (
+    MAX_QUANTITY,
+    ServiceCore,
+    check_quantity,
+    optional_id,
+    stock_lock,
+)
 from omnicrm.inventory._results import CODECS, InventoryResult
 from omnicrm.inventory.errors import InsufficientStockError
 from omnicrm.inventory.events import StockMoved
@@ -83,7 +89,10 @@ class StockCommands(ServiceCore):
         payload: dict[str, Any],
         key: str,
         body: Callable[[InventoryUnitOfWork], tuple[StockLevel, ...]],
+        also: tuple[str, ...] = (),
     ) -> InventoryResult[tuple[StockLevel, ...]]:
+        """Run a command on ``sku``'s stock at ``location_id`` (and at ``also``), locking
+        those lines."""  # noqa: D205, D209
         check_id("sku", sku)
         check_id("location_id", location_id)
 
@@ -92,7 +101,8 @@ class StockCommands(ServiceCore):
             return body(uow)
 
         full = {"sku": sku, "location_id": location_id, **payload}
-        return self._run(f"inventory.{scope}", key, full, command, CODECS.levels)
+        locks = [stock_lock(sku, where) for where in (location_id, *also)]
+        return self._run(f"inventory.{scope}", key, full, command, CODECS.levels, locks)
 
     def receive(
         self,
@@ -285,5 +295,5 @@ class StockCommands(ServiceCore):
 
         payload = {"to": to_location_id, "quantity": quantity, "reference": reference}
         return self._stock_command(
-            "transfer", sku, from_location_id, payload, idempotency_key, body
+            "transfer", sku, from_location_id, payload, idempotency_key, body, (to_location_id,)
         )

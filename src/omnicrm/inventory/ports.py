@@ -178,6 +178,8 @@ class InventoryStore(Protocol):
         """Release the store's resources."""
         ...
 
-    def unit_of_work(self, *, read_only: bool = False) -> InventoryUnitOfWork:
+    def unit_of_work(
+        self, *, read_only: bool = False, locks: Iterable[str] = ()
+    ) -> InventoryUnitOfWork:
         """Return a new, not yet begun unit of work."""
         ...

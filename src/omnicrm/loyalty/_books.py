@@ -32,7 +32,7 @@ from omnicrm.loyalty.model import (
 from omnicrm.loyalty.ports import LoyaltyUnitOfWork
 from omnicrm.loyalty.program import Program
 
-__all__ = ["ACTIVITY", "POSTINGS", "Books", "spending_order"]
+__all__ = ["ACTIVITY", "POSTINGS", "Books", "MoreLocksNeeded", "spending_order"]
 
 AVAILABLE, PENDING, HELD, DEBT = "member.available", "member.pending", "member.held", "member.debt"
 ISSUED, REDEEMED, EXPIRED = "company.issued", "company.redeemed", "company.expired"
@@ -64,6 +64,19 @@ ACTIVITY = frozenset(
     {EntryKind.EARN, EntryKind.EARN_PENDING, EntryKind.SPEND, EntryKind.HOLD, EntryKind.CAPTURE}
 )
 """Entry kinds that count as member activity (they extend a rolling expiry)."""
+
+
+class MoreLocksNeeded(Exception):  # noqa: N818 - a signal, caught by the service
+    """A command wrote the books of members its unit of work did not lock.
+
+    Raised before the command's last writes; the unit of work rolls back and the
+    service runs the command again locking ``members`` (e.g. a return on an order whose
+    grants a merge moved to another member).
+    """
+
+    def __init__(self, members: frozenset[str]) -> None:
+        super().__init__(sorted(members))
+        self.members = members
 
 
 def spending_order(grant: Grant, expiry: datetime | None) -> tuple[bool, datetime, datetime, str]:
@@ -107,6 +120,8 @@ class Books:
         """Live grants of each member as committed (read before this command wrote any)."""
         self._as_of = now
         """The latest instant the command brought an account up to."""
+        self.locked: frozenset[str] | None = None
+        """The members whose books the unit of work locked (``None``: it runs alone)."""
 
     # -- rows ---------------------------------------------------------------------------
 
@@ -244,6 +259,10 @@ class Books:
         written; one with fewer has it dropped, unless they had fewer already (then they
         have none: every command keeps it so).
         """
+        if self.locked is not None:
+            wrote = {*self._touched, *(e.member_id for e in self.entries)}
+            if not wrote <= self.locked:
+                raise MoreLocksNeeded(frozenset(wrote))
         if self.entries:
             self.uow.loyalty_ledger.append(self.entries)
         least = self.summary_from

@@ -13,6 +13,7 @@ from omnicrm.loyalty.events import PointsSpent
 from omnicrm.loyalty.model import EntryKind, Hold, HoldState, evolve
 from omnicrm.loyalty.program import Program
 from omnicrm.loyalty.results import Receipt
+from omnicrm.unit_of_work import Capability
 from omnicrm.validation import check_id
 
 __all__ = ["CheckoutCommands"]
@@ -65,7 +66,7 @@ class CheckoutCommands(ServiceBase):
                 allocations=tuple(taken),
             )
 
-        return self._run("loyalty.spend", idempotency_key, payload, program, command)
+        return self._run("loyalty.spend", idempotency_key, payload, program, command, [member_id])
 
     def hold(
         self,
@@ -112,7 +113,7 @@ class CheckoutCommands(ServiceBase):
                 hold_id=hold_id,
             )
 
-        return self._run("loyalty.hold", idempotency_key, payload, program, command)
+        return self._run("loyalty.hold", idempotency_key, payload, program, command, [member_id])
 
     def _checkout_command(
         self,
@@ -141,6 +142,19 @@ class CheckoutCommands(ServiceBase):
             "order_id": order_id,
         }
         return program, spender, payload
+
+    def _holder(self, program: Program, hold_id: str) -> list[str]:
+        """The member whose books a command on ``hold_id`` locks (a hold never changes
+        member); none (the command runs alone) if there is no such hold, or if the store
+        does not run locked units of work side by side (no need to read it)."""  # noqa: D205, D209
+        if Capability.LOCKS not in self._store.capabilities:
+            return []
+        with self._store.unit_of_work(read_only=True) as uow:
+            try:
+                hold = uow.loyalty_holds.get(hold_id)
+            except NotFoundError:
+                return []
+        return [hold.member_id] if hold.program_id == program.id else []
 
     def _active_hold(self, books: Books, hold_id: str) -> Hold:
         hold = books.uow.loyalty_holds.get(hold_id)
@@ -208,7 +222,8 @@ class CheckoutCommands(ServiceBase):
             )
 
         payload = {"program_id": program_id, "hold_id": hold_id, "points": points}
-        return self._run("loyalty.capture", idempotency_key, payload, program, command)
+        owner = self._holder(program, hold_id)
+        return self._run("loyalty.capture", idempotency_key, payload, program, command, owner)
 
     def release(self, program_id: str, hold_id: str, *, idempotency_key: str) -> Receipt:
         """Cancel a hold: its points return to the member."""
@@ -231,4 +246,5 @@ class CheckoutCommands(ServiceBase):
             )
 
         payload = {"program_id": program_id, "hold_id": hold_id}
-        return self._run("loyalty.release", idempotency_key, payload, program, command)
+        owner = self._holder(program, hold_id)
+        return self._run("loyalty.release", idempotency_key, payload, program, command, owner)

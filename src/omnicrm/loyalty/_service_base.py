@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from omnicrm.clock import Clock
 from omnicrm.errors import InvalidTypeError, NotFoundError
 from omnicrm.idempotency import run_once
 from omnicrm.ids import IdGenerator, UuidIds
-from omnicrm.loyalty._books import Books
+from omnicrm.loyalty._books import Books, MoreLocksNeeded
 from omnicrm.loyalty.codec import receipt_from_json, receipt_to_json
 from omnicrm.loyalty.model import evolve
 from omnicrm.loyalty.ports import LoyaltyStore
@@ -17,10 +18,20 @@ from omnicrm.loyalty.program import Program
 from omnicrm.loyalty.results import Receipt
 from omnicrm.validation import check_id, check_int
 
-__all__ = ["Command", "ServiceBase", "optional_id", "positive_points"]
+__all__ = ["Command", "ServiceBase", "member_lock", "optional_id", "positive_points"]
 
 
 Command = Callable[[Books], Receipt]
+
+
+def member_lock(program_id: str, member_id: str) -> str:
+    """The lock name of one member's books in one program (a unit of work's ``locks``).
+
+    Everything a loyalty command writes hangs off one member in one program: the
+    account, grants, holds, balance summary and ledger entries (the ledger is
+    append-only); orders are keyed by order id and written conditionally.
+    """
+    return f"loyalty:{program_id}:{member_id}"
 
 
 def positive_points(field: str, value: object) -> int:
@@ -71,13 +82,45 @@ class ServiceBase:
         return str(company)
 
     def _run(
-        self, scope: str, key: str, payload: dict[str, Any], program: Program, command: Command
+        self,
+        scope: str,
+        key: str,
+        payload: dict[str, Any],
+        program: Program,
+        command: Command,
+        members: Iterable[str] = (),
     ) -> Receipt:
+        """Run ``command`` once per ``key`` in a unit of work locking ``members``' books.
+
+        ``members`` are every member whose rows the command writes (none: it runs alone).
+        """
         now = self._clock.now()
-        with self._store.unit_of_work() as uow:
+        locked = frozenset(members)
+        while True:
+            try:
+                return self._run_locked(scope, key, payload, program, command, now, locked)
+            except MoreLocksNeeded as more:
+                if not locked or more.members <= locked:
+                    raise  # pragma: no cover - a command never writes unlocked otherwise
+                locked |= more.members
+
+    def _run_locked(
+        self,
+        scope: str,
+        key: str,
+        payload: dict[str, Any],
+        program: Program,
+        command: Command,
+        now: datetime,
+        members: frozenset[str],
+    ) -> Receipt:
+        locks = [member_lock(program.id, m) for m in members]
+        with self._store.unit_of_work(locks=locks) as uow:
 
             def run() -> Receipt:
                 books = Books(uow, program, now, self._ids)
+                # a unit of work that shows its locks and holds none runs alone
+                books.locked = members if members and getattr(uow, "locks", True) else None
                 receipt = command(books)
                 books.flush()
                 return receipt

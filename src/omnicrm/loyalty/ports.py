@@ -211,6 +211,8 @@ class LoyaltyUnitOfWork(UnitOfWork, Protocol):
 class LoyaltyStore(Store, Protocol):
     """A store whose units of work carry the loyalty repositories."""
 
-    def unit_of_work(self, *, read_only: bool = False) -> LoyaltyUnitOfWork:
+    def unit_of_work(
+        self, *, read_only: bool = False, locks: Iterable[str] = ()
+    ) -> LoyaltyUnitOfWork:
         """Return a new, not yet begun unit of work."""
         ...

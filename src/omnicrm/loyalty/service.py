@@ -47,7 +47,7 @@ class LoyaltyService(CheckoutCommands, LedgerQueries):
             return Receipt(command="enroll", program_id=program_id, member_id=member_id, points=0)
 
         payload = {"member_id": member_id, "program_id": program_id}
-        return self._run("loyalty.enroll", idempotency_key, payload, program, command)
+        return self._run("loyalty.enroll", idempotency_key, payload, program, command, [member_id])
 
     def earn(
         self, member_id: str, program_id: str, purchase: Purchase, *, idempotency_key: str
@@ -133,7 +133,7 @@ class LoyaltyService(CheckoutCommands, LedgerQueries):
             )
 
         payload = {"member_id": member_id, "program_id": program_id, "purchase": purchase}
-        return self._run("loyalty.earn", idempotency_key, payload, program, command)
+        return self._run("loyalty.earn", idempotency_key, payload, program, command, [member_id])
 
     def return_purchase(
         self,
@@ -183,7 +183,7 @@ class LoyaltyService(CheckoutCommands, LedgerQueries):
             "order_id": order_id,
             "returned_amount": returned_amount,
         }
-        return self._run("loyalty.return", idempotency_key, payload, program, command)
+        return self._run("loyalty.return", idempotency_key, payload, program, command, [member_id])
 
     def adjust(
         self,
@@ -262,7 +262,7 @@ class LoyaltyService(CheckoutCommands, LedgerQueries):
             "expires_on": expires_on,
             "limited": limited,
         }
-        return self._run("loyalty.adjust", idempotency_key, payload, program, command)
+        return self._run("loyalty.adjust", idempotency_key, payload, program, command, [member_id])
 
     def _merge(
         self, scope: str, survivor_id: str, absorbed_id: str, merge_id: str, key: str
@@ -302,19 +302,38 @@ class LoyaltyService(CheckoutCommands, LedgerQueries):
             )
 
         payload = {"survivor": survivor_id, "absorbed": absorbed_id, "merge_id": merge_id}
-        return self._each_program(source, scope, key, payload, command)
+        return self._each_program(source, scope, key, payload, command, (source, target))
 
     def _each_program(
-        self, member_id: str, scope: str, key: str, payload: dict[str, Any], command: Command
+        self,
+        member_id: str,
+        scope: str,
+        key: str,
+        payload: dict[str, Any],
+        command: Command,
+        members: tuple[str, ...] = (),
     ) -> list[Receipt]:
-        """Run ``command`` once per program ``member_id`` has an account in (one UoW each)."""
+        """Run ``command`` once per program ``member_id`` has an account in (one UoW each).
+
+        Each unit of work locks ``members``' books in that program (``member_id``'s if
+        none are given).
+        """
         with self._store.unit_of_work(read_only=True) as uow:
             program_ids = uow.loyalty_accounts.programs_of(member_id)
         receipts = []
         for program_id in program_ids:
             program = self._programs.get(program_id)
             if program is not None:
-                receipts.append(self._run(scope, f"{key}:{program_id}", payload, program, command))
+                receipts.append(
+                    self._run(
+                        scope,
+                        f"{key}:{program_id}",
+                        payload,
+                        program,
+                        command,
+                        members or (member_id,),
+                    )
+                )
         return receipts
 
     def merge_members(

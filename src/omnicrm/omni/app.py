@@ -98,7 +98,9 @@ class OmniCRM:
         self.clock = clock
         self._ids = ids or UuidIds()
         self._handlers: dict[type[DomainEvent], list[Callable[[Any], None]]] = {}
-        self.store = SharedStore(store, self._dispatch)
+        # Handlers write other aggregates (a stock move feeds watchers' journeys) inside
+        # the command's unit of work, so outer units of work run alone (no locks).
+        self.store = SharedStore(store, self._dispatch, pass_locks=False)
         shared = cast("Store", self.store)
         programs = tuple(programs)
         if program_id is None and len(programs) == 1:

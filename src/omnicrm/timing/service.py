@@ -149,8 +149,8 @@ class Engine:
         facts = Facts(event.properties, customer.profile, customer.segment)
         return self.dispatch.matching(event.event_type, facts)
 
-    def _uow(self) -> TimingUnitOfWork:
-        return cast("TimingUnitOfWork", self._store.unit_of_work())
+    def _uow(self, *locks: str) -> TimingUnitOfWork:
+        return cast("TimingUnitOfWork", self._store.unit_of_work(locks=locks))
 
     def _context(self, customer_id: str, given: CustomerContext | None) -> CustomerContext:
         if given is None:
@@ -178,7 +178,9 @@ class Engine:
                 "event_type", event.event_type, "no journey or declared event type uses it"
             )
         ctx = self._context(event.customer_id, customer)
-        with self._uow() as uow:
+        # It writes only this customer's positions, entries and actions (caps count
+        # their sends; holdouts hash their id) and the event id (unique, conditional).
+        with self._uow(f"timing:{event.customer_id}") as uow:
             if not uow.timing_events.add(event.event_id, event.occurred_at):
                 return ()
             out = self._runner.handle(uow, event, ctx)

@@ -7,6 +7,7 @@ write is journaled and a rollback undoes it exactly. Data lives as long as the s
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from functools import cached_property
 
 from omnicrm.errors import StateError
@@ -20,7 +21,7 @@ from omnicrm.persistence.memory import timing as _timing
 from omnicrm.persistence.memory._tables import Journal, Table
 from omnicrm.persistence.memory.customers import CustomerTables, MemoryCustomerRepository
 from omnicrm.persistence.memory.idempotency import MemoryIdempotencyRepository
-from omnicrm.unit_of_work import Capability
+from omnicrm.unit_of_work import Capability, lock_keys
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -47,8 +48,14 @@ class MemoryStore:
         self._identity = _identity.IdentityTables()
         self._omni = _omni.OmniTables()
 
-    def unit_of_work(self, *, read_only: bool = False) -> MemoryUnitOfWork:
-        """Return a new unit of work over this store (``read_only`` ones cannot commit)."""
+    def unit_of_work(
+        self, *, read_only: bool = False, locks: Iterable[str] = ()
+    ) -> MemoryUnitOfWork:
+        """Return a new unit of work over this store (``read_only`` ones cannot commit).
+
+        ``locks`` is checked and otherwise ignored: every unit of work runs alone.
+        """
+        lock_keys(locks)
         return MemoryUnitOfWork(self, read_only=read_only)
 
     def _acquire(self) -> None:

@@ -1,12 +1,16 @@
 """The PostgreSQL backend (psycopg 3; ``pip install 'omnicrm[postgres]'``).
 
 Many application processes on many machines share one database. Every write unit of
-work is a ``READ COMMITTED`` transaction that first takes a transaction-scoped
-advisory lock on its schema (``pg_advisory_xact_lock``): writers run one at a time,
-exactly as SQLite's ``BEGIN IMMEDIATE`` makes them, so a read-check-write inside a
-unit of work (a spend, a hold, a journey step) can never interleave with another and
-two processes can never overdraw, oversell or send twice. The repositories' writes are
-also conditional (``UPDATE ... WHERE version = ?``, ``... WHERE available >= ?``,
+work is a ``READ COMMITTED`` transaction that first takes transaction-scoped advisory
+locks. One that names the aggregates it writes (``unit_of_work(locks=[...])``, as the
+services' hot commands do: a member's points, a stock line, a customer's journeys)
+takes its schema's lock shared and then one exclusive lock per name, in sorted order:
+commands on different aggregates run in parallel and commands on the same one queue,
+so a read-check-write (a spend, a hold, a journey step) never interleaves with another
+on the same aggregate and two processes can never overdraw, oversell or send twice.
+One that names nothing takes the schema's lock exclusively and runs alone, exactly as
+SQLite's ``BEGIN IMMEDIATE`` makes every writer. The repositories' writes are also
+conditional (``UPDATE ... WHERE version = ?``, ``... WHERE available >= ?``,
 ``ON CONFLICT DO NOTHING``) and checked by row count, so a host's own transactions on
 the same tables cannot break the invariants either. Read-only units of work take no
 lock: they are ``REPEATABLE READ READ ONLY`` snapshots running beside the writers.
@@ -21,10 +25,11 @@ command is applied once. See the PostgreSQL guide (``docs/postgres.md``).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import random
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import psycopg
@@ -42,7 +47,7 @@ from omnicrm.persistence.postgres._connection import (
 )
 from omnicrm.persistence.postgres.schema import migrate
 from omnicrm.persistence.sqlite._unit_of_work import SQLUnitOfWork
-from omnicrm.unit_of_work import Capability
+from omnicrm.unit_of_work import Capability, lock_keys
 from omnicrm.validation import check_int
 
 __all__ = ["PostgresStore", "PostgresUnitOfWork", "retrying"]
@@ -100,7 +105,7 @@ class PostgresStore:
     """
 
     capabilities: frozenset[str] = frozenset(
-        {Capability.THREADS, Capability.PROCESSES, Capability.DURABLE}
+        {Capability.THREADS, Capability.PROCESSES, Capability.DURABLE, Capability.LOCKS}
     )
 
     def __init__(
@@ -123,12 +128,14 @@ class PostgresStore:
             raise ConfigurationError("synchronous_commit", synchronous_commit, "must be a bool")
         self._synchronous_commit = synchronous_commit
         key = zlib.crc32((schema or "").encode()) - 2**31
-        self._begin_write = (
+        self._key_prefix = f"{schema or ''}\x00".encode()
+        opening = (
             "BEGIN ISOLATION LEVEL READ COMMITTED; "
             f"SET LOCAL lock_timeout = '{int(self._lock_timeout * 1000)}ms'; "
             + ("" if synchronous_commit else "SET LOCAL synchronous_commit = off; ")
-            + f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, {key})"
         )
+        self._begin_write = opening + f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, {key})"
+        self._begin_shared = opening + f"SELECT pg_advisory_xact_lock_shared({_LOCK_CLASS}, {key})"
         raw = self._connections.acquire()
         conn = PgConnection(raw)
         try:
@@ -162,24 +169,42 @@ class PostgresStore:
             delay = min(delay * 2, self._lock_timeout)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def unit_of_work(self, *, read_only: bool = False) -> PostgresUnitOfWork:
+    def unit_of_work(
+        self, *, read_only: bool = False, locks: Iterable[str] = ()
+    ) -> PostgresUnitOfWork:
         """Return a new unit of work.
 
-        A write one takes the schema's writer lock when it begins; a ``read_only`` one
-        is a ``REPEATABLE READ READ ONLY`` snapshot that takes no lock.
+        A write one without ``locks`` takes the schema's writer lock exclusively when it
+        begins: it runs alone. One with ``locks`` takes the writer lock shared, then an
+        exclusive advisory lock per name, in sorted order: it runs beside units of work
+        on other names and waits for those on the same ones. A ``read_only`` one is a
+        ``REPEATABLE READ READ ONLY`` snapshot that takes no lock.
         """
-        return PostgresUnitOfWork(self, read_only=read_only)
+        return PostgresUnitOfWork(self, read_only=read_only, locks=lock_keys(locks))
 
-    def _begin(self, conn: PgConnection, read_only: bool) -> None:
+    def _opening(self, locks: tuple[str, ...]) -> str:
+        """The ``BEGIN`` script of a write unit of work holding ``locks`` (none: alone)."""
+        if not locks:
+            return self._begin_write
+        hashes = sorted({self._lock_hash(name) for name in locks})
+        return self._begin_shared + "".join(f"; SELECT pg_advisory_xact_lock({h})" for h in hashes)
+
+    def _lock_hash(self, name: str) -> int:
+        """The 64-bit advisory lock key of a lock name on this schema."""
+        digest = hashlib.blake2b(self._key_prefix + name.encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big", signed=True)
+
+    def _begin(self, conn: PgConnection, read_only: bool, locks: tuple[str, ...] = ()) -> None:
         if read_only:
             with translate_errors("begin a read-only transaction"):
                 conn.script("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             return
+        opening = self._opening(locks)
 
         def attempt() -> None:
             try:
                 with translate_errors("take the writer lock"):
-                    conn.script(self._begin_write)
+                    conn.script(opening)
             except StorageBusyError:
                 with translate_errors("roll back"):
                     conn.script("ROLLBACK")
@@ -203,10 +228,17 @@ class PostgresStore:
 
 
 class PostgresUnitOfWork(SQLUnitOfWork):
-    """One PostgreSQL transaction; a write one holds the schema's writer lock."""
+    """One PostgreSQL transaction; a write one holds the schema's writer lock.
 
-    def __init__(self, store: PostgresStore, *, read_only: bool = False) -> None:
+    Exclusively if it names no ``locks``; shared, with an exclusive lock per name in
+    ``locks``, otherwise.
+    """
+
+    def __init__(
+        self, store: PostgresStore, *, read_only: bool = False, locks: tuple[str, ...] = ()
+    ) -> None:
         self._store = store
+        self.locks = locks  # the names it locks; none: the schema's lock, exclusively
         self._pg = PgConnection()  # bound to a connection while the unit of work is open
         super().__init__(self._pg, read_only=read_only)
 
@@ -216,7 +248,7 @@ class PostgresUnitOfWork(SQLUnitOfWork):
             raise StateError("a unit of work is already open on this thread; finish it first")
         self._pg.bind(raw)
         try:
-            self._store._begin(self._pg, self.read_only)
+            self._store._begin(self._pg, self.read_only, self.locks)
         except BaseException:
             try:
                 with contextlib.suppress(StorageError):

@@ -8,6 +8,7 @@ and retried with back-off while another writer holds the lock. Parameterised SQL
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 from omnicrm.errors import ConfigurationError, StateError
@@ -18,7 +19,7 @@ from omnicrm.persistence.sqlite._connection import (
 )
 from omnicrm.persistence.sqlite._unit_of_work import SQLUnitOfWork
 from omnicrm.persistence.sqlite.schema import migrate
-from omnicrm.unit_of_work import Capability
+from omnicrm.unit_of_work import Capability, lock_keys
 from omnicrm.validation import check_int
 
 __all__ = ["SQLiteStore", "SQLiteUnitOfWork"]
@@ -54,12 +55,16 @@ class SQLiteStore:
             self._pool.get(), retries=self._retries, busy_timeout=self._busy_timeout
         )
 
-    def unit_of_work(self, *, read_only: bool = False) -> SQLiteUnitOfWork:
+    def unit_of_work(
+        self, *, read_only: bool = False, locks: Iterable[str] = ()
+    ) -> SQLiteUnitOfWork:
         """Return a new unit of work on this thread's connection.
 
         A ``read_only`` one is a deferred transaction with ``PRAGMA query_only``: it takes
-        no write lock, so it reads a consistent snapshot while writers go on.
+        no write lock, so it reads a consistent snapshot while writers go on. ``locks``
+        is checked and otherwise ignored: every write transaction runs alone.
         """
+        lock_keys(locks)
         return SQLiteUnitOfWork(self, read_only=read_only)
 
     def _connection(self) -> sqlite3.Connection:
