@@ -18,6 +18,7 @@ from omnicrm.persistence.sqlite import inventory as _inventory
 from omnicrm.persistence.sqlite import loyalty as _loyalty
 from omnicrm.persistence.sqlite import omni as _omni
 from omnicrm.persistence.sqlite import timing as _timing
+from omnicrm.persistence.sqlite._checkpoint import Checkpointer, checkpoint
 from omnicrm.persistence.sqlite._connection import (
     ConnectionPool,
     begin_immediate,
@@ -58,6 +59,7 @@ class SQLiteStore:
         self._retries = check_int("retries", retries, minimum=0)
         self._busy_timeout = float(busy_timeout)
         self._pool = ConnectionPool(text, busy_timeout=self._busy_timeout)
+        self._checkpointer = Checkpointer(text)
         self.schema_versions = migrate(
             self._pool.get(), retries=self._retries, busy_timeout=self._busy_timeout
         )
@@ -80,8 +82,16 @@ class SQLiteStore:
         """Open the same file again as a new store (for durability checks)."""
         return SQLiteStore(self.path, busy_timeout=self._busy_timeout, retries=self._retries)
 
+    def checkpoint(self) -> tuple[int, int]:
+        """Copy the write-ahead log into the database file now (normally done in the background).
+
+        Returns ``(pages in the log, pages copied)``; ``(-1, -1)`` if the file was busy.
+        """
+        return checkpoint(self._connection())
+
     def close(self) -> None:
-        """Close this process's connections."""
+        """Close this process's connections and stop its checkpoint thread."""
+        self._checkpointer.close()
         self._pool.close()
 
 
@@ -276,6 +286,8 @@ class SQLiteUnitOfWork(BaseUnitOfWork):
     def _commit(self) -> None:
         with translate_errors("commit"):
             self._conn.execute("COMMIT")
+        if not self.read_only:
+            self._store._checkpointer.committed()
 
     def _rollback(self) -> None:
         with translate_errors("roll back"):

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from omnicrm.errors import StorageBusyError, StorageError
+from omnicrm.persistence.sqlite._checkpoint import SAFETY_NET_PAGES
 
 __all__ = ["ConnectionPool", "begin_immediate", "translate_errors"]
 
@@ -80,6 +81,8 @@ class ConnectionPool:
             )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # checkpoints run on a background thread (_checkpoint.py); this is the net
+            conn.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
         with self._guard:
