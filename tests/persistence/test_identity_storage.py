@@ -1,9 +1,12 @@
-"""SQLite specifics of identity storage: the v2 key-index migration and WAL checkpoints."""
+"""Identity storage details: the SQLite v2 key-index migration, WAL checkpoints, hot keys."""
 
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from omnicrm.identity.records import SourceRef
+from omnicrm.persistence.memory import MemoryStore
 from omnicrm.persistence.sqlite import SQLiteStore
 from omnicrm.persistence.sqlite.schema import MIGRATIONS, migrate
 
@@ -51,3 +54,28 @@ def test_the_wal_is_checkpointed_off_the_committing_thread(tmp_path: Path) -> No
     store.close()
     with SQLiteStore(tmp_path / "crm.db").unit_of_work(read_only=True) as uow:
         assert uow.identity_keys.keys_of(SourceRef("ec", "39")) == {"k39"}
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_a_very_common_key_gives_its_latest_sources(tmp_path: Path, backend: str) -> None:
+    store = MemoryStore() if backend == "memory" else SQLiteStore(tmp_path / "crm.db")
+    refs = [SourceRef("ec", str(n)) for n in range(300)]
+    with store.unit_of_work() as uow:
+        for ref in refs:
+            uow.identity_keys.add(ref, ["common", f"own{ref.id}"])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.identity_keys.find(["common"], limit=50) == set(refs[-50:])
+        for ref in refs[-10:]:
+            uow.identity_keys.remove(ref)
+        uow.identity_keys.add(refs[0], ["common"])  # already indexed: no change
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.identity_keys.find(["common"], limit=50) == set(refs[-60:-10])
+        assert uow.identity_keys.find(["common", "own5"], limit=1) == {refs[-11], refs[5]}
+        uow.identity_keys.add(refs[-1], ["common"])  # re-indexed: the latest again
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.identity_keys.find(["common"], limit=2) == {refs[-1], refs[-11]}
+        uow.rollback()
+    store.close()
