@@ -24,6 +24,15 @@ RESTART_PAGES = 4_096
 SAFETY_NET_PAGES = 4 * RESTART_PAGES
 """Each connection's own ``wal_autocheckpoint``: reached only if the thread falls behind."""
 
+# SQLite is not fork-safe while another thread is inside it (a child would inherit its
+# mutexes held): a fork waits until no checkpoint is under way.
+_IN_SQLITE = threading.Lock()
+os.register_at_fork(
+    before=_IN_SQLITE.acquire,
+    after_in_parent=_IN_SQLITE.release,
+    after_in_child=_IN_SQLITE.release,
+)
+
 
 class Checkpointer:
     """Runs WAL checkpoints for one database file on a daemon thread of this process.
@@ -67,16 +76,19 @@ class Checkpointer:
             self._pid = os.getpid()
 
     def _run(self, wake: threading.Event) -> None:
-        conn = sqlite3.connect(self._path, timeout=0.05, isolation_level=None)
+        with _IN_SQLITE:
+            conn = sqlite3.connect(self._path, timeout=0.05, isolation_level=None)
         try:
             while True:
                 wake.wait()
                 wake.clear()
                 if self._stopped:
                     return
-                checkpoint(conn)
+                with _IN_SQLITE:
+                    checkpoint(conn)
         finally:
-            conn.close()
+            with _IN_SQLITE:
+                conn.close()
 
     def close(self) -> None:
         """Stop this process's thread (waiting for a checkpoint under way to end)."""
