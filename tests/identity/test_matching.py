@@ -15,7 +15,12 @@ from omnicrm.identity import (
     prepare,
     weight_from_probabilities,
 )
-from omnicrm.identity.compare import compare_address, compare_birth_date, compare_name_part
+from omnicrm.identity.compare import (
+    compare_address,
+    compare_birth_date,
+    compare_name_part,
+    compare_postal_code,
+)
 from omnicrm.identity.normalize import normalize_address, normalize_name
 
 
@@ -205,3 +210,63 @@ def test_a_shared_mobile_weighs_more_than_a_shared_landline() -> None:
     assert [c.level for c in mobile.fields if c.field == "phone"] == ["mobile"]
     assert [c.level for c in landline.fields if c.field == "phone"] == ["exact"]
     assert mobile.score > landline.score
+
+
+def test_neighbouring_letters_swapped_are_a_typo() -> None:
+    assert compare_name_part("pia", "", "pai", "") == "near"
+    assert compare_name_part("mia", "", "ian", "") == "different"
+    assert compare_postal_code("2034", "2043") == "near"
+    assert compare_postal_code("1000005", "1000050") == "near"
+    assert compare_postal_code("2034", "2430") == "different"
+
+
+def test_western_addresses_compared_word_by_word() -> None:
+    a = normalize_address("1 Garanga Shoalhaven Avenue, Bulimba VIC")
+    reordered = normalize_address("1 shoalhaven avenue garanga bulimba vic")
+    run_together = normalize_address("1 garanga shoalhavenavenue bulimba vic")
+    no_number = normalize_address("garanga shoalhaven ave bulimba vic")
+    elsewhere = normalize_address("1 wittenoom crescent garran act")
+    assert compare_address(a, reordered) == "near"
+    assert compare_address(a, run_together) == "near"
+    assert compare_address(a, no_number) == "near"
+    assert compare_address(a, elsewhere) == "different"
+    # a Japanese address with its block number on one side only stays a neighbour
+    town = normalize_address("千代田区丸の内")
+    assert compare_address(normalize_address("千代田区丸の内1-2-3"), town) == "locality"
+
+
+def test_two_flats_of_one_building_are_neighbours() -> None:
+    a = normalize_address("大阪市北区梅田8-11-15 グランドメゾン207")
+    assert (
+        compare_address(
+            a, normalize_address("大阪府大阪市北区梅田８－１１－１５ グランドメゾン２０７号室")
+        )
+        == "exact"
+    )
+    assert (
+        compare_address(a, normalize_address("大阪市北区梅田8-11-15 グランドメゾン208"))
+        == "locality"
+    )
+    assert compare_address(a, normalize_address("大阪市北区梅田8-11-15")) == "exact"
+
+
+def test_two_different_mobiles_weigh_against_more_than_a_mobile_and_a_landline() -> None:
+    base = {"family_name": "山田", "given_name": "太郎", "birth_date": "1985-04-01"}
+    mobile = pair(
+        rec("ec:1", phone="090-1111-2222", **base), rec("app:2", phone="080-3333-4444", **base)
+    )
+    landline = pair(
+        rec("ec:1", phone="090-1111-2222", **base), rec("app:2", phone="03-3333-4444", **base)
+    )
+    level = {e: {c.field: c.level for c in e.fields}["phone"] for e in (mobile, landline)}
+    assert (level[mobile], level[landline]) == ("other_mobile", "different")
+    assert mobile.score < landline.score
+
+
+def test_same_email_and_full_name_is_a_rule_but_a_shared_email_alone_is_not() -> None:
+    a = rec("ec:1", email="yamada.family@example.jp", **TARO)
+    b = rec("app:2", email="Yamada.Family@example.jp", **TARO)
+    assert deterministic_rule(prepare(a), prepare(b)) == "same_email_and_name"
+    hanako = {**TARO, "given_name": "花子", "given_name_kana": "ハナコ"}
+    c = rec("app:3", email="yamada.family@example.jp", **hanako)
+    assert deterministic_rule(prepare(a), prepare(c)) is None

@@ -6,10 +6,16 @@ A level is a plain name (``"exact"``, ``"near"``, ``"transposed"``, ``"different
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 
-from omnicrm.identity._similarity import edit_distance, jaro_winkler
+from omnicrm.identity._similarity import (
+    edit_distance,
+    jaro_winkler,
+    swap_distance,
+    word_similarity,
+)
 from omnicrm.identity.normalize import Address, normalize_kana
 from omnicrm.identity.prepared import PreparedRecord
 
@@ -39,8 +45,9 @@ NEAR_SIMILARITY = 0.88
 
 
 def compare_text(a: str, b: str, *, near: float = NEAR_SIMILARITY) -> str:
-    """``exact``, ``near`` (Jaro-Winkler ≥ ``near``, or one edit in a word of four or
-    more characters, three for Latin letters), ``different`` or ``missing``."""  # noqa: D205, D209
+    """``exact``, ``near`` (Jaro-Winkler ≥ ``near``, or one edit — two neighbouring
+    letters swapped count as one — in a word of four or more characters, three for
+    Latin letters), ``different`` or ``missing``."""  # noqa: D205, D209
     if not a or not b:
         return MISSING
     if a == b:
@@ -48,7 +55,7 @@ def compare_text(a: str, b: str, *, near: float = NEAR_SIMILARITY) -> str:
     if jaro_winkler(a, b) >= near:
         return NEAR
     shortest = 3 if a.isascii() and b.isascii() else 4  # a Latin name of three letters
-    if min(len(a), len(b)) >= shortest and edit_distance(a, b, cutoff=1) <= 1:
+    if min(len(a), len(b)) >= shortest and swap_distance(a, b, cutoff=1) <= 1:
         return NEAR
     return DIFFERENT
 
@@ -114,6 +121,8 @@ _MOBILE_PREFIXES = ("070", "080", "090", "+8170", "+8180", "+8190")
 def compare_phone(a: str, b: str) -> str:
     """``mobile`` (the same Japanese mobile number: personal), ``exact`` (the same other
     number: a landline a household may share), ``near`` (one digit mistyped),
+    ``other_mobile`` (two different mobile numbers: one person seldom has two, while a
+    mobile against a landline is the same person's other phone as often as not),
     ``different`` or ``missing``."""  # noqa: D205, D209
     if not a or not b:
         return MISSING
@@ -121,6 +130,8 @@ def compare_phone(a: str, b: str) -> str:
         return "mobile" if a.startswith(_MOBILE_PREFIXES) else EXACT
     if len(a) == len(b) and edit_distance(a, b, cutoff=1) <= 1:
         return NEAR
+    if a.startswith(_MOBILE_PREFIXES) and b.startswith(_MOBILE_PREFIXES):
+        return "other_mobile"
     return DIFFERENT
 
 
@@ -138,12 +149,13 @@ def compare_email(a: str, b: str) -> str:
 
 
 def compare_postal_code(a: str, b: str) -> str:
-    """``exact``, ``near`` (one character mistyped), ``different`` or ``missing``."""
+    """``exact``, ``near`` (one character mistyped, or two neighbours swapped),
+    ``different`` or ``missing``."""  # noqa: D205, D209
     if not a or not b:
         return MISSING
     if a == b:
         return EXACT
-    if len(a) == len(b) and edit_distance(a, b, cutoff=1) <= 1:
+    if len(a) == len(b) and swap_distance(a, b, cutoff=1) <= 1:
         return NEAR
     return DIFFERENT
 
@@ -151,22 +163,44 @@ def compare_postal_code(a: str, b: str) -> str:
 def compare_address(a: Address | None, b: Address | None) -> str:
     """Compare two split addresses.
 
-    ``exact``: same locality and block; ``near``: same block and a locality within a
-    typo (or a prefecture written on one side only); ``locality``: same locality, other
-    block (a neighbour); ``different``; ``missing``.
+    ``exact``: same locality and block (and no two different room numbers); ``near``:
+    same block and a locality within a typo (or a prefecture written on one side only);
+    ``locality``: same locality, other block or other room (a neighbour); ``different``;
+    ``missing``. A Latin-script locality is a run
+    of words (street, area, suburb), compared word by word so that words reordered,
+    run together or left out on one side still agree; there a house number written on
+    one side only counts as ``near`` too.
     """
     if a is None or b is None or not (a.locality or a.block) or not (b.locality or b.block):
         return MISSING
     if a.key == b.key:
+        rooms = _room(a.building), _room(b.building)
+        if rooms[0] and rooms[1] and rooms[0] != rooms[1]:
+            return "locality"  # two flats of one building: neighbours
         return EXACT
-    similar = jaro_winkler(a.locality, b.locality) >= 0.9
-    if a.block == b.block and similar:
+    western = a.locality.isascii() and b.locality.isascii()
+    if western:
+        similar = word_similarity(a.locality, b.locality) >= _WORDS_SIMILAR
+    else:
+        similar = jaro_winkler(a.locality, b.locality) >= 0.9
+    if similar and (a.block == b.block or (western and not (a.block and b.block))):
         return NEAR
     if a.locality == b.locality:
         return "locality"
     if similar and a.block and b.block and edit_distance(a.block, b.block, cutoff=1) <= 1:
         return NEAR
     return DIFFERENT
+
+
+def _room(building: str) -> str:
+    """The room number at the end of a building part (``"グランドメゾン 907号室"`` → ``"907"``)."""
+    match = _ROOM.search(building)
+    return match[1] if match else ""
+
+
+_ROOM = re.compile(r"(\d+)\D{0,3}$")
+_WORDS_SIMILAR = 0.9
+"""Word similarity from which two Latin-script localities agree (typos, reordering)."""
 
 
 def _family(a: PreparedRecord, b: PreparedRecord) -> str:

@@ -34,9 +34,9 @@ DEFAULT_WEIGHTS: Mapping[str, Mapping[str, float]] = {
     "given_name": {"exact": 6.0, "reading": 4.0, "near": 3.0, "different": -20.0},
     "birth_date": {"exact": 8.0, "transposed": 4.0, "near": 1.0, "different": -12.0},
     "email": {"exact": 9.0, "near": 1.0, "different": -1.0},
-    "phone": {"mobile": 8.0, "exact": 4.0, "near": 2.0, "different": -1.0},
+    "phone": {"mobile": 8.0, "exact": 4.0, "near": 2.0, "other_mobile": -3.0, "different": -1.0},
     "postal_code": {"exact": 2.5, "near": 1.0, "different": -1.0},
-    "address": {"exact": 4.0, "near": 3.0, "locality": -2.0, "different": -1.5},
+    "address": {"exact": 6.0, "near": 3.0, "locality": -2.0, "different": -1.5},
     "gender": {"exact": 0.5, "different": -4.0},
     "member_card_no": {"exact": 12.0, "different": -2.0},
 }

@@ -121,7 +121,9 @@ def deterministic_rule(a: PreparedRecord, b: PreparedRecord) -> str | None:
     """The deterministic rule linking two records, if one applies.
 
     ``same_member_card``; ``same_verified_email`` (verified on both sides);
-    ``same_phone_and_name`` (same phone and the same full name reading).
+    ``same_phone_and_name`` (same phone and the same full name reading);
+    ``same_email_and_name`` (same e-mail, even unverified, and the same full name
+    reading: a household may share one address, but not one name as well).
     """
     if a.member_card and a.member_card == b.member_card:
         return "same_member_card"
@@ -129,6 +131,8 @@ def deterministic_rule(a: PreparedRecord, b: PreparedRecord) -> str | None:
         return "same_verified_email"
     if a.phone and a.phone == b.phone and _names_agree(a, b):
         return "same_phone_and_name"
+    if a.email and a.email == b.email and _names_agree(a, b):
+        return "same_email_and_name"
     return None
 
 

@@ -23,13 +23,19 @@ __all__ = [
 ]
 
 
+_CHUNK = 64
+
+
 class IdentityTables:
     """The committed identity state."""
 
     def __init__(self) -> None:
         self.profiles: Table[str, IdentityProfile] = Table()
         self.records: Table[SourceRef, StoredRecord] = Table()
-        self.keys: Table[str, tuple[SourceRef, ...]] = Table()  # oldest first
+        # each key's sources, oldest first, in chunks of _CHUNK so that indexing one
+        # more record under a very common key copies a short tuple, not the whole list
+        self.key_chunks: Table[tuple[str, int], tuple[SourceRef, ...]] = Table()
+        self.key_chunk_count: Table[str, int] = Table()
         self.keys_of: Table[SourceRef, frozenset[str]] = Table()
         self.decisions: Table[tuple[SourceRef, SourceRef], PairDecision] = Table()
         self.decisions_of: Table[SourceRef, frozenset[tuple[SourceRef, SourceRef]]] = Table()
@@ -106,25 +112,37 @@ class MemoryMatchKeyRepository(_Repo):
         new = frozenset(keys) - current
         if not new:
             return
+        chunks, counts = self._t.key_chunks, self._t.key_chunk_count
         for key in sorted(new):
-            self._t.keys.put(self._journal, key, (*(self._t.keys.get(key) or ()), source))
+            count = counts.get(key) or 0
+            last = chunks.get((key, count - 1)) if count else None
+            if last is not None and len(last) < _CHUNK:
+                chunks.put(self._journal, (key, count - 1), (*last, source))
+            else:
+                chunks.put(self._journal, (key, count), (source,))
+                counts.put(self._journal, key, count + 1)
         self._t.keys_of.put(self._journal, source, current | new)
 
     def remove(self, source: SourceRef) -> None:
         """Drop every key of ``source``."""
+        chunks = self._t.key_chunks
         for key in self._t.keys_of.get(source) or ():
-            rest = tuple(s for s in self._t.keys.get(key) or () if s != source)
-            if rest:
-                self._t.keys.put(self._journal, key, rest)
-            else:
-                self._t.keys.delete(self._journal, key)
+            for n in range(self._t.key_chunk_count.get(key) or 0):
+                chunk = chunks.get((key, n)) or ()
+                if source in chunk:
+                    chunks.put(self._journal, (key, n), tuple(s for s in chunk if s != source))
         self._t.keys_of.delete(self._journal, source)
 
     def find(self, keys: Iterable[str], *, limit: int) -> frozenset[SourceRef]:
         """Return the sources carrying any of ``keys``: per key the ``limit`` latest indexed."""
         found: set[SourceRef] = set()
         for key in keys:
-            found.update((self._t.keys.get(key) or ())[-limit:])
+            latest: list[SourceRef] = []
+            n = self._t.key_chunk_count.get(key) or 0
+            while n and len(latest) < limit:
+                n -= 1
+                latest.extend(reversed(self._t.key_chunks.get((key, n)) or ()))
+            found.update(latest[:limit])
         return frozenset(found)
 
     def keys_of(self, source: SourceRef) -> frozenset[str]:

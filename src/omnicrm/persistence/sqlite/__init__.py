@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from omnicrm.errors import ConfigurationError, StateError
+from omnicrm.persistence.sqlite._checkpoint import SAFETY_NET_PAGES, Checkpointer, checkpoint
 from omnicrm.persistence.sqlite._connection import (
     ConnectionPool,
     begin_immediate,
@@ -32,6 +33,11 @@ class SQLiteStore:
         path: the database file (created if missing, with its schema).
         busy_timeout: seconds one attempt waits for another writer's lock.
         retries: further attempts, with jittered back-off, before ``StorageBusyError``.
+        background_checkpoint: copy the write-ahead log into the file on a background
+            thread of each process instead of inside the commit that fills it, which
+            takes the checkpoint stall (tens of milliseconds) off the p99 of writes.
+            Off by default: it starts a daemon thread, and a fork waits for a
+            checkpoint under way to end.
 
     """
 
@@ -39,7 +45,14 @@ class SQLiteStore:
         {Capability.THREADS, Capability.PROCESSES, Capability.DURABLE}
     )
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 5.0, retries: int = 20) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout: float = 5.0,
+        retries: int = 20,
+        background_checkpoint: bool = False,
+    ) -> None:
         text = str(path)
         if not text or text == ":memory:" or text.startswith("file:"):
             raise ConfigurationError(
@@ -50,7 +63,16 @@ class SQLiteStore:
         self.path = Path(text)
         self._retries = check_int("retries", retries, minimum=0)
         self._busy_timeout = float(busy_timeout)
-        self._pool = ConnectionPool(text, busy_timeout=self._busy_timeout)
+        if not isinstance(background_checkpoint, bool):
+            raise ConfigurationError(
+                "background_checkpoint", background_checkpoint, "must be True or False"
+            )
+        self._pool = ConnectionPool(
+            text,
+            busy_timeout=self._busy_timeout,
+            autocheckpoint=SAFETY_NET_PAGES if background_checkpoint else None,
+        )
+        self._checkpointer = Checkpointer(text) if background_checkpoint else None
         self.schema_versions = migrate(
             self._pool.get(), retries=self._retries, busy_timeout=self._busy_timeout
         )
@@ -75,10 +97,24 @@ class SQLiteStore:
 
     def reopen(self) -> SQLiteStore:
         """Open the same file again as a new store (for durability checks)."""
-        return SQLiteStore(self.path, busy_timeout=self._busy_timeout, retries=self._retries)
+        return SQLiteStore(
+            self.path,
+            busy_timeout=self._busy_timeout,
+            retries=self._retries,
+            background_checkpoint=self._checkpointer is not None,
+        )
+
+    def checkpoint(self) -> tuple[int, int]:
+        """Copy the write-ahead log into the database file now.
+
+        Returns ``(pages in the log, pages copied)``; ``(-1, -1)`` if the file was busy.
+        """
+        return checkpoint(self._connection())
 
     def close(self) -> None:
-        """Close this process's connections."""
+        """Close this process's connections and stop its checkpoint thread (if any)."""
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._pool.close()
 
 
@@ -103,6 +139,9 @@ class SQLiteUnitOfWork(SQLUnitOfWork):
     def _commit(self) -> None:
         with translate_errors("commit"):
             self._sqlite.execute("COMMIT")
+        checkpointer = self._store._checkpointer
+        if checkpointer is not None and not self.read_only:
+            checkpointer.committed()
 
     def _rollback(self) -> None:
         with translate_errors("roll back"):

@@ -36,9 +36,12 @@ def begin_immediate(conn: sqlite3.Connection, *, retries: int, busy_timeout: flo
 class ConnectionPool:
     """Hands each thread of each process its own connection to one database file."""
 
-    def __init__(self, path: str, *, busy_timeout: float) -> None:
+    def __init__(
+        self, path: str, *, busy_timeout: float, autocheckpoint: int | None = None
+    ) -> None:
         self._path = path
         self._busy_timeout = busy_timeout
+        self._autocheckpoint = autocheckpoint
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
@@ -62,6 +65,8 @@ class ConnectionPool:
             )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            if self._autocheckpoint is not None:  # a background thread checkpoints
+                conn.execute(f"PRAGMA wal_autocheckpoint={int(self._autocheckpoint)}")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
         with self._guard:

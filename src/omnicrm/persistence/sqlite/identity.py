@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 
 import attrs
 
@@ -76,12 +77,36 @@ MIGRATION: tuple[str, ...] = (
 )
 """Version 1 of the ``identity`` schema component (listed in :mod:`.schema`)."""
 
+MIGRATION_V2: tuple[str, ...] = (
+    """CREATE TABLE identity_keys_v2 (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL,
+            source TEXT NOT NULL,
+            UNIQUE (source, key)
+        )""",
+    "INSERT INTO identity_keys_v2 (seq, key, source) SELECT seq, key, source FROM identity_keys",
+    "DROP TABLE identity_keys",
+    "ALTER TABLE identity_keys_v2 RENAME TO identity_keys",
+    "CREATE INDEX identity_keys_key ON identity_keys (key, seq)",
+)
+"""Version 2: ``identity_keys`` unique on ``(source, key)`` instead of ``(key, source)``.
+
+A record's keys are hashes scattered over the whole key index; unique on ``(source,
+key)`` they sit side by side (and that index serves lookups by source, so the separate
+``identity_keys_source`` index goes). Placing a record then writes one scattered index
+page per key instead of two: about a third fewer pages per placement.
+"""
+
 _CHUNK = 500
+_KEYS_PER_QUERY = 100  # well under SQLite's limit of 500 terms in a compound SELECT
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+_source = lru_cache(maxsize=1 << 16)(SourceRef.parse)
 
 
 class _Repo:
@@ -167,20 +192,28 @@ class SQLiteProfileRepository(_Repo):
         return stored
 
 
-def _stored(source: object, customer_id: object, data: object) -> StoredRecord:
+@lru_cache(maxsize=1 << 16)
+def _decoded(source: str, customer_id: str, data: str | None) -> StoredRecord:
+    """A row read back; the same row text gives the same (immutable) value, decoded once."""
     return StoredRecord(
-        source=SourceRef.parse(str(source)),
-        customer_id=str(customer_id),
-        record=None if data is None else record_from_json(str(data)),
+        source=SourceRef.parse(source),
+        customer_id=customer_id,
+        record=None if data is None else record_from_json(data),
     )
+
+
+def _stored(source: object, customer_id: object, data: object) -> StoredRecord:
+    return _decoded(str(source), str(customer_id), None if data is None else str(data))
 
 
 class SQLiteSourceRecordRepository(_Repo):
     """:class:`~omnicrm.identity.ports.SourceRecordRepository` on ``identity_records``."""
 
     def put(self, stored: StoredRecord) -> None:
-        """Insert or replace the row."""
+        """Insert or replace the row (a tombstone also drops every decoded row kept)."""
         data = None if stored.record is None else record_to_json(stored.record)
+        if data is None:  # erasure: keep no decoded copy of personal data in memory
+            _decoded.cache_clear()
         with translate_errors("store a source record"):
             self._conn.execute(
                 "INSERT INTO identity_records (source, customer_id, data) VALUES (?, ?, ?) "
@@ -231,19 +264,22 @@ class SQLiteMatchKeyRepository(_Repo):
             self._conn.execute("DELETE FROM identity_keys WHERE source = ?", (str(source),))
 
     def find(self, keys: Iterable[str], *, limit: int) -> frozenset[SourceRef]:
-        """Return the sources carrying any of ``keys``: per key the ``limit`` latest indexed."""
+        """Return the sources carrying any of ``keys``: per key the ``limit`` latest indexed.
+
+        One statement with a ``LIMIT`` per key, so a very common key reads only its
+        ``limit`` newest index entries (``identity_keys_key`` is ordered by ``seq``).
+        """
         wanted = sorted(set(keys))
         found: set[SourceRef] = set()
-        for chunk in _chunks(wanted):
-            marks = ",".join("?" * len(chunk))
+        for chunk in _chunks(wanted, _KEYS_PER_QUERY):
+            arm = "SELECT * FROM (SELECT source FROM identity_keys WHERE key = ? "
+            arm += "ORDER BY seq DESC LIMIT ?) AS newest"
             rows = self._all(
                 "find match keys",
-                "SELECT source FROM (SELECT source, ROW_NUMBER() OVER "
-                "(PARTITION BY key ORDER BY seq DESC) AS n FROM identity_keys "
-                f"WHERE key IN ({marks})) AS ranked WHERE n <= ?",
-                [*chunk, limit],
+                " UNION ALL ".join([arm] * len(chunk)),
+                [v for key in chunk for v in (key, limit)],
             )
-            found.update(SourceRef.parse(str(r[0])) for r in rows)
+            found.update(_source(str(r[0])) for r in rows)
         return frozenset(found)
 
     def keys_of(self, source: SourceRef) -> frozenset[str]:

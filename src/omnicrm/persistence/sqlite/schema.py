@@ -18,6 +18,7 @@ from omnicrm.persistence.sqlite.customers import MIGRATION as CUSTOMERS_V1
 from omnicrm.persistence.sqlite.idempotency import MIGRATION as IDEMPOTENCY_V1
 from omnicrm.persistence.sqlite.idempotency import MIGRATION_V2 as IDEMPOTENCY_V2
 from omnicrm.persistence.sqlite.identity import MIGRATION as IDENTITY_V1
+from omnicrm.persistence.sqlite.identity import MIGRATION_V2 as IDENTITY_V2
 from omnicrm.persistence.sqlite.inventory import MIGRATION as INVENTORY_V1
 from omnicrm.persistence.sqlite.loyalty import MIGRATION as LOYALTY_V1
 from omnicrm.persistence.sqlite.loyalty import MIGRATION_V2 as LOYALTY_V2
@@ -33,7 +34,7 @@ MIGRATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
     "timing": (TIMING_V1, TIMING_V2),
     "loyalty": (LOYALTY_V1, LOYALTY_V2, LOYALTY_V3),
     "inventory": (INVENTORY_V1,),
-    "identity": (IDENTITY_V1,),
+    "identity": (IDENTITY_V1, IDENTITY_V2),
     "omni": (OMNI_V1,),
 }
 
