@@ -2,14 +2,18 @@
 
 from datetime import timedelta
 
+import pytest
+
 from omnicrm.channel import Channel
-from omnicrm.errors import NotFoundError
+from omnicrm.errors import NotFoundError, RuleViolationError
 from omnicrm.identity import CustomerRecord, SourceRef
 from omnicrm.inventory import HoldKind, HoldLine
 from omnicrm.loyalty import Purchase, PurchaseLine
 from omnicrm.omni import OmniCRM
 from omnicrm.testing import FixedClock
 from omnicrm.timing import CustomerEvent
+
+from .conftest import NOON_TOKYO as NOON
 
 STORE_MEMBER = CustomerRecord(
     source=SourceRef("store", "M1"),
@@ -210,3 +214,29 @@ def test_erasure_ends_the_person_journeys(crm: OmniCRM, clock: FixedClock) -> No
     assert [a.customer_id for a in crm.tick()] == [account]
     history = crm.timing.history()
     assert member not in {e.customer_id for e in history.entries}
+
+
+def test_commands_follow_a_merged_id_and_refuse_an_erased_one(crm: OmniCRM) -> None:
+    member, account = two_people(crm)
+    crm.record_purchase(member, buy("POS-1", Channel.STORE, 1_000), idempotency_key="p1")
+    crm.identity.merge(account, member, reason="same phone", idempotency_key="m1")
+    assert crm.person(member) == account
+    late = crm.record_purchase(member, buy("POS-2", Channel.STORE, 2_000), idempotency_key="p2")
+    assert late.customer_id == account  # a till holding the old id still earns for her
+    assert (
+        crm.record_purchase(  # the first sale retried after the merge replays
+            member, buy("POS-1", Channel.STORE, 1_000), idempotency_key="p1"
+        ).customer_id
+        == member
+    )
+    assert points(crm, account) == 30
+    crm.identity.erase(account, idempotency_key="erase")
+    for stale in (member, account):
+        with pytest.raises(RuleViolationError) as refused:
+            crm.record_purchase(stale, buy("POS-3", Channel.EC, 500), idempotency_key="p3")
+        assert refused.value.field == "customer_id"
+        with pytest.raises(RuleViolationError):
+            crm.handle(CustomerEvent(event_id=f"e-{stale}", event_type="searched",
+                                     customer_id=stale, occurred_at=NOON))  # fmt: skip
+    assert crm.purchases() == ()
+    assert crm.person("host-only-id") == "host-only-id"

@@ -8,10 +8,12 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import attrs
+
 from omnicrm.analytics import RFMSummary, rfm_summary
 from omnicrm.clock import Clock, to_utc
 from omnicrm.customers import CustomerService
-from omnicrm.errors import InvalidTypeError, NotFoundError
+from omnicrm.errors import InvalidTypeError, NotFoundError, RuleViolationError, StateError
 from omnicrm.events import DomainEvent
 from omnicrm.idempotency import IdempotencyRecord, fingerprint, replay_or_none
 from omnicrm.identity import (
@@ -226,24 +228,66 @@ class OmniCRM:
             )
 
     # ---- commands --------------------------------------------------------------------
+    def person(self, customer_id: str) -> str:
+        """The live person ``customer_id`` names, for commands about them.
+
+        An id merged into another person gives the survivor (following a chain of
+        merges); an erased person is refused with ``RuleViolationError``, so a stale id
+        held by a channel cannot re-create their data. Ids the identity store does not
+        know are the host's own and pass unchanged.
+        """
+        check_id("customer_id", customer_id)
+        current, seen, erased = customer_id, {customer_id}, False
+        with self.store.unit_of_work(read_only=True) as uow:
+            profiles = uow.identity_profiles
+            while True:
+                profile = profiles.get_many([current]).get(current)
+                if profile is None or profile.merged_into is None:
+                    erased = profile is not None and profile.erased
+                    break
+                current = profile.merged_into
+                if current in seen:
+                    raise StateError(f"the merges of {customer_id!r} form a cycle")
+                seen.add(current)
+        if erased:
+            raise RuleViolationError("customer_id", customer_id, "was erased (APPI)")
+        return current
+
+    def handle(self, event: CustomerEvent) -> tuple[DueAction, ...]:
+        """Feed a host event to the journeys under the live person (see :meth:`person`).
+
+        Keep the actions in ``due`` too. An event for an erased person is refused.
+        """
+        if not isinstance(event, CustomerEvent):
+            raise InvalidTypeError("event", event, "must be a CustomerEvent")
+        person = self.person(event.customer_id)
+        if person != event.customer_id:
+            event = attrs.evolve(event, customer_id=person)
+        out = self.timing.handle(event)
+        self.due.extend(out)
+        return out
+
     def record_purchase(
         self, customer_id: str, purchase: Purchase, *, idempotency_key: str
     ) -> PurchaseRecord:
         """Record a purchase in any channel: RFM input, points, and a timing event at once.
 
         The member's loyalty account is opened if needed. Replays return the first record.
+        A merged-away id records for the survivor; an erased person is refused
+        (:meth:`person`).
         """
-        check_id("customer_id", customer_id)
         check_id("idempotency_key", idempotency_key)
         if not isinstance(purchase, Purchase):
             raise InvalidTypeError("purchase", purchase, "must be a Purchase")
+        check_id("customer_id", customer_id)
         program_id = self.program_id
         payload = {"customer_id": customer_id, "purchase": purchase, "program": program_id}
-        digest = fingerprint(payload)
+        digest = fingerprint(payload)  # what the caller sent: a retry after a merge replays
         with self.atomic() as uow:
             earlier = replay_or_none(uow.idempotency, "omni.purchase", idempotency_key, digest)
             if earlier is not None:
                 return _decode(earlier)
+            customer_id = self.person(customer_id)
             now = self.clock.now()
             paid = purchase.gross - purchase.points_used
             record = uow.omni_purchases.add(
@@ -272,7 +316,7 @@ class OmniCRM:
 
     def watch(self, customer_id: str, sku: str) -> Watch:
         """Remember that a customer waits for ``sku``: restocking it raises ``stock_back``."""
-        watch = Watch(customer_id=customer_id, sku=sku, since=self.clock.now())
+        watch = Watch(customer_id=self.person(customer_id), sku=sku, since=self.clock.now())
         with self.atomic() as uow:
             uow.omni_watches.put(watch)
         return watch
