@@ -25,7 +25,13 @@ from omnicrm.errors import (
     RuleViolationError,
     StorageBusyError,
 )
-from omnicrm.validation import aware_validator, check_id, check_text, id_validator
+from omnicrm.validation import (
+    aware_validator,
+    check_id,
+    check_text,
+    id_validator,
+    optional_id_validator,
+)
 
 T = TypeVar("T")
 
@@ -42,11 +48,6 @@ __all__ = [
 
 REDACTED = "<erased>"
 """The result and fingerprint a record keeps once its subject was erased."""
-
-
-def _optional_id(_instance: Any, attribute: Any, value: Any) -> None:
-    if value is not None:
-        check_id(attribute.name, value)
 
 
 def _check_scope(_instance: Any, attribute: Any, value: Any) -> None:
@@ -73,7 +74,7 @@ class IdempotencyRecord:
     fingerprint: str = attrs.field(validator=_check_scope)
     result: str
     created_at: datetime = attrs.field(validator=aware_validator)
-    subject: str | None = attrs.field(default=None, validator=_optional_id)
+    subject: str | None = attrs.field(default=None, validator=optional_id_validator)
 
     @property
     def redacted(self) -> bool:

@@ -23,11 +23,13 @@ __all__ = [
     "check_id",
     "check_ids",
     "check_int",
+    "check_optional_id",
     "check_optional_text",
     "check_text",
     "check_tuple",
     "field_validator",
     "id_validator",
+    "optional_id_validator",
 ]
 
 T = TypeVar("T")
@@ -87,6 +89,11 @@ def check_id(field: str, value: object) -> str:
     return text
 
 
+def check_optional_id(field: str, value: object) -> str | None:
+    """Like :func:`check_id`, but ``None`` is allowed and passes through."""
+    return None if value is None else check_id(field, value)
+
+
 def check_aware(field: str, value: object) -> datetime:
     """Return ``value`` if it is a timezone-aware ``datetime``; naive ones are refused."""
     if not isinstance(value, datetime):
@@ -121,6 +128,9 @@ def field_validator(check: Callable[[str, Any], object]) -> Callable[[Any, Any, 
 
 id_validator = field_validator(check_id)
 """An ``attrs`` validator for id fields (see :func:`check_id`)."""
+
+optional_id_validator = field_validator(check_optional_id)
+"""An ``attrs`` validator for optional id fields (see :func:`check_optional_id`)."""
 
 aware_validator = field_validator(check_aware)
 """An ``attrs`` validator for aware-datetime fields (see :func:`check_aware`)."""

@@ -14,7 +14,7 @@ from omnicrm.inventory._results import Codec, InventoryResult
 from omnicrm.inventory.model import Item
 from omnicrm.inventory.network import ChannelNetwork
 from omnicrm.inventory.strategies import SourcingPolicy
-from omnicrm.validation import check_id, check_int
+from omnicrm.validation import check_int, check_optional_id
 
 if TYPE_CHECKING:
     from omnicrm.inventory.ports import InventoryStore, InventoryUnitOfWork
@@ -39,9 +39,8 @@ def check_quantity(value: object, field: str = "quantity") -> int:
     return check_int(field, value, minimum=1, maximum=MAX_QUANTITY)
 
 
-def optional_id(field: str, value: object) -> str | None:
-    """``None`` or a valid id."""
-    return None if value is None else check_id(field, value)
+optional_id = check_optional_id
+"""``None`` or a valid id (:func:`omnicrm.validation.check_optional_id`)."""
 
 
 def check_instance(field: str, value: object, kind: type[T]) -> T:

@@ -12,7 +12,7 @@ import attrs
 
 from omnicrm.channel import Channel
 from omnicrm.errors import InvalidTypeError, ValidationError
-from omnicrm.validation import aware_validator, check_int, id_validator
+from omnicrm.validation import aware_validator, check_int, id_validator, optional_id_validator
 
 __all__ = ["DEFAULT_HOLD_TTL", "Hold", "HoldKind", "HoldLine", "HoldStatus", "merge_lines"]
 
@@ -95,11 +95,6 @@ def _check(kind: type[StrEnum]) -> Any:
     return check
 
 
-def _optional_id(_instance: Any, attribute: Any, value: Any) -> None:
-    if value is not None:
-        id_validator(_instance, attribute, value)
-
-
 def _channel(_instance: Any, attribute: Any, value: Any) -> None:
     if not isinstance(value, Channel):
         raise InvalidTypeError(attribute.name, value, "must be a Channel")
@@ -130,7 +125,7 @@ class Hold:
     created_at: datetime = attrs.field(validator=aware_validator)
     expires_at: datetime = attrs.field(validator=aware_validator)
     updated_at: datetime = attrs.field(validator=aware_validator)
-    reference: str | None = attrs.field(default=None, validator=_optional_id)
+    reference: str | None = attrs.field(default=None, validator=optional_id_validator)
 
     @property
     def quantity(self) -> int:

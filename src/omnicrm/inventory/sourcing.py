@@ -20,7 +20,7 @@ from omnicrm.inventory.holds import HoldLine
 from omnicrm.inventory.model import GeoPoint, LocationKind
 from omnicrm.inventory.network import ChannelNetwork
 from omnicrm.money import Money
-from omnicrm.validation import check_int, check_tuple, id_validator
+from omnicrm.validation import check_int, check_tuple, id_validator, optional_id_validator
 
 __all__ = [
     "DeliveryMethod",
@@ -79,11 +79,6 @@ def _optional(kind: type) -> Any:
     return check
 
 
-def _optional_id(_instance: Any, attribute: Any, value: Any) -> None:
-    if value is not None:
-        id_validator(_instance, attribute, value)
-
-
 @attrs.frozen(kw_only=True)
 class SourcingRequest:
     """An order to source.
@@ -105,8 +100,8 @@ class SourcingRequest:
         default=DeliveryMethod.HOME_DELIVERY, validator=attrs.validators.instance_of(DeliveryMethod)
     )
     destination: GeoPoint | None = attrs.field(default=None, validator=_optional(GeoPoint))
-    region: str | None = attrs.field(default=None, validator=_optional_id)
-    pickup_location_id: str | None = attrs.field(default=None, validator=_optional_id)
+    region: str | None = attrs.field(default=None, validator=optional_id_validator)
+    pickup_location_id: str | None = attrs.field(default=None, validator=optional_id_validator)
 
     def __attrs_post_init__(self) -> None:
         if self.method is DeliveryMethod.PICK_UP and self.pickup_location_id is None:

@@ -10,7 +10,13 @@ from typing import Any
 import attrs
 
 from omnicrm.errors import InvalidTypeError
-from omnicrm.validation import aware_validator, check_date, check_int, id_validator
+from omnicrm.validation import (
+    aware_validator,
+    check_date,
+    check_int,
+    id_validator,
+    optional_id_validator,
+)
 
 __all__ = ["Movement", "MovementReason", "StockLevel", "replay"]
 
@@ -46,11 +52,6 @@ def _count(_instance: Any, attribute: Any, value: Any) -> None:
 def _optional_date(_instance: Any, attribute: Any, value: Any) -> None:
     if value is not None:
         check_date(attribute.name, value)
-
-
-def _optional_id(_instance: Any, attribute: Any, value: Any) -> None:
-    if value is not None:
-        id_validator(_instance, attribute, value)
 
 
 def _reason(_instance: Any, attribute: Any, value: Any) -> None:
@@ -92,7 +93,7 @@ class Movement:
     incoming: int = attrs.field(default=0, validator=_delta)
     safety_stock: int = attrs.field(default=0, validator=_delta)
     expected_on: date | None = attrs.field(default=None, validator=_optional_date)
-    reference: str | None = attrs.field(default=None, validator=_optional_id)
+    reference: str | None = attrs.field(default=None, validator=optional_id_validator)
     idempotency_key: str = attrs.field(validator=id_validator)
     occurred_at: datetime = attrs.field(validator=aware_validator)
     sequence: int = attrs.field(default=0, validator=_count)

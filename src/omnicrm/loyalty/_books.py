@@ -336,13 +336,18 @@ class Books:
         """Expire whatever is left of ``grant`` at ``at``."""
         if grant.remaining <= 0 or grant.pending:
             return grant
+        return self.write_off(grant, EntryKind.EXPIRE, at)
+
+    def write_off(self, grant: Grant, kind: str, at: datetime, *, ref: str | None = None) -> Grant:
+        """Take everything left on ``grant`` off by one ``kind`` entry at ``at``."""
         self.post(
-            EntryKind.EXPIRE,
+            kind,
             member_id=grant.member_id,
             company=grant.company,
             amount=grant.remaining,
             at=at,
             grant_id=grant.id,
+            ref=ref,
         )
         return self.change(grant, -grant.remaining)
 

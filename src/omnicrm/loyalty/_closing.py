@@ -35,16 +35,7 @@ def forfeit_all(books: Books, member_id: str, reason: str) -> int:
     for grant in sorted(books.live(member_id), key=lambda g: g.id):
         if grant.remaining <= 0:
             continue
-        kind = EntryKind.CANCEL if grant.pending else EntryKind.EXPIRE
-        books.post(
-            kind,
-            member_id=member_id,
-            company=grant.company,
-            amount=grant.remaining,
-            at=at,
-            grant_id=grant.id,
-            ref=reason,
-        )
         forfeited += grant.remaining
-        books.change(grant, -grant.remaining)
+        kind = EntryKind.CANCEL if grant.pending else EntryKind.EXPIRE
+        books.write_off(grant, kind, at, ref=reason)
     return forfeited

@@ -16,7 +16,7 @@ from omnicrm.loyalty.model import evolve
 from omnicrm.loyalty.ports import LoyaltyStore
 from omnicrm.loyalty.program import Program
 from omnicrm.loyalty.results import Receipt
-from omnicrm.validation import check_id, check_int
+from omnicrm.validation import check_id, check_int, check_optional_id
 
 __all__ = ["Command", "ServiceBase", "member_lock", "optional_id", "positive_points"]
 
@@ -39,9 +39,8 @@ def positive_points(field: str, value: object) -> int:
     return check_int(field, value, minimum=1)
 
 
-def optional_id(field: str, value: object) -> str | None:
-    """Check an optional id."""
-    return None if value is None else check_id(field, value)
+optional_id = check_optional_id
+"""``None`` or a valid id (:func:`omnicrm.validation.check_optional_id`)."""
 
 
 class ServiceBase:

@@ -10,7 +10,7 @@ import attrs
 from omnicrm.channel import Channel
 from omnicrm.errors import InvalidTypeError, ValidationError
 from omnicrm.loyalty.program import Program
-from omnicrm.validation import check_id, check_int, check_tuple, id_validator
+from omnicrm.validation import check_int, check_tuple, id_validator, optional_id_validator
 
 __all__ = ["EarnPlan", "Purchase", "PurchaseLine", "plan_earning"]
 
@@ -45,11 +45,6 @@ def _channel(_instance: Any, attribute: Any, value: Any) -> None:
         raise InvalidTypeError(attribute.name, value, "must be a Channel")
 
 
-def _optional_id(_instance: Any, attribute: Any, value: Any) -> None:
-    if value is not None:
-        check_id(attribute.name, value)
-
-
 @attrs.frozen(kw_only=True)
 class Purchase:
     """A purchase to earn points on.
@@ -69,7 +64,7 @@ class Purchase:
     channel: Channel = attrs.field(validator=_channel)
     lines: tuple[PurchaseLine, ...] = attrs.field(converter=_lines)
     points_used: int = attrs.field(default=0)
-    tier: str | None = attrs.field(default=None, validator=_optional_id)
+    tier: str | None = attrs.field(default=None, validator=optional_id_validator)
 
     def __attrs_post_init__(self) -> None:
         check_int("points_used", self.points_used, minimum=0)

@@ -196,7 +196,7 @@ class OmniCRM:
         if has_profile:
             self.customers.erase(person, idempotency_key=key)
         self.timing.forget_customer(person)
-        with self._uow() as uow:
+        with self._uow() as uow:  # last: the commands above stored results about the person
             uow.idempotency.redact(person)
 
     def _purchased(self, event: PurchaseRecorded) -> None:

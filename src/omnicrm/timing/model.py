@@ -23,6 +23,7 @@ from omnicrm.validation import (
     check_text,
     check_tuple,
     id_validator,
+    optional_id_validator,
 )
 
 __all__ = [
@@ -95,11 +96,6 @@ def _optional_aware(_instance: Any, attribute: Any, value: Any) -> None:
         check_aware(attribute.name, value)
 
 
-def _optional_id(_instance: Any, attribute: Any, value: Any) -> None:
-    if value is not None:
-        check_id(attribute.name, value)
-
-
 def _optional_time(_instance: Any, attribute: Any, value: Any) -> None:
     if value is not None and not isinstance(value, time):
         raise InvalidTypeError(attribute.name, value, "must be a datetime.time")
@@ -132,7 +128,7 @@ class Wait:
     id: str = attrs.field(validator=id_validator)
     duration: relativedelta = attrs.field(validator=_non_negative)
     next: str = attrs.field(validator=id_validator)
-    stage: str | None = attrs.field(default=None, validator=_optional_id)
+    stage: str | None = attrs.field(default=None, validator=optional_id_validator)
 
 
 @attrs.frozen(kw_only=True)
@@ -143,7 +139,7 @@ class WaitUntil:
     next: str = attrs.field(validator=id_validator)
     weekday: int | None = attrs.field(default=None)
     at: time | None = attrs.field(default=None, validator=_optional_time)
-    stage: str | None = attrs.field(default=None, validator=_optional_id)
+    stage: str | None = attrs.field(default=None, validator=optional_id_validator)
 
     def __attrs_post_init__(self) -> None:
         if self.weekday is not None:
@@ -168,7 +164,7 @@ class WaitRelative:
     offset: relativedelta = attrs.field(factory=relativedelta, validator=_check_delta)
     at: time | None = attrs.field(default=None, validator=_optional_time)
     anniversary: bool = False
-    stage: str | None = attrs.field(default=None, validator=_optional_id)
+    stage: str | None = attrs.field(default=None, validator=optional_id_validator)
 
     def __attrs_post_init__(self) -> None:
         source, _, name = self.field.partition(".")
@@ -188,7 +184,7 @@ class WaitForEvent:
     on_event: str = attrs.field(validator=id_validator)
     on_timeout: str = attrs.field(validator=id_validator)
     conditions: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
-    stage: str | None = attrs.field(default=None, validator=_optional_id)
+    stage: str | None = attrs.field(default=None, validator=optional_id_validator)
 
 
 @attrs.frozen(kw_only=True)
@@ -210,7 +206,7 @@ class Branch:
     id: str = attrs.field(validator=id_validator)
     cases: tuple[Case, ...] = attrs.field(converter=_cases)
     otherwise: str = attrs.field(validator=id_validator)
-    stage: str | None = attrs.field(default=None, validator=_optional_id)
+    stage: str | None = attrs.field(default=None, validator=optional_id_validator)
 
 
 class ActionKind:
@@ -242,11 +238,11 @@ class Action:
 
     id: str = attrs.field(validator=id_validator)
     content: str = attrs.field(validator=id_validator)
-    next: str | None = attrs.field(default=None, validator=_optional_id)
+    next: str | None = attrs.field(default=None, validator=optional_id_validator)
     kind: str = attrs.field(default=ActionKind.SEND, validator=_check_kind)
     channels: tuple[str, ...] = attrs.field(default=(), converter=_texts, validator=_check_channels)
     guarded: bool = True
-    stage: str | None = attrs.field(default=None, validator=_optional_id)
+    stage: str | None = attrs.field(default=None, validator=optional_id_validator)
 
 
 @attrs.frozen(kw_only=True)
@@ -254,7 +250,7 @@ class Exit:
     """Leave the journey."""
 
     id: str = attrs.field(validator=id_validator)
-    stage: str | None = attrs.field(default=None, validator=_optional_id)
+    stage: str | None = attrs.field(default=None, validator=optional_id_validator)
 
 
 Step = Wait | WaitUntil | WaitRelative | WaitForEvent | Branch | Action | Exit
