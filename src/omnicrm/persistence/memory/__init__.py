@@ -44,9 +44,13 @@ class MemoryStore:
         self._customer_repo = MemoryCustomerRepository(self._customers, self._journal)
         self._idempotency_repo = MemoryIdempotencyRepository(self._idempotency, self._journal)
         self._loyalty = _loyalty.LoyaltyTables()
+        self._loyalty_repos = _loyalty.MemoryLoyaltyRepositories(self._loyalty, self._journal)
         self._inventory = _inventory.InventoryTables()
+        self._inventory_repos = _inventory.InventoryRepositories(self._inventory, self._journal)
         self._identity = _identity.IdentityTables()
         self._omni = _omni.OmniTables()
+        self._purchases_repo = _omni.MemoryPurchaseLog(self._omni, self._journal)
+        self._watches_repo = _omni.MemoryWatchList(self._omni, self._journal)
 
     def unit_of_work(
         self, *, read_only: bool = False, locks: Iterable[str] = ()
@@ -59,10 +63,11 @@ class MemoryStore:
         return MemoryUnitOfWork(self, read_only=read_only)
 
     def _acquire(self) -> None:
-        if self._owner == threading.get_ident():
+        me = threading.get_ident()
+        if self._owner == me:
             raise StateError("a unit of work is already open on this thread; finish it first")
         self._lock.acquire()
-        self._owner = threading.get_ident()
+        self._owner = me
 
     def _release(self) -> None:
         self._owner = None
@@ -83,6 +88,10 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self._customers = store._customer_repo
         self._idempotency = store._idempotency_repo
         self._timing_repos = store._timing_repos
+        self._loyalty_repos = store._loyalty_repos
+        self._inventory_repos = store._inventory_repos
+        self._purchases_repos = store._purchases_repo
+        self._watches_repos = store._watches_repo
 
     @property
     def omni_purchases(self) -> _omni.MemoryPurchaseLog:
@@ -241,24 +250,8 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         return self._identity_repos.audit
 
     @cached_property
-    def _loyalty_repos(self) -> _loyalty.MemoryLoyaltyRepositories:
-        return _loyalty.MemoryLoyaltyRepositories(self._store._loyalty, self._journal)
-
-    @cached_property
-    def _inventory_repos(self) -> _inventory.InventoryRepositories:
-        return _inventory.InventoryRepositories(self._store._inventory, self._journal)
-
-    @cached_property
     def _identity_repos(self) -> _identity.MemoryIdentityRepositories:
         return _identity.MemoryIdentityRepositories(self._store._identity, self._journal)
-
-    @cached_property
-    def _purchases_repos(self) -> _omni.MemoryPurchaseLog:
-        return _omni.MemoryPurchaseLog(self._store._omni, self._journal)
-
-    @cached_property
-    def _watches_repos(self) -> _omni.MemoryWatchList:
-        return _omni.MemoryWatchList(self._store._omni, self._journal)
 
     def _begin(self) -> None:
         self._store._acquire()
