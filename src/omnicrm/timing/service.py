@@ -36,6 +36,7 @@ from omnicrm.timing.records import (
     OutcomeKind,
     TimingHistory,
 )
+from omnicrm.unit_of_work import Capability
 from omnicrm.validation import check_id, check_int
 
 if TYPE_CHECKING:
@@ -143,6 +144,8 @@ class Engine:
         self.dispatch = dispatch
         self._runner = Runner(dispatch, self.guards, self.channels)
         self._ends = {(j, w): e for j, ends in self._runner.ends.items() for w, e in ends.items()}
+        # lock keys are named only for a store that takes them (the others ignore them)
+        self._locking = Capability.LOCKS in getattr(store, "capabilities", (Capability.LOCKS,))
 
     def triggered(self, event: CustomerEvent, customer: CustomerContext) -> list[str]:
         """Return the journeys ``event`` would enter for ``customer`` (conditions only)."""
@@ -180,7 +183,8 @@ class Engine:
         ctx = self._context(event.customer_id, customer)
         # It writes only this customer's positions, entries and actions (caps count
         # their sends; holdouts hash their id) and the event id (unique, conditional).
-        with self._uow(f"timing:{event.customer_id}") as uow:
+        locks = (f"timing:{event.customer_id}",) if self._locking else ()
+        with self._uow(*locks) as uow:
             if not uow.timing_events.add(event.event_id, event.occurred_at):
                 return ()
             out = self._runner.handle(uow, event, ctx)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from omnicrm.errors import ConcurrencyError
+from omnicrm.errors import ConcurrencyError, DuplicateError
 from omnicrm.testing.contracts._base import StoreFactory
 from omnicrm.testing.contracts._timing_fixtures import T0, make_engine, make_event
 from omnicrm.testing.contracts.timing_machine import TimingStoreComparison
@@ -180,6 +180,51 @@ class TimingRepositoryContract(TimingMergeContract):
                 1, 1, 1,
             ]  # fmt: skip
             assert uow.timing_enrollments.count_active() == 3
+
+    def test_enter_stores_positions_as_given_and_logs_their_entries(self, store: Store) -> None:
+        later = T0 + timedelta(hours=1)
+        rows = [  # a customer's journeys in any order, one already elsewhere
+            _position("c1", "jb", 5, version=1, holdout=True),
+            _position("c1", "ja", None, version=1, active=False, entered_at=later),
+            _position("c2", "j", 7, version=3, run=2),
+        ]
+        with _uow(store) as uow:
+            uow.timing_enrollments.enter(rows[:2])
+            uow.timing_enrollments.enter(rows[2:])
+            uow.commit()
+        with _uow(store) as uow:
+            repo = uow.timing_enrollments
+            assert list(repo.for_customer("c1")) == [rows[1], rows[0]]  # by journey, as given
+            assert repo.get("c2", "j") == rows[2]
+            assert repo.count_active() == 2
+            assert [(p.customer_id, p.journey_id) for p in repo.due(later, 10)] == [
+                ("c1", "jb"), ("c2", "j"),
+            ]  # fmt: skip
+            assert list(uow.timing_entries.all()) == [
+                EntryRecord(customer_id="c1", journey_id="jb", run=1, at=T0, holdout=True),
+                EntryRecord(customer_id="c2", journey_id="j", run=2, at=T0),
+                EntryRecord(customer_id="c1", journey_id="ja", run=1, at=later),
+            ]
+            repo.enter([])  # nothing to do
+
+    def test_enter_over_an_existing_position_raises_and_rolls_back(self, store: Store) -> None:
+        _put(store, _position("c1", "j", 5))
+        for batch in (
+            [_position("c1", "k", 6, version=1), _position("c1", "j", 9, version=1)],
+            [_position("c2", "j", 6, version=1), _position("c2", "j", 9, version=1)],
+        ):
+            with _uow(store) as uow, pytest.raises(DuplicateError):
+                uow.timing_enrollments.enter(batch)
+        with _uow(store) as uow:
+            uow.timing_enrollments.enter([_position("c3", "j", 6, version=1)])  # rolled back
+        with _uow(store) as uow:
+            repo = uow.timing_enrollments
+            assert [p.journey_id for p in repo.for_customer("c1")] == ["j"]
+            assert repo.for_customer("c2") == ()
+            assert repo.for_customer("c3") == ()
+            assert repo.count_active() == 1
+            assert [p.customer_id for p in repo.due(T0 + timedelta(hours=1), 10)] == ["c1"]
+            assert list(uow.timing_entries.all()) == []
 
     def test_entries_are_listed_in_time_order(self, store: Store) -> None:
         late = EntryRecord(customer_id="c1", journey_id="j", run=2, at=T0 + timedelta(hours=1))
