@@ -12,6 +12,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
+from itertools import pairwise
 from typing import Any
 
 from omnicrm.errors import ConcurrencyError, DuplicateError
@@ -309,15 +310,20 @@ class MemoryEnrollmentRepository:
         rows, entries = t.positions, t.entries
         count = len(positions)
         first = positions[0] if count else None
-        customer_id = "" if first is None else first.customer_id
+        customer_id = first.customer_id if type(first) is Enrollment else ""
         if (  # the common case: a customer in no journey yet enters them
-            first is not None
+            customer_id
             and customer_id not in rows
             and all(type(p) is Enrollment and p.customer_id == customer_id for p in positions)
-            and len({p.journey_id for p in positions}) == count
         ):
-            ordered = sorted(positions, key=_journey_of) if count > 1 else positions
-            rows[customer_id] = ordered[0] if count == 1 else tuple(ordered)
+            if count == 1:
+                rows[customer_id] = positions[0]
+            else:
+                ordered = sorted(positions, key=_journey_of)
+                for a, b in pairwise(ordered):
+                    if a.journey_id == b.journey_id:  # nothing written yet
+                        raise DuplicateError("enrollment", (customer_id, a.journey_id))
+                rows[customer_id] = tuple(ordered)
             counter, heap, push = t.active, t.due, heapq.heappush
             change = 0
             for p in positions:
@@ -433,12 +439,11 @@ def _log_entries(
 ) -> None:
     """Append the entry of each position (its run, entered at) to the columnar log."""
     customers, journeys, runs, ats, holdouts = entries
-    for p in positions:
-        customers.append(p.customer_id)
-        journeys.append(p.journey_id)
-        runs.append(p.run)
-        ats.append(p.entered_at)
-        holdouts.append(p.holdout)
+    customers.extend([p.customer_id for p in positions])
+    journeys.extend([p.journey_id for p in positions])
+    runs.extend([p.run for p in positions])
+    ats.extend([p.entered_at for p in positions])
+    holdouts.extend([p.holdout for p in positions])
 
 
 def _drop_entries(entries: tuple[Any, ...], count: int) -> None:
