@@ -14,11 +14,12 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from omnicrm.errors import ConcurrencyError, DuplicateError
 from omnicrm.testing.contracts._base import StoreFactory
-from omnicrm.testing.contracts._timing_fixtures import T0, make_engine, make_event
+from omnicrm.testing.contracts._timing_fixtures import T0, fresh_directory, make_engine, make_event
 from omnicrm.testing.contracts.timing_machine import TimingStoreComparison
 from omnicrm.testing.contracts.timing_merge import TimingMergeContract
 from omnicrm.timing import (
     ActionStatus,
+    CustomerContext,
     DueAction,
     Enrollment,
     EntryRecord,
@@ -83,6 +84,12 @@ def _tick_in_process(store: Store, barrier: Any, out: Any) -> None:
     barrier.wait()
     actions = make_engine(store).tick(T0 + timedelta(days=4))
     out.put([a.action_id for a in actions])
+
+
+def _refuse_c3(customer_id: str) -> CustomerContext:
+    if customer_id == "c3":
+        raise LookupError(customer_id)
+    return fresh_directory().context(customer_id)
 
 
 class TimingRepositoryContract(TimingMergeContract):
@@ -273,6 +280,38 @@ class TimingRepositoryContract(TimingMergeContract):
         first = engine.handle(make_event("e1", "signed_up", "c1", T0))
         assert len(first) == 1
         assert engine.handle(make_event("e1", "signed_up", "c1", T0)) == ()
+
+    def test_handle_many_is_handle_in_turn_exactly_once_and_atomic(
+        self, store: Store, store_factory: StoreFactory
+    ) -> None:
+        hour = timedelta(hours=1)
+        batch = [
+            make_event("e1", "viewed", "c1", T0),
+            make_event("e2", "signed_up", "c2", T0 + hour),
+            make_event("e1", "viewed", "c1", T0),  # met earlier in the batch: a no-op
+            make_event("e3", "viewed", "c2", T0 + 2 * hour),
+            make_event("e4", "bought", "c1", T0 + 3 * hour),
+        ]
+        engine = make_engine(store)
+        engine.handle(batch[1])  # handled before: a no-op in the batch
+        actions = engine.handle_many([*batch, make_event("e5", "viewed", "c3", T0 + 4 * hour)])
+        other = make_engine(store_factory())
+        one_by_one = [a for e in [batch[1], *batch] for a in other.handle(e)]
+        one_by_one += other.handle(make_event("e5", "viewed", "c3", T0 + 4 * hour))
+        assert actions == tuple(one_by_one[1:])  # ``e2``'s welcome came before the batch
+        assert engine.history() == other.history()
+        assert engine.handle_many(batch) == ()
+        # a failure in the batch (here a customer the directory cannot give) undoes it all
+        failing = fresh_directory()
+        failing.context = _refuse_c3  # type: ignore[method-assign]
+        broken = make_engine(store, failing)
+        with pytest.raises(LookupError):
+            broken.handle_many(
+                [make_event("e6", "viewed", "c1", T0 + 5 * hour),
+                 make_event("e7", "viewed", "c3", T0 + 6 * hour)]
+            )  # fmt: skip
+        assert engine.history() == other.history()
+        assert len(engine.handle(make_event("e6", "signed_up", "c2", T0 + 7 * hour))) == 1
 
     def test_restart_neither_duplicates_nor_loses(self, store: Store) -> None:
         self.require(store, Capability.DURABLE)
