@@ -6,7 +6,6 @@ import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omnicrm.persistence.memory import MemoryStore
 from omnicrm.testing.strategies_timing import (
     customer_contexts,
     customer_events,
@@ -14,16 +13,16 @@ from omnicrm.testing.strategies_timing import (
     journeys,
 )
 from omnicrm.timing import (
-    ChannelPolicy,
     CustomerContext,
     CustomerEvent,
     Engine,
     Facts,
     Journey,
-    StaticDirectory,
     Trigger,
     Wait,
 )
+
+from .test_handle_many import _engine
 
 _TYPES = ("plan_searched", "booking_made")
 _CUSTOMERS = ("c1", "c2", "c3", "c4", "c5", "c6")
@@ -47,16 +46,6 @@ def windowed(draw: st.DrawFn, journey_id: str) -> Journey:
         exclusive=draw(st.booleans()) and draw(st.booleans()),  # one in four
         starts_at=start if window in ("starts", "both") else None,
         ends_at=start + timedelta(days=100) if window in ("ends", "both") else None,
-    )
-
-
-def _engine(found: list[Journey], contexts: list[CustomerContext]) -> Engine:
-    return Engine(
-        MemoryStore(),
-        found,
-        directory=StaticDirectory(contexts),
-        channels=ChannelPolicy(default_channels=("push", "email", "store")),
-        event_types=("plan_searched", "booking_made", "review_submitted", "store_visited"),
     )
 
 
