@@ -116,6 +116,8 @@ def lock_keys(locks: Iterable[str]) -> tuple[str, ...]:
     The sorted order is the order a backend takes them in, so two units of work never
     wait for each other's locks in a cycle.
     """
+    if type(locks) is tuple and not locks:  # none named (the common case): nothing to check
+        return ()
     if isinstance(locks, str | bytes) or not isinstance(locks, Iterable):
         raise InvalidTypeError("locks", locks, "must be an iterable of lock names")
     keys = set()

@@ -73,3 +73,31 @@ def test_close_many_and_merges_roll_back_exactly() -> None:
     after = _entries(store)
     assert not [e for e in heap if after.count(e) < heap.count(e)]
     assert engine.tick(T0 + timedelta(days=30))  # the waits are still found
+
+
+def test_enter_rolls_back_exactly() -> None:
+    def position(customer: str, journey: str, **kw: object) -> Enrollment:
+        fields: dict[str, object] = {"customer_id": customer, "journey_id": journey, "run": 1,
+                                     "step_id": "w", "active": True, "entered_at": T0,
+                                     "due_at": T0 + timedelta(hours=1), "version": 1}  # fmt: skip
+        return Enrollment(**{**fields, **kw})  # type: ignore[arg-type]
+
+    store = MemoryStore()
+    with store.unit_of_work() as uow:
+        uow.timing_enrollments.enter([position("c1", "j2"), position("c1", "j1")])
+        uow.commit()
+    before, heap = _snapshot(store), _entries(store)
+    with store.unit_of_work() as uow:
+        repo = uow.timing_enrollments
+        repo.enter([position("c2", "j3"), position("c2", "j1", active=False, due_at=None)])
+        repo.enter([position("c1", "j3")])  # a customer with rows: one insert each
+        repo.enter([position("c3", "j1")])
+        assert repo.count_active() == 5
+        assert [p.journey_id for p in repo.for_customer("c1")] == ["j1", "j2", "j3"]
+    assert _snapshot(store) == before
+    after = _entries(store)
+    assert not [e for e in heap if after.count(e) < heap.count(e)]
+    with store.unit_of_work() as uow:
+        assert [p.customer_id for p in uow.timing_enrollments.due(T0 + timedelta(hours=2), 9)] == [
+            "c1", "c1",
+        ]  # fmt: skip

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -13,7 +14,7 @@ from omnicrm.timing.errors import JourneyDefinitionError
 from omnicrm.timing.model import Branch, Exit, Journey, Step, Trigger, Wait, WaitForEvent
 from omnicrm.timing.waits import as_timedelta
 
-__all__ = ["CompiledJourney", "Dispatch", "Predicate", "compile_all"]
+__all__ = ["CompiledJourney", "Dispatch", "Opening", "Predicate", "compile_all"]
 
 Predicate = Callable[[Facts], bool]
 
@@ -28,12 +29,29 @@ def matches(test: Predicate, facts: Facts) -> bool:
     return test(facts)
 
 
+class Opening(NamedTuple):
+    """How a journey that starts with a duration wait (or an event wait) is entered.
+
+    Worked out once per journey, so entering needs no step machine: the position rests
+    at ``start`` until the entry instant plus ``span`` on the customer's clock.
+    """
+
+    journey_id: str
+    start: str
+    span: timedelta | relativedelta
+    awaits: str | None
+    holdout_basis_points: int
+    starts_at: datetime | None
+    ends_at: datetime | None
+    exclusive: bool
+
+
 class CompiledJourney:
     """A journey with its steps by id and its conditions compiled."""
 
     __slots__ = (
-        "awaits", "exits", "exits_at", "journey", "spans", "stage_channels", "steps", "tests",
-        "triggers",
+        "awaits", "exits", "exits_at", "journey", "opening", "spans", "stage_channels", "steps",
+        "tests", "triggers",
     )  # fmt: skip
 
     def __init__(self, journey: Journey) -> None:
@@ -58,6 +76,14 @@ class CompiledJourney:
             elif isinstance(step, Branch):
                 for i, case in enumerate(step.cases):
                     self.tests[(step.id, i)] = compile_conditions(case.conditions)
+        self.opening: Opening | None = None
+        span = self.spans.get(journey.start)
+        if span is not None:  # the common start, a duration wait: no step machine needed
+            self.opening = Opening(
+                journey.id, journey.start, span, self.awaits.get(journey.start),
+                journey.holdout_basis_points, journey.starts_at, journey.ends_at,
+                journey.exclusive,
+            )  # fmt: skip
 
     def triggered(self, event_type: str, facts: Facts) -> bool:
         """Return ``True`` if an event of ``event_type`` with ``facts`` enters the journey."""

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import attrs
+from dateutil.relativedelta import relativedelta
 
 from omnicrm.clock import to_micros
 from omnicrm.errors import ValidationError
@@ -98,23 +99,65 @@ class Runner:
         at = event.occurred_at
         repo = uow.timing_enrollments
         positions = repo.for_customer(event.customer_id)
+        facts = Facts(event.properties, ctx.profile, ctx.segment)
         if positions:
             positions = self.catch_up(uow, positions, at, ctx, out)
-            facts = Facts(event.properties, ctx.profile, ctx.segment)
             for position in positions:
                 if position.active:
                     self._on_event(uow, position, event, facts, ctx, out)
         matcher = self.dispatch.matchers.get(event.event_type)
-        if matcher is not None:
-            by_id = self.dispatch.by_id
-            fresh = not positions  # a customer in no journey yet: nothing to look up
-            for journey_id in matcher(Facts(event.properties, ctx.profile, ctx.segment)):
+        if matcher is None:
+            return out
+        by_id = self.dispatch.by_id
+        if positions:
+            for journey_id in matcher(facts):
                 compiled = by_id[journey_id]
                 if (
-                    self._enter(uow, compiled, ctx, at, event.properties, out, fresh=fresh)
+                    self._enter(uow, compiled, ctx, at, event.properties, out)
                     and compiled.journey.exclusive
                 ):
                     break
+            return out
+        # a customer in no journey yet: nothing to look up, and the journeys that start
+        # with a wait are entered together, in one repository call
+        entering: list[Enrollment] = []
+        dues: dict[timedelta | relativedelta, datetime] = {}
+        local: datetime | None = None
+        customer_id, properties = ctx.customer_id, event.properties
+        for journey_id in matcher(facts):
+            compiled = by_id[journey_id]
+            opening = compiled.opening
+            if opening is None:  # the step machine; what is gathered is written first
+                if entering:
+                    repo.enter(entering)
+                    entering = []
+                if (
+                    self._enter(uow, compiled, ctx, at, properties, out, fresh=True)
+                    and compiled.journey.exclusive
+                ):
+                    break
+                continue
+            _, start, span, awaits, basis_points, starts_at, ends_at, exclusive = opening
+            if (starts_at is not None and at < starts_at) or (
+                ends_at is not None and at >= ends_at
+            ):
+                continue
+            due = dues.get(span)
+            if due is None:  # one wall-clock sum per distinct wait length and event
+                if local is None:
+                    local = at.astimezone(_zone(ctx.time_zone))
+                due = dues[span] = (local + span).astimezone(UTC)
+            holdout = basis_points > 0 and in_holdout(journey_id, customer_id, basis_points)
+            entering.append(
+                trusted_enrollment(
+                    customer_id, journey_id, 1, start, True, at, due, awaits, properties, 0,
+                    holdout, 1,
+                )
+            )  # fmt: skip
+            if exclusive:
+                break
+        if entering:
+            repo.enter(entering)
         return out
 
     def catch_up(
@@ -252,26 +295,21 @@ class Runner:
         run = 1 if before is None else before.run + 1
         basis_points = journey.holdout_basis_points
         holdout = basis_points > 0 and in_holdout(journey.id, ctx.customer_id, basis_points)
+        opening = compiled.opening
+        if opening is not None:  # the common start, a duration wait: no step machine needed
+            due = (at.astimezone(_zone(ctx.time_zone)) + opening.span).astimezone(UTC)
+            row = trusted_enrollment(
+                ctx.customer_id, journey.id, run, journey.start, True, at, due,
+                opening.awaits, facts, 0, holdout, 1 if before is None else before.version,
+            )  # fmt: skip
+            if before is None:  # a first entry: stored as built, at version 1, with its entry
+                enrollments.enter((row,))
+            else:
+                uow.timing_entries.add(trusted_entry(ctx.customer_id, journey.id, run, at, holdout))
+                enrollments.put(row)
+            return True
         uow.timing_entries.add(trusted_entry(ctx.customer_id, journey.id, run, at, holdout))
         version = 0 if before is None else before.version
-        span = compiled.spans.get(journey.start)
-        if span is not None:  # the common start, a duration wait: no step machine needed
-            due = (at.astimezone(_zone(ctx.time_zone)) + span).astimezone(UTC)
-            if before is None:  # a first entry: stored as built, at version 1
-                enrollments.insert(
-                    trusted_enrollment(
-                        ctx.customer_id, journey.id, run, journey.start, True, at, due,
-                        compiled.awaits.get(journey.start), facts, 0, holdout, 1,
-                    )
-                )  # fmt: skip
-                return True
-            enrollments.put(
-                trusted_enrollment(
-                    ctx.customer_id, journey.id, run, journey.start, True, at, due,
-                    compiled.awaits.get(journey.start), facts, 0, holdout, version,
-                )
-            )  # fmt: skip
-            return True
         position = Seat(ctx.customer_id, journey.id, run, at, holdout, version)
         self._advance(uow, compiled, position, journey.start, at, ctx, facts, out)
         return True

@@ -82,6 +82,18 @@ class EnrollmentRepository(Protocol):
         """
         ...
 
+    def enter(self, positions: Sequence[Enrollment]) -> None:
+        """Store new positions and log each one's entry, in one call.
+
+        Each position is stored exactly as given (its version kept), where no row is,
+        like :meth:`insert`; and ``EntryRecord(customer_id, journey_id, run,
+        at=entered_at, holdout)`` is added to the entry log, like
+        :meth:`EntryRepository.add`. Raises ``DuplicateError`` if a position (or, on a
+        backend that refuses them, an entry) exists already; the unit of work then rolls
+        back. The engine enters a customer in no journey yet this way, one call per event.
+        """
+        ...
+
     def remove(self, customer_id: str, journey_id: str) -> bool:
         """Delete the position; return ``False`` if there was none."""
         ...

@@ -11,6 +11,8 @@ import heapq
 from array import array
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
+from itertools import pairwise
 from typing import Any
 
 from omnicrm.errors import ConcurrencyError, DuplicateError
@@ -302,6 +304,48 @@ class MemoryEnrollmentRepository:
             raise DuplicateError("enrollment", (customer_id, journey_id))
         self._write(customer_id, journey_id, found, None, enrollment)
 
+    def enter(self, positions: Sequence[Enrollment]) -> None:
+        """Store new positions as given and log their entries; one undo for them all."""
+        t = self._t
+        rows, entries = t.positions, t.entries
+        count = len(positions)
+        first = positions[0] if count else None
+        customer_id = first.customer_id if type(first) is Enrollment else ""
+        if (  # the common case: a customer in no journey yet enters them
+            customer_id
+            and customer_id not in rows
+            and all(type(p) is Enrollment and p.customer_id == customer_id for p in positions)
+        ):
+            if count == 1:
+                rows[customer_id] = positions[0]
+            else:
+                ordered = sorted(positions, key=_journey_of)
+                for a, b in pairwise(ordered):
+                    if a.journey_id == b.journey_id:  # nothing written yet
+                        raise DuplicateError("enrollment", (customer_id, a.journey_id))
+                rows[customer_id] = tuple(ordered)
+            counter, heap, push = t.active, t.due, heapq.heappush
+            change = 0
+            for p in positions:
+                if p.active:
+                    change += 1
+                    if p.due_at is not None:
+                        push(heap, (p.due_at, customer_id, p.journey_id))
+            counter[0] += change
+            _log_entries(entries, positions)
+
+            def undo() -> None:
+                _drop_entries(entries, count)
+                del rows[customer_id]
+                counter[0] -= change
+
+            self._journal.record(undo)
+            return
+        for position in positions:  # anything else: one insert and one entry each
+            self.insert(position)
+            _log_entries(entries, (position,))
+            self._journal.record(partial(_drop_entries, entries, 1))
+
     def remove(self, customer_id: str, journey_id: str) -> bool:
         """Delete the position; ``False`` if there was none."""
         found, current = self._find(customer_id, journey_id)
@@ -383,6 +427,29 @@ def _still_due(
         r.journey_id == journey_id and r.active and r.due_at == due
         for r in rows  # type: ignore[union-attr]
     )
+
+
+def _journey_of(position: Enrollment) -> str:
+    return position.journey_id
+
+
+def _log_entries(
+    entries: tuple[list[str], list[str], array[int], list[datetime], bytearray],
+    positions: Sequence[Enrollment],
+) -> None:
+    """Append the entry of each position (its run, entered at) to the columnar log."""
+    customers, journeys, runs, ats, holdouts = entries
+    customers.extend([p.customer_id for p in positions])
+    journeys.extend([p.journey_id for p in positions])
+    runs.extend([p.run for p in positions])
+    ats.extend([p.entered_at for p in positions])
+    holdouts.extend([p.holdout for p in positions])
+
+
+def _drop_entries(entries: tuple[Any, ...], count: int) -> None:
+    """Take the last ``count`` entries off the log (an undo)."""
+    for column in entries:
+        del column[-count:]
 
 
 def _push_all(

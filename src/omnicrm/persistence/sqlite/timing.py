@@ -221,24 +221,18 @@ class SQLiteEnrollmentRepository:
 
     def insert(self, enrollment: Enrollment) -> None:
         """Store the position as given where none is; ``DuplicateError`` otherwise."""
-        key = (enrollment.customer_id, enrollment.journey_id)
         with translate_errors("insert a journey position"):
-            cursor = self._conn.execute(
-                f"INSERT INTO timing_positions ({_POSITION_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (
-                    *key,
-                    enrollment.run,
-                    enrollment.step_id,
-                    int(enrollment.active),
-                    None if enrollment.due_at is None else to_micros(enrollment.due_at),
-                    enrollment.wait_event,
-                    enrollment.version,
-                    enrollment_to_json(enrollment),
-                ),
-            )
-        if cursor.rowcount != 1:
-            raise DuplicateError("enrollment", key)
+            _insert_position(self._conn, enrollment)
+
+    def enter(self, positions: Sequence[Enrollment]) -> None:
+        """Store new positions as given and log their entries (two statements each)."""
+        with translate_errors("enter journeys"):
+            for position in positions:
+                _insert_position(self._conn, position)
+                _insert_entry(
+                    self._conn, position.customer_id, position.journey_id, position.run,
+                    position.entered_at, position.holdout,
+                )  # fmt: skip
 
     def remove(self, customer_id: str, journey_id: str) -> bool:
         """Delete the position; ``False`` if there was none."""
@@ -258,16 +252,10 @@ class SQLiteEntryRepository:
 
     def add(self, entry: EntryRecord) -> None:
         """Append an entry."""
-        key = (entry.customer_id, entry.journey_id, entry.run)
         with translate_errors("add a journey entry"):
-            try:
-                self._conn.execute(
-                    "INSERT INTO timing_entries (customer_id, journey_id, run, at_us, holdout) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (*key, to_micros(entry.at), int(entry.holdout)),
-                )
-            except INTEGRITY_ERRORS as exc:
-                raise DuplicateError("journey entry", key) from exc
+            _insert_entry(
+                self._conn, entry.customer_id, entry.journey_id, entry.run, entry.at, entry.holdout
+            )
 
     def all(self) -> Sequence[EntryRecord]:
         """Return every entry in order."""
@@ -296,6 +284,41 @@ class SQLiteEntryRepository:
                 (customer_id, journey_id, run),
             )
         return cursor.rowcount == 1
+
+
+def _insert_position(conn: SQLConnection, enrollment: Enrollment) -> None:
+    """Insert a position row as given; ``DuplicateError`` if the key has one."""
+    key = (enrollment.customer_id, enrollment.journey_id)
+    cursor = conn.execute(
+        f"INSERT INTO timing_positions ({_POSITION_COLUMNS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (
+            *key,
+            enrollment.run,
+            enrollment.step_id,
+            int(enrollment.active),
+            None if enrollment.due_at is None else to_micros(enrollment.due_at),
+            enrollment.wait_event,
+            enrollment.version,
+            enrollment_to_json(enrollment),
+        ),
+    )
+    if cursor.rowcount != 1:
+        raise DuplicateError("enrollment", key)
+
+
+def _insert_entry(
+    conn: SQLConnection, customer_id: str, journey_id: str, run: int, at: datetime, holdout: bool
+) -> None:
+    """Insert an entry row; ``DuplicateError`` if ``(customer, journey, run)`` has one."""
+    try:
+        conn.execute(
+            "INSERT INTO timing_entries (customer_id, journey_id, run, at_us, holdout) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (customer_id, journey_id, run, to_micros(at), int(holdout)),
+        )
+    except INTEGRITY_ERRORS as exc:
+        raise DuplicateError("journey entry", (customer_id, journey_id, run)) from exc
 
 
 def _entries(rows: Sequence[tuple[str, str, int, int, int]]) -> tuple[EntryRecord, ...]:

@@ -12,13 +12,14 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from omnicrm.errors import ConcurrencyError
+from omnicrm.errors import ConcurrencyError, DuplicateError
 from omnicrm.testing.contracts._base import StoreFactory
-from omnicrm.testing.contracts._timing_fixtures import T0, make_engine, make_event
+from omnicrm.testing.contracts._timing_fixtures import T0, fresh_directory, make_engine, make_event
 from omnicrm.testing.contracts.timing_machine import TimingStoreComparison
 from omnicrm.testing.contracts.timing_merge import TimingMergeContract
 from omnicrm.timing import (
     ActionStatus,
+    CustomerContext,
     DueAction,
     Enrollment,
     EntryRecord,
@@ -83,6 +84,12 @@ def _tick_in_process(store: Store, barrier: Any, out: Any) -> None:
     barrier.wait()
     actions = make_engine(store).tick(T0 + timedelta(days=4))
     out.put([a.action_id for a in actions])
+
+
+def _refuse_c3(customer_id: str) -> CustomerContext:
+    if customer_id == "c3":
+        raise LookupError(customer_id)
+    return fresh_directory().context(customer_id)
 
 
 class TimingRepositoryContract(TimingMergeContract):
@@ -181,6 +188,51 @@ class TimingRepositoryContract(TimingMergeContract):
             ]  # fmt: skip
             assert uow.timing_enrollments.count_active() == 3
 
+    def test_enter_stores_positions_as_given_and_logs_their_entries(self, store: Store) -> None:
+        later = T0 + timedelta(hours=1)
+        rows = [  # a customer's journeys in any order, one already elsewhere
+            _position("c1", "jb", 5, version=1, holdout=True),
+            _position("c1", "ja", None, version=1, active=False, entered_at=later),
+            _position("c2", "j", 7, version=3, run=2),
+        ]
+        with _uow(store) as uow:
+            uow.timing_enrollments.enter(rows[:2])
+            uow.timing_enrollments.enter(rows[2:])
+            uow.commit()
+        with _uow(store) as uow:
+            repo = uow.timing_enrollments
+            assert list(repo.for_customer("c1")) == [rows[1], rows[0]]  # by journey, as given
+            assert repo.get("c2", "j") == rows[2]
+            assert repo.count_active() == 2
+            assert [(p.customer_id, p.journey_id) for p in repo.due(later, 10)] == [
+                ("c1", "jb"), ("c2", "j"),
+            ]  # fmt: skip
+            assert list(uow.timing_entries.all()) == [
+                EntryRecord(customer_id="c1", journey_id="jb", run=1, at=T0, holdout=True),
+                EntryRecord(customer_id="c2", journey_id="j", run=2, at=T0),
+                EntryRecord(customer_id="c1", journey_id="ja", run=1, at=later),
+            ]
+            repo.enter([])  # nothing to do
+
+    def test_enter_over_an_existing_position_raises_and_rolls_back(self, store: Store) -> None:
+        _put(store, _position("c1", "j", 5))
+        for batch in (
+            [_position("c1", "k", 6, version=1), _position("c1", "j", 9, version=1)],
+            [_position("c2", "j", 6, version=1), _position("c2", "j", 9, version=1)],
+        ):
+            with _uow(store) as uow, pytest.raises(DuplicateError):
+                uow.timing_enrollments.enter(batch)
+        with _uow(store) as uow:
+            uow.timing_enrollments.enter([_position("c3", "j", 6, version=1)])  # rolled back
+        with _uow(store) as uow:
+            repo = uow.timing_enrollments
+            assert [p.journey_id for p in repo.for_customer("c1")] == ["j"]
+            assert repo.for_customer("c2") == ()
+            assert repo.for_customer("c3") == ()
+            assert repo.count_active() == 1
+            assert [p.customer_id for p in repo.due(T0 + timedelta(hours=1), 10)] == ["c1"]
+            assert list(uow.timing_entries.all()) == []
+
     def test_entries_are_listed_in_time_order(self, store: Store) -> None:
         late = EntryRecord(customer_id="c1", journey_id="j", run=2, at=T0 + timedelta(hours=1))
         entry = EntryRecord(customer_id="c1", journey_id="j", run=1, at=T0, holdout=True)
@@ -228,6 +280,38 @@ class TimingRepositoryContract(TimingMergeContract):
         first = engine.handle(make_event("e1", "signed_up", "c1", T0))
         assert len(first) == 1
         assert engine.handle(make_event("e1", "signed_up", "c1", T0)) == ()
+
+    def test_handle_many_is_handle_in_turn_exactly_once_and_atomic(
+        self, store: Store, store_factory: StoreFactory
+    ) -> None:
+        hour = timedelta(hours=1)
+        batch = [
+            make_event("e1", "viewed", "c1", T0),
+            make_event("e2", "signed_up", "c2", T0 + hour),
+            make_event("e1", "viewed", "c1", T0),  # met earlier in the batch: a no-op
+            make_event("e3", "viewed", "c2", T0 + 2 * hour),
+            make_event("e4", "bought", "c1", T0 + 3 * hour),
+        ]
+        engine = make_engine(store)
+        engine.handle(batch[1])  # handled before: a no-op in the batch
+        actions = engine.handle_many([*batch, make_event("e5", "viewed", "c3", T0 + 4 * hour)])
+        other = make_engine(store_factory())
+        one_by_one = [a for e in [batch[1], *batch] for a in other.handle(e)]
+        one_by_one += other.handle(make_event("e5", "viewed", "c3", T0 + 4 * hour))
+        assert actions == tuple(one_by_one[1:])  # ``e2``'s welcome came before the batch
+        assert engine.history() == other.history()
+        assert engine.handle_many(batch) == ()
+        # a failure in the batch (here a customer the directory cannot give) undoes it all
+        failing = fresh_directory()
+        failing.context = _refuse_c3  # type: ignore[method-assign]
+        broken = make_engine(store, failing)
+        with pytest.raises(LookupError):
+            broken.handle_many(
+                [make_event("e6", "viewed", "c1", T0 + 5 * hour),
+                 make_event("e7", "viewed", "c3", T0 + 6 * hour)]
+            )  # fmt: skip
+        assert engine.history() == other.history()
+        assert len(engine.handle(make_event("e6", "signed_up", "c2", T0 + 7 * hour))) == 1
 
     def test_restart_neither_duplicates_nor_loses(self, store: Store) -> None:
         self.require(store, Capability.DURABLE)
