@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from omnicrm.errors import ConfigurationError, DuplicateError, InvalidTypeError
 from omnicrm.identity import CustomerRecord, Decision, MatchConfig, SourceRef, link, resolve
-from omnicrm.identity.linkage import ONE_TO_ONE_RULE
+from omnicrm.identity.linkage import ONE_TO_ONE_RULE, one_to_one
 from omnicrm.testing.japanese_records import generate_records
 from omnicrm.testing.strategies_identity import customer_records
 
@@ -66,37 +66,65 @@ def test_a_name_alone_never_links() -> None:
 
 
 TWIN_NAMES = ("ユウタ", "ユウト", "ハルト", "ハルカ", "ソウタ", "ミユ")
+FIELDS = st.sets(st.sampled_from(["landline", "mobile", "address", "gender", "birth_date"]))
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     names=st.lists(st.sampled_from(TWIN_NAMES), min_size=2, max_size=2, unique=True),
-    left_fields=st.sets(st.sampled_from(["phone", "address", "gender", "birth_date"])),
-    right_fields=st.sets(st.sampled_from(["phone", "address", "gender", "birth_date"])),
+    kept=st.lists(FIELDS, min_size=4, max_size=4),
+    genders=st.sampled_from(["男性", "女性"]),
     flip=st.booleans(),
 )
 def test_twins_present_on_both_sides_are_not_crossed(
-    names: list[str], left_fields: set[str], right_fields: set[str], flip: bool
+    names: list[str], kept: list[set[str]], genders: str, flip: bool
 ) -> None:
     def twin(side: str, n: int, fields: set[str]) -> CustomerRecord:
         values = {
-            "phone": "03-1234-5678",
-            "address": "東京都世田谷区太子堂1-2-3",
-            "postal_code": "154-0004",
-            "birth_date": "2001-05-05",
-            "gender": "男性" if n == 0 else "女性",
+            "landline": ("phone", "03-1234-5678"),
+            "mobile": ("phone", f"090-0000-000{n}"),
+            "address": ("address", "東京都世田谷区太子堂1-2-3"),
+            "birth_date": ("birth_date", "2001-05-05"),
+            "gender": ("gender", genders if n == 0 else "女性"),
         }
-        kept = {k: v for k, v in values.items() if k in fields or k == "postal_code"}
-        return rec(f"{side}:{n}", family_name_kana="タナカ", given_name_kana=names[n], **kept)
+        given = dict(values[f] for f in sorted(fields))
+        return rec(
+            f"{side}:{n}", family_name_kana="タナカ", given_name_kana=names[n],
+            postal_code="154-0004", **given,
+        )  # fmt: skip
 
-    left = [twin("store", n, left_fields) for n in (0, 1)]
-    right = [twin("ec", n, right_fields) for n in (0, 1)]
+    left = [twin("store", n, kept[n]) for n in (0, 1)]
+    right = [twin("ec", n, kept[2 + n]) for n in (0, 1)]
     if flip:
         right.reverse()
     result = link(left, right)
     for n in (0, 1):
-        partners = result.cluster_of(left[0 if n == 0 else 1].source) - {left[n].source}
+        partners = result.cluster_of(SourceRef("store", str(n))) - {SourceRef("store", str(n))}
         assert partners <= {SourceRef("ec", str(n))}
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.dictionaries(
+        st.tuples(st.integers(0, 5), st.integers(6, 11)),
+        st.floats(min_value=-5, max_value=30, allow_nan=False),
+        max_size=25,
+    )
+)
+def test_one_to_one_links_each_index_at_most_once(values: dict[tuple[int, int], float]) -> None:
+    partner = one_to_one(values)
+    for i, j in partner.items():
+        assert partner[j] == i
+        assert (i, j) in values or (j, i) in values
+    greedy: dict[int, int] = {}
+    for (i, j), _ in sorted(values.items(), key=lambda item: (-item[1], item[0])):
+        if i not in greedy and j not in greedy:
+            greedy[i], greedy[j] = j, i
+
+    def total(links: dict[int, int]) -> float:
+        return sum(values[i, j] for i, j in links.items() if i < j)
+
+    assert total(partner) >= total(greedy) - 1e-9
 
 
 @settings(max_examples=25, deadline=None)
@@ -158,3 +186,15 @@ def test_a_bad_threshold_is_refused() -> None:
         link([], [], threshold="6")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
         link([], [], threshold=float("nan"))
+
+
+def test_nothing_is_forgiven_when_gender_or_a_personal_contact_contradicts() -> None:
+    twin = {"birth_date": "2001-05-05", **BASE}
+    a = rec("a:1", given_name="Kynan", gender="M", **twin)
+    b = rec("b:1", given_name="Kirra", gender="F", **twin)
+    levels = {c.field: c.weight for c in link([a], [b]).explain(a.source, b.source).fields}
+    assert levels["given_name"] == -20.0
+    c = rec("a:2", given_name="Kynan", phone="090-1111-2222", birth_date="1931-09-24", **BASE)
+    d = rec("b:2", given_name="Kynan", phone="080-3333-4444", birth_date="1977-01-17", **BASE)
+    result = link([c], [d])
+    assert result.explain(c.source, d.source).guard == "different_birth_dates"

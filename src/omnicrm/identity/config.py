@@ -112,7 +112,8 @@ class MatchConfig:
         forgive_one_difference: a wholly different given name weighs no less than
             ``FORGIVEN_WEIGHT`` (−4) when the dates of birth agree, and a different date of
             birth is no guard and weighs the same when the given names agree — one
-            replaced value among agreeing ones. Off for deduplication, where it would
+            replaced value among agreeing ones, unless the genders, two mobile numbers
+            or two e-mail addresses differ. Off for deduplication, where it would
             merge twins; :func:`~omnicrm.identity.link` turns it on, where each record
             has at most one partner and candidates compete.
 

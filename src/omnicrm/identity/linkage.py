@@ -5,13 +5,16 @@ be one person and that both twins of a family may be present, so it reads a diff
 given name next to one surname, birth date and address as twins (−20 bits) and two
 different birth dates as two people (a guard). Linking two sources that are each free
 of duplicates is a different task: a record has *at most one* partner on the other
-side, so candidates compete. Pairs are scored with the same weights, except that one
-replaced value among agreeing ones is forgiven (``MatchConfig.forgive_one_difference``:
-a different given name next to agreeing birth dates, or a different birth date next to
-agreeing given names, weighs −4 and is no guard), and then assigned one to one, best
-first: a pair links when both records are still free and a rule links it, it reaches
-the match threshold, or it reaches :data:`LINK_THRESHOLD` with some field besides the
-name and gender agreeing. When both twins are on both sides, each twin's own record
+side, so candidates compete.
+
+Pairs are scored with the same weights, except that one replaced value among agreeing
+ones is forgiven (``MatchConfig.forgive_one_difference``: a different given name next
+to agreeing birth dates, or a different birth date next to agreeing given names, weighs
+−4 and is no guard, unless the genders, two mobiles or two e-mails say another person).
+Then pairs are assigned one to one, best first: a pair links when both records are
+still free and a rule links it, it reaches the match threshold, or it reaches
+:data:`LINK_THRESHOLD` with a field besides the name and gender weighing at least
+:data:`CORROBORATION`. When both twins are on both sides, each twin's own record
 outscores the sibling's and is taken first, so twins are not crossed; a twin whose own
 record is missing from the other source may be linked to the sibling's.
 """
@@ -34,14 +37,21 @@ from omnicrm.identity.prepared import PreparedRecord
 from omnicrm.identity.records import CustomerRecord, SourceRef
 from omnicrm.identity.scoring import quick_decision, score_fields
 
-__all__ = ["LINK_THRESHOLD", "ONE_TO_ONE_RULE", "link", "linkage_config"]
+__all__ = [
+    "CORROBORATION",
+    "LINK_THRESHOLD",
+    "ONE_TO_ONE_RULE",
+    "link",
+    "linkage_config",
+    "one_to_one",
+]
 
 ONE_TO_ONE_RULE = "best_one_to_one"
 """The rule named in a link scored below the match threshold but won in the assignment."""
 
-LINK_THRESHOLD = 6.0
-"""The least score of a link won in the assignment (below the match threshold, with
-some field besides the name and gender agreeing)."""
+LINK_THRESHOLD = 4.0
+"""The least score of a link won in the assignment below the match threshold; such a
+link also needs a field besides the name and gender weighing :data:`CORROBORATION`."""
 Records = Iterable[CustomerRecord | Mapping[str, object]]
 
 
@@ -150,13 +160,16 @@ def _cross_pairs(
                     yield i, j
 
 
+CORROBORATION = 2.0
+"""The least weight of the field besides the name and gender a weak link needs (a
+postal code, an address, a birth date, a phone or an e-mail agreeing; not a near date)."""
 _NAMES = frozenset({"family_name", "given_name", "gender"})
 
 
 def _corroborated(a: PreparedRecord, b: PreparedRecord, config: MatchConfig) -> bool:
-    """Some field besides the name and gender agrees (strangers share names)."""
+    """A field besides the name and gender agrees (strangers share names)."""
     _, parts = score_fields(a, b, config)
-    return any(part.weight > 0 and part.field not in _NAMES for part in parts)
+    return any(part.weight >= CORROBORATION and part.field not in _NAMES for part in parts)
 
 
 def _assign(
@@ -166,23 +179,70 @@ def _assign(
     frequencies: NameFrequencies | None,
     threshold: float,
 ) -> dict[tuple[int, int], _PairOutcome]:
-    """Score the cross-source candidate pairs and assign them one to one, best first."""
-    ranked: list[tuple[int, float, int, int, str | None]] = []
+    """Score the cross-source candidate pairs and assign them one to one."""
+    found: dict[tuple[int, int], tuple[float, str | None]] = {}
     outcomes: dict[tuple[int, int], _PairOutcome] = {}
     for i, j in _cross_pairs(prepared, split, config):
         decision, score, rule = quick_decision(prepared[i], prepared[j], config, frequencies)
         if decision == Decision.CANNOT_LINK:
             outcomes[i, j] = (decision, None, None)
         elif rule is not None or score >= config.match_threshold:
-            ranked.append((0 if rule else 1, -score, i, j, rule))
+            found[i, j] = (score, rule)
         elif score >= threshold and _corroborated(prepared[i], prepared[j], config):
-            ranked.append((1, -score, i, j, rule))
-    taken: set[int] = set()
-    for _, score, i, j, rule in sorted(ranked):
-        if i in taken or j in taken:
-            continue
-        taken.update((i, j))
-        if rule is None and -score < config.match_threshold:
-            rule = ONE_TO_ONE_RULE
-        outcomes[i, j] = (Decision.MERGE, rule, None)
+            found[i, j] = (score, ONE_TO_ONE_RULE)
+    values = {
+        pair: score + (_RULE_BONUS if rule not in (None, ONE_TO_ONE_RULE) else 0.0)
+        for pair, (score, rule) in found.items()
+    }
+    if not found:
+        return outcomes
+    partner = one_to_one(values)
+    for i, j in found:
+        if partner.get(i) == j:
+            outcomes[i, j] = (Decision.MERGE, found[i, j][1], None)
     return outcomes
+
+
+_RULE_BONUS = 1000.0
+"""Added to a pair linked by a deterministic rule, so it outranks any score."""
+_ROUNDS = 10
+
+
+def one_to_one(values: Mapping[tuple[int, int], float]) -> dict[int, int]:
+    """A one-to-one assignment of the pairs ``(i, j)`` (``i`` on one side, ``j`` on the other).
+
+    Best first (greedy by value), then improved: a record left free whose candidate was
+    taken gets it when the candidate's partner can move to a free record of its own and
+    the two pairs together are worth more than the one (twins whose records were
+    crossed by the greedy pass are uncrossed this way). Returns each linked index's
+    partner, both ways.
+    """
+    partner: dict[int, int] = {}
+    for (i, j), _ in sorted(values.items(), key=lambda item: (-item[1], item[0])):
+        if i not in partner and j not in partner:
+            partner[i], partner[j] = j, i
+    neighbours: dict[int, list[int]] = defaultdict(list)
+    for i, j in values:
+        neighbours[i].append(j)
+        neighbours[j].append(i)
+
+    def value(x: int, y: int) -> float:
+        return values[(x, y)] if (x, y) in values else values[(y, x)]
+
+    for _ in range(_ROUNDS):
+        improved = False
+        for free in [x for x in neighbours if x not in partner]:
+            for taken in neighbours[free]:
+                other = partner.get(taken)
+                if other is None or free in partner:
+                    continue
+                moves = [(value(other, y), y) for y in neighbours[other] if y not in partner]
+                if moves:
+                    best, target = max(moves)
+                    if value(free, taken) + best > value(other, taken):
+                        partner[free], partner[taken] = taken, free
+                        partner[other], partner[target] = target, other
+                        improved = True
+        if not improved:
+            break
+    return partner

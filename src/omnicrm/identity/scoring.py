@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from omnicrm.identity._similarity import jaro_winkler, swap_distance
 from omnicrm.identity.compare import (
     _MOBILE_PREFIXES,
@@ -37,6 +39,16 @@ def _swapped(a: PreparedRecord, b: PreparedRecord) -> tuple[str, str] | None:
     if family in _AGREEING and given in _AGREEING:
         return family, given
     return None
+
+
+def _given_level(a: PreparedRecord, b: PreparedRecord) -> str:
+    """The given names' level, names written the other way round on one side allowed."""
+    given = COMPARATORS["given_name"](a, b)
+    if given == DIFFERENT and COMPARATORS["family_name"](a, b) == DIFFERENT:
+        swapped = _swapped(a, b)
+        if swapped is not None:
+            return swapped[1]
+    return given
 
 
 def _levels(
@@ -78,11 +90,22 @@ FORGIVEN_WEIGHT = -4.0
 _BIRTH_AGREES = frozenset({EXACT, NEAR, "transposed"})
 
 
+_CONTRADICTIONS = (("gender", DIFFERENT), ("phone", "other_mobile"), ("email", DIFFERENT))
+"""Levels that say "another person" by themselves: no replaced value is forgiven then."""
+
+
+def _contradicted(levels: Mapping[str, str]) -> bool:
+    return any(levels.get(f) == contradiction for f, contradiction in _CONTRADICTIONS)
+
+
 def _forgiven(part: tuple[str, str, float], levels: dict[str, str]) -> tuple[str, str, float]:
     """One replaced value among agreeing ones: a different given name next to agreeing
-    birth dates, or a different birth date next to agreeing given names."""  # noqa: D205, D209
+    birth dates, or a different birth date next to agreeing given names — unless the
+    genders, two mobiles or two e-mails say another person."""  # noqa: D205, D209
     field, level, weight = part
     if level != DIFFERENT or weight >= FORGIVEN_WEIGHT:
+        return part
+    if _contradicted(levels):
         return part
     if (field == "given_name" and levels.get("birth_date") in _BIRTH_AGREES) or (
         field == "birth_date" and levels.get("given_name") in _AGREEING
@@ -204,7 +227,11 @@ def cannot_link(a: PreparedRecord, b: PreparedRecord, *, forgive: bool = False) 
     With ``forgive`` (linkage) two different dates of birth are no guard when the given
     names agree; they are still scored.
     """
-    forgiven = forgive and COMPARATORS["given_name"](a, b) in _AGREEING
+    forgiven = (
+        forgive
+        and _given_level(a, b) in _AGREEING
+        and not _contradicted({f: COMPARATORS[f](a, b) for f, _ in _CONTRADICTIONS})
+    )
     if a.birth_date and b.birth_date and _dates_differ(a, b) and not forgiven:
         return "different_birth_dates"
     if a.email_verified and b.email_verified and a.email != b.email:
