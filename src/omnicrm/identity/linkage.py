@@ -128,6 +128,8 @@ def _extra_keys(p: PreparedRecord) -> Iterator[str]:
     family = p.family_kana or p.family
     if family and p.postal_code:
         yield f"family_prefix_postal:{family[:3]}|{p.postal_code}"
+    if p.birth_date:
+        yield f"birth:{p.birth_date.isoformat()}"
 
 
 def _cross_pairs(
@@ -136,7 +138,8 @@ def _cross_pairs(
     """Each pair of one left and one right record sharing a blocking key, once.
 
     Blocks of the linkage-only keys larger than ``max_block_size`` on either side
-    (a large household, a common name at one postcode) are left out.
+    (a large household, a common name at one postcode, a common birth date) are left
+    out.
     """
     seen: set[tuple[int, int]] = set()
     for i, j in candidate_pairs(
