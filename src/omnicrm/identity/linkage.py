@@ -31,11 +31,11 @@ from omnicrm.errors import ConfigurationError, InvalidTypeError
 from omnicrm.identity.batch import Resolution, _PairOutcome, fill_readings, prepare_rows
 from omnicrm.identity.blocking import candidate_pairs
 from omnicrm.identity.config import MatchConfig
-from omnicrm.identity.explain import Decision
+from omnicrm.identity.explain import Decision, FieldComparison
 from omnicrm.identity.frequencies import NameFrequencies, count_names
 from omnicrm.identity.prepared import PreparedRecord
 from omnicrm.identity.records import CustomerRecord, SourceRef
-from omnicrm.identity.scoring import quick_decision, score_fields
+from omnicrm.identity.scoring import cannot_link, deterministic_rule, score_fields
 
 __all__ = [
     "CORROBORATION",
@@ -169,9 +169,8 @@ postal code, an address, a birth date, a phone or an e-mail agreeing; not a near
 _NAMES = frozenset({"family_name", "given_name", "gender"})
 
 
-def _corroborated(a: PreparedRecord, b: PreparedRecord, config: MatchConfig) -> bool:
+def _corroborated(parts: Iterable[FieldComparison]) -> bool:
     """A field besides the name and gender agrees (strangers share names)."""
-    _, parts = score_fields(a, b, config)
     return any(part.weight >= CORROBORATION and part.field not in _NAMES for part in parts)
 
 
@@ -186,12 +185,16 @@ def _assign(
     found: dict[tuple[int, int], tuple[float, str | None]] = {}
     outcomes: dict[tuple[int, int], _PairOutcome] = {}
     for i, j in _cross_pairs(prepared, split, config):
-        decision, score, rule = quick_decision(prepared[i], prepared[j], config, frequencies)
-        if decision == Decision.CANNOT_LINK:
-            outcomes[i, j] = (decision, None, None)
-        elif rule is not None or score >= config.match_threshold:
+        a, b = prepared[i], prepared[j]
+        guard = cannot_link(a, b, forgive=config.forgive_one_difference)
+        if guard is not None:
+            outcomes[i, j] = (Decision.CANNOT_LINK, None, guard)
+            continue
+        score, parts = score_fields(a, b, config, frequencies)
+        rule = deterministic_rule(a, b)
+        if rule is not None or score >= config.match_threshold:
             found[i, j] = (score, rule)
-        elif score >= threshold and _corroborated(prepared[i], prepared[j], config):
+        elif score >= threshold and _corroborated(parts):
             found[i, j] = (score, ONE_TO_ONE_RULE)
     values = {
         pair: score + (_RULE_BONUS if rule not in (None, ONE_TO_ONE_RULE) else 0.0)

@@ -227,16 +227,23 @@ def cannot_link(a: PreparedRecord, b: PreparedRecord, *, forgive: bool = False) 
     With ``forgive`` (linkage) two different dates of birth are no guard when the given
     names agree; they are still scored.
     """
-    forgiven = (
-        forgive
-        and _given_level(a, b) in _AGREEING
-        and not _contradicted({f: COMPARATORS[f](a, b) for f, _ in _CONTRADICTIONS})
-    )
-    if a.birth_date and b.birth_date and _dates_differ(a, b) and not forgiven:
+    if (
+        a.birth_date
+        and b.birth_date
+        and _dates_differ(a, b)
+        and not (forgive and _forgivable(a, b))
+    ):
         return "different_birth_dates"
     if a.email_verified and b.email_verified and a.email != b.email:
         return "different_verified_emails"
     return None
+
+
+def _forgivable(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """The given names agree and nothing (gender, mobiles, e-mails) says another person."""
+    if _given_level(a, b) not in _AGREEING:
+        return False
+    return not _contradicted({f: COMPARATORS[f](a, b) for f, _ in _CONTRADICTIONS})
 
 
 def _dates_differ(a: PreparedRecord, b: PreparedRecord) -> bool:
