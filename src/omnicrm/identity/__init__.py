@@ -19,6 +19,7 @@ from omnicrm.identity.estimate import estimate_weights
 from omnicrm.identity.events import CustomerErased, CustomersMerged, CustomersUnmerged
 from omnicrm.identity.explain import Decision, Explanation, FieldComparison
 from omnicrm.identity.golden import FieldValue, GoldenRecord, Survivorship, build_golden
+from omnicrm.identity.linkage import link
 from omnicrm.identity.model import (
     AuditEntry,
     IdentityProfile,
@@ -81,6 +82,7 @@ __all__ = [
     "deterministic_rule",
     "estimate_weights",
     "learn_readings",
+    "link",
     "normalize_address",
     "normalize_email",
     "normalize_gender",

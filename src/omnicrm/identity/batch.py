@@ -20,7 +20,14 @@ from omnicrm.identity.readings import learn_readings
 from omnicrm.identity.records import CustomerRecord, SourceRef
 from omnicrm.identity.scoring import decide, quick_decision
 
-__all__ = ["RejectedRow", "Resolution", "prepare_all", "resolve"]
+__all__ = [
+    "RejectedRow",
+    "Resolution",
+    "fill_readings",
+    "prepare_all",
+    "prepare_rows",
+    "resolve",
+]
 
 _LAST = datetime.max.replace(tzinfo=UTC)
 
@@ -46,10 +53,30 @@ def prepare_all(
     rows: Iterable[object], config: MatchConfig
 ) -> tuple[list[PreparedRecord], list[RejectedRow]]:
     """Validate and normalise every row; bad rows are reported, never raised."""
+    prepared, rejected, _ = prepare_rows(rows, config, set())
+    if config.learn_readings:
+        prepared = fill_readings(prepared)
+    return prepared, rejected
+
+
+def fill_readings(prepared: list[PreparedRecord]) -> list[PreparedRecord]:
+    """Learn kanji names' readings from ``prepared`` and fill in the missing ones."""
+    readings = learn_readings(prepared)
+    return [readings.fill(p) for p in prepared]
+
+
+def prepare_rows(
+    rows: Iterable[object], config: MatchConfig, seen: set[SourceRef], start: int = 0
+) -> tuple[list[PreparedRecord], list[RejectedRow], int]:
+    """Validate and normalise ``rows`` (numbered from ``start``), without readings.
+
+    A source already in ``seen`` is rejected as a duplicate; accepted sources are added
+    to it. Returns the records, the rejected rows and the number of rows read.
+    """
     prepared: list[PreparedRecord] = []
     rejected: list[RejectedRow] = []
-    seen: set[SourceRef] = set()
-    for index, row in enumerate(rows):
+    index = start - 1
+    for index, row in enumerate(rows, start):
         try:
             record = CustomerRecord.from_mapping(row)
             if record.source in seen:
@@ -65,10 +92,7 @@ def prepare_all(
             )
         except OmniCRMError as exc:
             rejected.append(RejectedRow(index, exc))
-    if config.learn_readings:
-        readings = learn_readings(prepared)
-        prepared = [readings.fill(p) for p in prepared]
-    return prepared, rejected
+    return prepared, rejected, index + 1 - start
 
 
 def _age(p: PreparedRecord) -> datetime:

@@ -109,6 +109,13 @@ class MatchConfig:
             a kanji-only record can be compared with a kana-only one.
         name_frequencies: in a batch, weight an exact name match by how common the name
             is (term-frequency adjustment): less for 佐藤, more for a rare name.
+        forgive_one_difference: a wholly different given name weighs no less than
+            ``FORGIVEN_WEIGHT`` (−4) when the dates of birth agree, and a different date of
+            birth is no guard and weighs the same when the given names agree — one
+            replaced value among agreeing ones, unless the genders, two mobile numbers
+            or two e-mail addresses differ. Off for deduplication, where it would
+            merge twins; :func:`~omnicrm.identity.link` turns it on, where each record
+            has at most one partner and candidates compete.
 
     """
 
@@ -126,6 +133,7 @@ class MatchConfig:
     source_priority: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     learn_readings: bool = True
     name_frequencies: bool = True
+    forgive_one_difference: bool = False
 
     def weight(self, field: str, level: str) -> float:
         """The weight of ``level`` for ``field`` (0 for ``missing`` or an unlisted level)."""

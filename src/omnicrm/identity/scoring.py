@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from omnicrm.identity._similarity import jaro_winkler
+from collections.abc import Mapping
+
+from omnicrm.identity._similarity import jaro_winkler, swap_distance
 from omnicrm.identity.compare import (
+    _MOBILE_PREFIXES,
     COMPARATORS,
     DIFFERENT,
     EXACT,
@@ -16,7 +19,14 @@ from omnicrm.identity.explain import Decision, Explanation, FieldComparison
 from omnicrm.identity.frequencies import NameFrequencies
 from omnicrm.identity.prepared import PreparedRecord
 
-__all__ = ["cannot_link", "decide", "deterministic_rule", "quick_decision", "score_fields"]
+__all__ = [
+    "FORGIVEN_WEIGHT",
+    "cannot_link",
+    "decide",
+    "deterministic_rule",
+    "quick_decision",
+    "score_fields",
+]
 
 
 _AGREEING = frozenset({EXACT, NEAR, "reading"})
@@ -31,6 +41,16 @@ def _swapped(a: PreparedRecord, b: PreparedRecord) -> tuple[str, str] | None:
     return None
 
 
+def _given_level(a: PreparedRecord, b: PreparedRecord) -> str:
+    """The given names' level, names written the other way round on one side allowed."""
+    given = COMPARATORS["given_name"](a, b)
+    if given == DIFFERENT and COMPARATORS["family_name"](a, b) == DIFFERENT:
+        swapped = _swapped(a, b)
+        if swapped is not None:
+            return swapped[1]
+    return given
+
+
 def _levels(
     a: PreparedRecord,
     b: PreparedRecord,
@@ -43,7 +63,11 @@ def _levels(
         swapped = _swapped(a, b)
         if swapped is not None:
             levels["family_name"], levels["given_name"] = swapped
+    if levels.get("given_name") == DIFFERENT and _one_typo_apart(a, b) and _same_contact(a, b):
+        levels["given_name"] = NEAR
     parts = [(f, lvl, weights[f].get(lvl, 0.0)) for f, lvl in levels.items()]
+    if config.forgive_one_difference:
+        parts = [_forgiven(part, levels) for part in parts]
     if frequencies is not None:
         parts = [_adjusted(part, a, frequencies) for part in parts]
     for name, comparator in config.attribute_comparators.items():
@@ -60,6 +84,36 @@ def _levels(
     return parts
 
 
+FORGIVEN_WEIGHT = -4.0
+"""The least weight of a different given name (or birth date) forgiven in linkage."""
+
+_BIRTH_AGREES = frozenset({EXACT, NEAR, "transposed"})
+
+
+_CONTRADICTIONS = (("gender", DIFFERENT), ("phone", "other_mobile"), ("email", DIFFERENT))
+"""Levels that say "another person" by themselves: no replaced value is forgiven then."""
+
+
+def _contradicted(levels: Mapping[str, str]) -> bool:
+    return any(levels.get(f) == contradiction for f, contradiction in _CONTRADICTIONS)
+
+
+def _forgiven(part: tuple[str, str, float], levels: dict[str, str]) -> tuple[str, str, float]:
+    """One replaced value among agreeing ones: a different given name next to agreeing
+    birth dates, or a different birth date next to agreeing given names — unless the
+    genders, two mobiles or two e-mails say another person."""  # noqa: D205, D209
+    field, level, weight = part
+    if level != DIFFERENT or weight >= FORGIVEN_WEIGHT:
+        return part
+    if _contradicted(levels):
+        return part
+    if (field == "given_name" and levels.get("birth_date") in _BIRTH_AGREES) or (
+        field == "birth_date" and levels.get("given_name") in _AGREEING
+    ):
+        return field, level, FORGIVEN_WEIGHT
+    return part
+
+
 def _adjusted(
     part: tuple[str, str, float], a: PreparedRecord, frequencies: NameFrequencies
 ) -> tuple[str, str, float]:
@@ -70,6 +124,28 @@ def _adjusted(
 
 
 _NAME_PARTS = {"family_name": "family", "given_name": "given"}
+
+
+def _given_reading(p: PreparedRecord) -> str:
+    return p.given_kana or p.given
+
+
+def _one_typo_apart(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """The given names' readings differ by one edit (a typo in a short name)."""
+    left, right = _given_reading(a), _given_reading(b)
+    return min(len(left), len(right)) >= 2 and swap_distance(left, right, cutoff=1) <= 1
+
+
+def _same_contact(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """The records share a personal contact: one mobile number or one e-mail address.
+
+    Twins and siblings share a birth date, an address and a landline, never a mobile
+    or a mailbox, so with one of these a one-letter difference in a short given name
+    is a typo rather than a sibling.
+    """
+    if a.email and a.email == b.email:
+        return True
+    return bool(a.phone) and a.phone == b.phone and a.phone.startswith(_MOBILE_PREFIXES)
 
 
 def score_fields(
@@ -93,7 +169,7 @@ def quick_decision(
     frequencies: NameFrequencies | None = None,
 ) -> tuple[str, float, str | None]:
     """:func:`decide` without building the explanation: ``(decision, score, rule)``."""
-    if cannot_link(a, b) is not None:
+    if cannot_link(a, b, forgive=config.forgive_one_difference) is not None:
         return Decision.CANNOT_LINK, 0.0, None
     score = sum(p[2] for p in _levels(a, b, config, frequencies))
     rule = deterministic_rule(a, b)
@@ -117,6 +193,13 @@ def _names_agree(a: PreparedRecord, b: PreparedRecord) -> bool:
     return bool(a.family and a.given) and (a.family, a.given) == (b.family, b.given)
 
 
+def _given_names_agree(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """Given name read the same (kana if both have it, else spelling)."""
+    if a.given_kana and b.given_kana:
+        return a.given_kana == b.given_kana
+    return bool(a.given) and a.given == b.given
+
+
 def deterministic_rule(a: PreparedRecord, b: PreparedRecord) -> str | None:
     """The deterministic rule linking two records, if one applies.
 
@@ -133,16 +216,38 @@ def deterministic_rule(a: PreparedRecord, b: PreparedRecord) -> str | None:
         return "same_phone_and_name"
     if a.email and a.email == b.email and _names_agree(a, b):
         return "same_email_and_name"
+    if _same_contact(a, b) and _given_names_agree(a, b):
+        return "same_contact_and_given_name"
     return None
 
 
-def cannot_link(a: PreparedRecord, b: PreparedRecord) -> str | None:
-    """The guard forbidding two records from being one person, if one applies."""
-    if a.birth_date and b.birth_date and COMPARATORS["birth_date"](a, b) == DIFFERENT:
+def cannot_link(a: PreparedRecord, b: PreparedRecord, *, forgive: bool = False) -> str | None:
+    """The guard forbidding two records from being one person, if one applies.
+
+    With ``forgive`` (linkage) two different dates of birth are no guard when the given
+    names agree; they are still scored.
+    """
+    if (
+        a.birth_date
+        and b.birth_date
+        and _dates_differ(a, b)
+        and not (forgive and _forgivable(a, b))
+    ):
         return "different_birth_dates"
     if a.email_verified and b.email_verified and a.email != b.email:
         return "different_verified_emails"
     return None
+
+
+def _forgivable(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """The given names agree and nothing (gender, mobiles, e-mails) says another person."""
+    if _given_level(a, b) not in _AGREEING:
+        return False
+    return not _contradicted({f: COMPARATORS[f](a, b) for f, _ in _CONTRADICTIONS})
+
+
+def _dates_differ(a: PreparedRecord, b: PreparedRecord) -> bool:
+    return COMPARATORS["birth_date"](a, b) == DIFFERENT
 
 
 def decide(
@@ -154,7 +259,7 @@ def decide(
     """Decide one pair: guard, then rule, then score against the thresholds."""
     score, parts = score_fields(a, b, config, frequencies)
     ref_a, ref_b = a.record.source, b.record.source
-    guard = cannot_link(a, b)
+    guard = cannot_link(a, b, forgive=config.forgive_one_difference)
     if guard is not None:
         return Explanation(ref_a, ref_b, Decision.CANNOT_LINK, score, parts, guard=guard)
     rule = deterministic_rule(a, b)
