@@ -1,0 +1,260 @@
+"""Positions stored by column: one slot per ``(customer, journey)`` row, values built on read.
+
+A million waits must fit in a few hundred megabytes, so a position is not kept as a
+record object: each field is one entry of a machine-integer column (instants as epoch
+microseconds; journey, step and event-type ids as indexes into a table of the names
+seen), and :class:`~omnicrm.timing.records.Enrollment` values are built when read. A
+customer's slots are chained through ``next`` in journey-id order, the first one found
+through ``slot_of``. Removed rows leave a blank slot (customer and facts cleared).
+"""
+
+from __future__ import annotations
+
+from array import array
+from datetime import UTC, datetime, timedelta
+
+from omnicrm.frozenmap import FrozenMap
+from omnicrm.persistence.memory._tables import Journal
+from omnicrm.timing.records import Enrollment, trusted_enrollment
+
+__all__ = [
+    "ACTIVE",
+    "EMPTY",
+    "HOLDOUT",
+    "NO_DUE",
+    "Names",
+    "PositionTable",
+    "Row",
+    "from_us",
+    "to_us",
+]
+
+NO_DUE = -(2**63)
+"""The ``due`` column's value for a position with no due time."""
+ACTIVE, HOLDOUT = 1, 2
+"""Bits of the ``flags`` column."""
+EMPTY = FrozenMap()
+"""Shared by every row without facts."""
+
+Row = tuple[int, int, int, int, int, int, int, FrozenMap, int, int]
+"""A slot's values: journey, run, step, flags, entered, due, waiting, facts, deferrals, version."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def to_us(instant: datetime) -> int:
+    """Return an aware instant as epoch microseconds."""
+    return (instant - _EPOCH) // _US
+
+
+def from_us(micros: int) -> datetime:
+    """Return the UTC instant ``micros`` after the epoch."""
+    return _EPOCH + timedelta(0, 0, micros)
+
+
+class Names:
+    """Ids (journeys, steps, event types) interned to small integers; additions journaled."""
+
+    __slots__ = ("ids", "names")
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.ids: dict[str, int] = {}
+
+    def id(self, name: str, journal: Journal) -> int:
+        """Return the index of ``name``, adding it if new."""
+        found = self.ids.get(name)
+        if found is None:
+            found = self.ids[name] = len(self.names)
+            self.names.append(name)
+            journal.record(self._forget_last)
+        return found
+
+    def _forget_last(self) -> None:
+        del self.ids[self.names.pop()]
+
+
+class PositionTable:
+    """The positions, one slot per row, each field a column (see the module docs)."""
+
+    __slots__ = (
+        "active", "customer", "deferrals", "due", "entered", "facts", "flags", "journey",
+        "names", "next", "run", "slot_of", "step", "version", "waiting",
+    )  # fmt: skip
+
+    def __init__(self, names: Names) -> None:
+        self.names = names
+        self.slot_of: dict[str, int] = {}  # customer -> first slot of the chain
+        self.customer: list[str] = []  # "": a removed row's blank slot
+        self.journey = array("i")
+        self.run = array("q")
+        self.step = array("i")
+        self.flags = bytearray()
+        self.entered = array("q")
+        self.due = array("q")
+        self.waiting = array("i")  # -1: no awaited event
+        self.facts: list[FrozenMap] = []
+        self.deferrals = array("i")
+        self.version = array("q")
+        self.next = array("i")  # -1: the customer's last slot
+        self.active = 0
+
+    # -- encoding -----------------------------------------------------------------
+    def encode(self, row: Enrollment, version: int, journal: Journal) -> Row:
+        """Return ``row``'s column values (with ``version``) in the order of :meth:`values`."""
+        name = self.names.id
+        due, waiting, facts = row.due_at, row.wait_event, row.facts
+        return (
+            name(row.journey_id, journal), row.run, name(row.step_id, journal),
+            ACTIVE * row.active + HOLDOUT * row.holdout, to_us(row.entered_at),
+            NO_DUE if due is None else to_us(due),
+            -1 if waiting is None else name(waiting, journal), facts if facts else EMPTY,
+            row.deferrals, version,
+        )  # fmt: skip
+
+    def read(self, slot: int) -> Enrollment:
+        """Build the position stored in ``slot``."""
+        names, flags, due, waiting = (
+            self.names.names,
+            self.flags[slot],
+            self.due[slot],
+            self.waiting[slot],
+        )
+        return trusted_enrollment(
+            self.customer[slot], names[self.journey[slot]], self.run[slot],
+            names[self.step[slot]], bool(flags & ACTIVE), from_us(self.entered[slot]),
+            None if due == NO_DUE else from_us(due), None if waiting < 0 else names[waiting],
+            self.facts[slot], self.deferrals[slot], bool(flags & HOLDOUT), self.version[slot],
+        )  # fmt: skip
+
+    def read_many(self, slots: list[int]) -> tuple[Enrollment, ...]:
+        """Build the positions stored in ``slots`` (instants shared between rows)."""
+        names, customers, journeys, runs = self.names.names, self.customer, self.journey, self.run
+        steps, flags, entered, dues, waiting = (
+            self.step,
+            self.flags,
+            self.entered,
+            self.due,
+            self.waiting,
+        )
+        facts, deferrals, versions = self.facts, self.deferrals, self.version
+        instants: dict[int, datetime] = {}
+        out = []
+        for slot in slots:
+            flag, due, wait, at = flags[slot], dues[slot], waiting[slot], entered[slot]
+            entered_at = instants.get(at)
+            if entered_at is None:
+                entered_at = instants[at] = from_us(at)
+            due_at = instants.get(due)
+            if due_at is None and due != NO_DUE:
+                due_at = instants[due] = from_us(due)
+            out.append(trusted_enrollment(
+                customers[slot], names[journeys[slot]], runs[slot], names[steps[slot]],
+                bool(flag & ACTIVE), entered_at, due_at, None if wait < 0 else names[wait],
+                facts[slot], deferrals[slot], bool(flag & HOLDOUT), versions[slot],
+            ))  # fmt: skip
+        return tuple(out)
+
+    def values(self, slot: int) -> Row:
+        """Return everything stored in ``slot`` but the customer and the chain link."""
+        return (
+            self.journey[slot], self.run[slot], self.step[slot], self.flags[slot],
+            self.entered[slot], self.due[slot], self.waiting[slot], self.facts[slot],
+            self.deferrals[slot], self.version[slot],
+        )  # fmt: skip
+
+    def store(self, slot: int, values: Row) -> None:
+        """Overwrite ``slot`` with ``values`` (as :meth:`values` returns them)."""
+        (self.journey[slot], self.run[slot], self.step[slot], self.flags[slot],
+         self.entered[slot], self.due[slot], self.waiting[slot], self.facts[slot],
+         self.deferrals[slot], self.version[slot]) = values  # fmt: skip
+
+    # -- slots --------------------------------------------------------------------
+    def find(self, customer_id: str, journey_id: str) -> tuple[int, int]:
+        """Return ``(before, slot)`` of a row: its slot (-1: none), the slot it follows.
+
+        ``before`` is the chain slot the row follows or would follow (-1: the head).
+        """
+        names, journeys, nexts = self.names.names, self.journey, self.next
+        before, slot = -1, self.slot_of.get(customer_id, -1)
+        while slot >= 0:
+            name = names[journeys[slot]]
+            if name == journey_id:
+                return before, slot
+            if name > journey_id:
+                break
+            before, slot = slot, nexts[slot]
+        return before, -1
+
+    def append(self, customer_id: str, values: Row, before: int) -> int:
+        """Add a slot for a new row, linked into the customer's chain after ``before``."""
+        slot = len(self.customer)
+        (journey, run, step, flags, entered, due, waiting, facts, deferrals, version) = values
+        self.customer.append(customer_id)
+        self.journey.append(journey)
+        self.run.append(run)
+        self.step.append(step)
+        self.flags.append(flags)
+        self.entered.append(entered)
+        self.due.append(due)
+        self.waiting.append(waiting)
+        self.facts.append(facts)
+        self.deferrals.append(deferrals)
+        self.version.append(version)
+        if before < 0:
+            self.next.append(self.slot_of.get(customer_id, -1))
+            self.slot_of[customer_id] = slot
+        else:
+            self.next.append(self.next[before])
+            self.next[before] = slot
+        return slot
+
+    def pop(self, before: int) -> None:
+        """Undo :meth:`append` of the last slot (linked after ``before``)."""
+        customer_id = self.customer.pop()
+        after = self.next.pop()
+        if before >= 0:
+            self.next[before] = after
+        elif after >= 0:
+            self.slot_of[customer_id] = after
+        else:
+            del self.slot_of[customer_id]
+        for column in (self.journey, self.run, self.step, self.flags, self.entered, self.due,
+                       self.waiting, self.facts, self.deferrals, self.version):  # fmt: skip
+            column.pop()
+
+    def unlink(self, before: int, slot: int) -> None:
+        """Take ``slot`` out of its customer's chain and blank it (customer, facts, flags)."""
+        customer_id = self.customer[slot]
+        after = self.next[slot]
+        if before >= 0:
+            self.next[before] = after
+        elif after >= 0:
+            self.slot_of[customer_id] = after
+        else:
+            del self.slot_of[customer_id]
+        self.customer[slot] = ""
+        self.facts[slot] = EMPTY
+        self.flags[slot] = 0
+        self.due[slot] = NO_DUE
+
+    def relink(self, before: int, slot: int, customer_id: str, values: Row) -> None:
+        """Undo :meth:`unlink`: restore the slot's values and its place in the chain."""
+        self.store(slot, values)
+        self.customer[slot] = customer_id
+        if before >= 0:
+            self.next[slot] = self.next[before]
+            self.next[before] = slot
+        else:
+            self.next[slot] = self.slot_of.get(customer_id, -1)
+            self.slot_of[customer_id] = slot
+
+    def chain(self, customer_id: str) -> list[int]:
+        """Return the customer's slots, by journey id."""
+        slots = []
+        slot, nexts = self.slot_of.get(customer_id, -1), self.next
+        while slot >= 0:
+            slots.append(slot)
+            slot = nexts[slot]
+        return slots
