@@ -43,9 +43,31 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
 
-def to_us(instant: datetime) -> int:
-    """Return an aware instant as epoch microseconds."""
-    return (instant - _EPOCH) // _US
+_NOTHING = (datetime.min, 0)
+
+
+def to_us(instant: datetime, _last: list[tuple[datetime, int]] = [_NOTHING]) -> int:  # noqa: B006
+    """Return an aware instant as epoch microseconds.
+
+    The last instant converted is remembered (as one pair: threads may share it): an
+    entry and the position it starts are stored with the same instant, the event's.
+    """
+    last = _last[0]
+    if instant is last[0]:
+        return last[1]
+    micros = (instant - _EPOCH) // _US
+    _last[0] = (instant, micros)
+    return micros
+
+
+def due_us(instant: datetime, _last: list[tuple[datetime, int]] = [_NOTHING]) -> int:  # noqa: B006
+    """:func:`to_us` for due times: the journeys an event enters often wait as long."""
+    last = _last[0]
+    if instant is last[0] or instant == last[0]:
+        return last[1]
+    micros = (instant - _EPOCH) // _US
+    _last[0] = (instant, micros)
+    return micros
 
 
 def from_us(micros: int) -> datetime:
@@ -108,7 +130,7 @@ class PositionTable:
         return (
             name(row.journey_id, journal), row.run, name(row.step_id, journal),
             ACTIVE * row.active + HOLDOUT * row.holdout, to_us(row.entered_at),
-            NO_DUE if due is None else to_us(due),
+            NO_DUE if due is None else due_us(due),
             -1 if waiting is None else name(waiting, journal), facts if facts else EMPTY,
             row.deferrals, version,
         )  # fmt: skip
@@ -187,31 +209,38 @@ class PositionTable:
             before, slot = slot, nexts[slot]
         return before, -1
 
-    def append(self, customer_id: str, values: Row, before: int) -> int:
-        """Add a slot for a new row, linked into the customer's chain after ``before``."""
+    def add(self, row: Enrollment, version: int, before: int, journal: Journal) -> int:
+        """Add a slot for ``row`` at ``version``, linked into the chain after ``before``."""
+        ids, name = self.names.ids, self.names.id
+        journey, step, waiting = row.journey_id, row.step_id, row.wait_event
+        j, s = ids.get(journey), ids.get(step)
+        w = -1 if waiting is None else ids.get(waiting)
+        if j is None or s is None or w is None:
+            j, s = name(journey, journal), name(step, journal)
+            w = -1 if waiting is None else name(waiting, journal)
+        due, facts = row.due_at, row.facts
         slot = len(self.customer)
-        (journey, run, step, flags, entered, due, waiting, facts, deferrals, version) = values
-        self.customer.append(customer_id)
-        self.journey.append(journey)
-        self.run.append(run)
-        self.step.append(step)
-        self.flags.append(flags)
-        self.entered.append(entered)
-        self.due.append(due)
-        self.waiting.append(waiting)
-        self.facts.append(facts)
-        self.deferrals.append(deferrals)
+        self.customer.append(row.customer_id)
+        self.journey.append(j)
+        self.run.append(row.run)
+        self.step.append(s)
+        self.flags.append(ACTIVE * row.active + HOLDOUT * row.holdout)
+        self.entered.append(to_us(row.entered_at))
+        self.due.append(NO_DUE if due is None else due_us(due))
+        self.waiting.append(w)
+        self.facts.append(facts if facts else EMPTY)
+        self.deferrals.append(row.deferrals)
         self.version.append(version)
         if before < 0:
-            self.next.append(self.slot_of.get(customer_id, -1))
-            self.slot_of[customer_id] = slot
+            self.next.append(self.slot_of.get(row.customer_id, -1))
+            self.slot_of[row.customer_id] = slot
         else:
             self.next.append(self.next[before])
             self.next[before] = slot
         return slot
 
     def pop(self, before: int) -> None:
-        """Undo :meth:`append` of the last slot (linked after ``before``)."""
+        """Undo :meth:`add` of the last slot (linked after ``before``)."""
         customer_id = self.customer.pop()
         after = self.next.pop()
         if before >= 0:

@@ -128,14 +128,15 @@ class MemoryEnrollmentRepository:
             raise ConcurrencyError(
                 "enrollment", (customer_id, enrollment.journey_id), enrollment.version, version
             )
-        values = table.encode(enrollment, version + 1, self._journal)
-        active, due = values[3] & ACTIVE, values[5]
         if slot < 0:
-            slot = table.append(customer_id, values, before)
+            slot = table.add(enrollment, 1, before, self._journal)
+            active, due = table.flags[slot] & ACTIVE, table.due[slot]
             table.active += active
             self._journal.record(partial(self._unappend, before, active))
             moved = True
         else:
+            values = table.encode(enrollment, version + 1, self._journal)
+            active, due = values[3] & ACTIVE, values[5]
             old = table.values(slot)
             table.store(slot, values)
             change = active - (old[3] & ACTIVE)
@@ -152,16 +153,17 @@ class MemoryEnrollmentRepository:
             raise TypeError("enrollment must be an Enrollment")
         table = self._p
         customer_id = enrollment.customer_id
-        before, slot = table.find(customer_id, enrollment.journey_id)
-        if slot >= 0:
-            raise DuplicateError("enrollment", (customer_id, enrollment.journey_id))
-        values = table.encode(enrollment, enrollment.version, self._journal)
-        slot = table.append(customer_id, values, before)
-        active = values[3] & ACTIVE
+        before = -1
+        if customer_id in table.slot_of:  # not the customer's first position
+            before, slot = table.find(customer_id, enrollment.journey_id)
+            if slot >= 0:
+                raise DuplicateError("enrollment", (customer_id, enrollment.journey_id))
+        slot = table.add(enrollment, enrollment.version, before, self._journal)
+        active = table.flags[slot] & ACTIVE
         table.active += active
         self._journal.record(partial(self._unappend, before, active))
-        if active and values[5] != NO_DUE:
-            self._due.add(values[5], slot)
+        if active and table.due[slot] != NO_DUE:
+            self._due.add(table.due[slot], slot)
 
     def close_many(self, closes: Sequence[tuple[Enrollment, str]]) -> None:
         """End each position at its step if its version matches; one undo for them all."""
@@ -333,7 +335,9 @@ class MemoryEntryRepository:
         """Append an entry."""
         columns = self._t.entries
         customers, journeys, runs, ats, holdouts = columns
-        journey = self._t.names.id(entry.journey_id, self._journal)
+        journey = self._t.names.ids.get(entry.journey_id)
+        if journey is None:
+            journey = self._t.names.id(entry.journey_id, self._journal)
         customers.append(entry.customer_id)
         journeys.append(journey)
         runs.append(entry.run)
