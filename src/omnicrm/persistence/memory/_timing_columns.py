@@ -241,32 +241,27 @@ class PositionTable:
 
     def pop(self, before: int) -> None:
         """Undo :meth:`add` of the last slot (linked after ``before``)."""
-        customer_id = self.customer.pop()
-        after = self.next.pop()
-        if before >= 0:
-            self.next[before] = after
-        elif after >= 0:
-            self.slot_of[customer_id] = after
-        else:
-            del self.slot_of[customer_id]
+        self._bypass(self.customer.pop(), before, self.next.pop())
         for column in (self.journey, self.run, self.step, self.flags, self.entered, self.due,
                        self.waiting, self.facts, self.deferrals, self.version):  # fmt: skip
             column.pop()
 
     def unlink(self, before: int, slot: int) -> None:
         """Take ``slot`` out of its customer's chain and blank it (customer, facts, flags)."""
-        customer_id = self.customer[slot]
-        after = self.next[slot]
+        self._bypass(self.customer[slot], before, self.next[slot])
+        self.customer[slot] = ""
+        self.facts[slot] = EMPTY
+        self.flags[slot] = 0
+        self.due[slot] = NO_DUE
+
+    def _bypass(self, customer_id: str, before: int, after: int) -> None:
+        """Link ``before`` (-1: the chain's head) to ``after``, leaving a slot out."""
         if before >= 0:
             self.next[before] = after
         elif after >= 0:
             self.slot_of[customer_id] = after
         else:
             del self.slot_of[customer_id]
-        self.customer[slot] = ""
-        self.facts[slot] = EMPTY
-        self.flags[slot] = 0
-        self.due[slot] = NO_DUE
 
     def relink(self, before: int, slot: int, customer_id: str, values: Row) -> None:
         """Undo :meth:`unlink`: restore the slot's values and its place in the chain."""

@@ -238,7 +238,7 @@ class MemoryEnrollmentRepository:
         customers, journeys, steps, flags, dues = (
             table.customer, table.journey, table.step, table.flags, table.due
         )  # fmt: skip
-        size = len(customers)
+        size, names = len(customers), table.names.names
         taken: list[int] = []
         seen: set[int] = set()  # a slot can have two live entries (an undo adds one)
         kept: list[tuple[int, str, str, int]] = []  # the entries of the slots returned
@@ -250,13 +250,14 @@ class MemoryEnrollmentRepository:
                     continue
                 break
             entry = front[i]
-            due, customer, _, slot = entry
+            due, customer, journey, slot = entry
             if due > bound:
                 break
             i += 1
             if (
                 slot >= size or not flags[slot] & ACTIVE or dues[slot] != due
-                or customers[slot] != customer or slot in seen
+                or customers[slot] != customer or names[journeys[slot]] != journey
+                or slot in seen
             ):  # fmt: skip
                 continue  # stale: dropped
             seen.add(slot)
