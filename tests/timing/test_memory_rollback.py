@@ -81,3 +81,34 @@ def test_close_many_and_merges_roll_back_exactly() -> None:
     assert _snapshot(store) == before
     assert _entries(store) == heap
     assert engine.tick(T0 + timedelta(days=30))  # the waits are still found
+
+
+def test_close_due_closes_as_it_reads_and_rolls_back_exactly() -> None:
+    store = MemoryStore()
+    with store.unit_of_work() as uow:
+        for customer, journey, step in (("c1", "j1", "w"), ("c2", "j1", "w"), ("c3", "j2", "a")):
+            uow.timing_enrollments.insert(
+                Enrollment(customer_id=customer, journey_id=journey, run=1, step_id=step,
+                           active=True, entered_at=T0, due_at=T0 + timedelta(hours=1),
+                           version=1)
+            )  # fmt: skip
+        uow.commit()
+    before, heap = _snapshot(store), _entries(store)
+    with store.unit_of_work() as uow:
+        repo = uow.timing_enrollments
+        closed, rest = repo.close_due(T0 + timedelta(hours=2), 10, {("j1", "w"): "done"})
+        assert closed == 2
+        assert [(p.customer_id, p.step_id) for p in rest] == [("c3", "a")]
+        ended = repo.get("c1", "j1")
+        assert ended is not None
+        assert (ended.active, ended.step_id, ended.due_at, ended.version) == (
+            False,
+            "done",
+            None,
+            2,
+        )
+        assert repo.count_active() == 1
+    assert _snapshot(store) == before
+    assert _entries(store) == heap
+    with store.unit_of_work() as uow:
+        assert len(uow.timing_enrollments.due(T0 + timedelta(hours=2), 10)) == 3
