@@ -11,6 +11,7 @@ from array import array
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
+from itertools import pairwise
 from typing import Any
 
 from omnicrm.errors import ConcurrencyError, DuplicateError
@@ -97,6 +98,7 @@ class MemoryEnrollmentRepository:
     """
 
     def __init__(self, tables: TimingTables, journal: Journal) -> None:
+        self._t = tables
         self._p = tables.positions
         self._due = tables.due
         self._journal = journal
@@ -164,6 +166,37 @@ class MemoryEnrollmentRepository:
         self._journal.record(partial(self._unappend, before, active))
         if active and table.due[slot] != NO_DUE:
             self._due.add(table.due[slot], slot)
+
+    def enter(self, positions: Sequence[Enrollment]) -> None:
+        """Store new positions as given and log their entries; one undo for them all."""
+        table, journal = self._p, self._journal
+        first = positions[0] if positions else None
+        customer_id = first.customer_id if type(first) is Enrollment else ""
+        if (  # the common case: a customer in no journey yet enters them
+            customer_id
+            and customer_id not in table.slot_of
+            and all(type(p) is Enrollment and p.customer_id == customer_id for p in positions)
+        ):
+            ordered = sorted(positions, key=_journey_of) if len(positions) > 1 else positions
+            for a, b in pairwise(ordered):
+                if a.journey_id == b.journey_id:  # nothing written yet
+                    raise DuplicateError("enrollment", (customer_id, a.journey_id))
+            slot, change = -1, 0
+            for p in ordered:  # chained in journey order, each after the one before
+                slot = table.add(p, p.version, slot, journal)
+                if table.flags[slot] & ACTIVE:
+                    change += 1
+                    if table.due[slot] != NO_DUE:
+                        self._due.add(table.due[slot], slot)
+                _log(self._t, customer_id, p.journey_id, p.run, p.entered_at, p.holdout, journal)
+            table.active += change
+            journal.record(partial(self._unenter, len(ordered), change))
+            return
+        for position in positions:  # anything else: one insert and one entry each
+            self.insert(position)
+            _log(self._t, position.customer_id, position.journey_id, position.run,
+                 position.entered_at, position.holdout, journal)  # fmt: skip
+            journal.record(partial(_drop_entries, self._t.entries, 1))
 
     def close_many(self, closes: Sequence[tuple[Enrollment, str]]) -> None:
         """End each position at its step if its version matches; one undo for them all."""
@@ -297,6 +330,13 @@ class MemoryEnrollmentRepository:
         self._p.pop(before)
         self._p.active -= active
 
+    def _unenter(self, count: int, change: int) -> None:
+        _drop_entries(self._t.entries, count)
+        last = len(self._p.customer) - 1
+        for slot in range(last, last - count, -1):  # each was chained after the one before
+            self._p.pop(slot - 1 if slot > last - count + 1 else -1)
+        self._p.active -= change
+
     def _restore(self, slot: int, old: Row, change: int) -> None:
         table = self._p
         table.store(slot, old)
@@ -334,17 +374,9 @@ class MemoryEntryRepository:
 
     def add(self, entry: EntryRecord) -> None:
         """Append an entry."""
-        columns = self._t.entries
-        customers, journeys, runs, ats, holdouts = columns
-        journey = self._t.names.ids.get(entry.journey_id)
-        if journey is None:
-            journey = self._t.names.id(entry.journey_id, self._journal)
-        customers.append(entry.customer_id)
-        journeys.append(journey)
-        runs.append(entry.run)
-        ats.append(to_us(entry.at))
-        holdouts.append(entry.holdout)
-        self._journal.record(partial(_pop_all, columns))
+        _log(self._t, entry.customer_id, entry.journey_id, entry.run, entry.at, entry.holdout,
+             self._journal)  # fmt: skip
+        self._journal.record(partial(_drop_entries, self._t.entries, 1))
 
     def _rows(self, customer_id: str | None = None) -> list[EntryRecord]:
         names = self._t.names.names
@@ -375,9 +407,30 @@ class MemoryEntryRepository:
         return False
 
 
-def _pop_all(columns: tuple[Any, ...]) -> None:
+def _journey_of(position: Enrollment) -> str:
+    return position.journey_id
+
+
+def _log(
+    t: TimingTables, customer_id: str, journey_id: str, run: int, at: datetime, holdout: bool,
+    journal: Journal,
+) -> None:  # fmt: skip
+    """Append an entry to the columnar log (the caller records the undo)."""
+    customers, journeys, runs, ats, holdouts = t.entries
+    journey = t.names.ids.get(journey_id)
+    if journey is None:
+        journey = t.names.id(journey_id, journal)
+    customers.append(customer_id)
+    journeys.append(journey)
+    runs.append(run)
+    ats.append(to_us(at))
+    holdouts.append(holdout)
+
+
+def _drop_entries(columns: tuple[Any, ...], count: int) -> None:
+    """Take the last ``count`` entries off the log (an undo)."""
     for column in columns:
-        column.pop()
+        del column[-count:]
 
 
 def _reinsert(columns: tuple[Any, ...], index: int, row: list[Any]) -> Callable[[], None]:
