@@ -137,18 +137,7 @@ class PositionTable:
 
     def read(self, slot: int) -> Enrollment:
         """Build the position stored in ``slot``."""
-        names, flags, due, waiting = (
-            self.names.names,
-            self.flags[slot],
-            self.due[slot],
-            self.waiting[slot],
-        )
-        return trusted_enrollment(
-            self.customer[slot], names[self.journey[slot]], self.run[slot],
-            names[self.step[slot]], bool(flags & ACTIVE), from_us(self.entered[slot]),
-            None if due == NO_DUE else from_us(due), None if waiting < 0 else names[waiting],
-            self.facts[slot], self.deferrals[slot], bool(flags & HOLDOUT), self.version[slot],
-        )  # fmt: skip
+        return self.read_many([slot])[0]
 
     def read_many(self, slots: list[int]) -> tuple[Enrollment, ...]:
         """Build the positions stored in ``slots`` (instants shared between rows)."""

@@ -116,7 +116,7 @@ class MemoryEnrollmentRepository:
         table = self._p
         if customer_id not in table.slot_of:
             return ()
-        return tuple(map(table.read, table.chain(customer_id)))
+        return table.read_many(table.chain(customer_id))
 
     def put(self, enrollment: Enrollment) -> Enrollment:
         """Insert or replace if the version matches; return it with the next version."""
