@@ -124,8 +124,11 @@ def _position(customer: str, journey: str, **kw: object) -> Enrollment:
 def test_enter_stores_and_logs_like_insert_and_add_and_rolls_back_exactly() -> None:
     # ``enter`` (main's EnrollmentRepository.enter, ported onto the columns) is not in
     # this branch's port yet: called on the memory repository directly
-    batches = [[_position("c1", "j2"), _position("c1", "j1", active=False, due_at=None)],
-               [_position("c2", "j3", facts={"k": "v"})], [_position("c1", "j3")]]  # fmt: skip
+    batches = [
+        [_position("c1", "j2"), _position("c1", "j1", active=False, due_at=None)],
+        [_position("c2", "j3", facts={"k": "v"}, holdout=True)],
+        [_position("c1", "j3")],
+    ]
     entered, inserted = MemoryStore(), MemoryStore()
     for batch in batches:
         with entered.unit_of_work() as uow:

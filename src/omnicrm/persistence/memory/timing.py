@@ -181,15 +181,22 @@ class MemoryEnrollmentRepository:
             for a, b in pairwise(ordered):
                 if a.journey_id == b.journey_id:  # nothing written yet
                     raise DuplicateError("enrollment", (customer_id, a.journey_id))
-            slot, change = -1, 0
+            start = len(table.customer)
+            slot, change, flags, dues = -1, 0, table.flags, table.due
             for p in ordered:  # chained in journey order, each after the one before
                 slot = table.add(p, p.version, slot, journal)
-                if table.flags[slot] & ACTIVE:
+                if flags[slot] & ACTIVE:
                     change += 1
-                    if table.due[slot] != NO_DUE:
-                        self._due.add(table.due[slot], slot)
-                _log(self._t, customer_id, p.journey_id, p.run, p.entered_at, p.holdout, journal)
+                    if dues[slot] != NO_DUE:
+                        self._due.add(dues[slot], slot)
             table.active += change
+            # the entries, from the columns just written
+            customers, journeys, runs, ats, holdouts = self._t.entries
+            customers.extend([customer_id] * len(ordered))
+            journeys.extend(table.journey[start:])
+            runs.extend(table.run[start:])
+            ats.extend(table.entered[start:])
+            holdouts.extend([f >> 1 for f in flags[start:]])  # the HOLDOUT bit
             journal.record(partial(self._unenter, len(ordered), change))
             return
         for position in positions:  # anything else: one insert and one entry each
