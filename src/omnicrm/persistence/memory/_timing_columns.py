@@ -34,7 +34,7 @@ NO_DUE = -(2**63)
 ACTIVE, HOLDOUT = 1, 2
 """Bits of the ``flags`` column."""
 EMPTY = FrozenMap()
-"""Shared by every row without facts."""
+"""The facts of a blank slot."""
 
 Row = tuple[int, int, int, int, int, int, int, FrozenMap, int, int]
 """A slot's values: journey, run, step, flags, entered, due, waiting, facts, deferrals, version."""
@@ -101,8 +101,8 @@ class PositionTable:
     """The positions, one slot per row, each field a column (see the module docs)."""
 
     __slots__ = (
-        "active", "customer", "deferrals", "due", "entered", "facts", "flags", "journey",
-        "names", "next", "run", "slot_of", "step", "version", "waiting",
+        "_appends", "active", "customer", "deferrals", "due", "entered", "facts", "flags",
+        "journey", "names", "next", "run", "slot_of", "step", "version", "waiting",
     )  # fmt: skip
 
     def __init__(self, names: Names) -> None:
@@ -121,6 +121,12 @@ class PositionTable:
         self.version = array("q")
         self.next = array("i")  # -1: the customer's last slot
         self.active = 0
+        # the columns' append methods, in :data:`Row` order (the columns are never replaced)
+        self._appends = (
+            self.journey.append, self.run.append, self.step.append, self.flags.append,
+            self.entered.append, self.due.append, self.waiting.append, self.facts.append,
+            self.deferrals.append, self.version.append,
+        )  # fmt: skip
 
     # -- encoding -----------------------------------------------------------------
     def encode(self, row: Enrollment, version: int, journal: Journal) -> Row:
@@ -131,7 +137,7 @@ class PositionTable:
             name(row.journey_id, journal), row.run, name(row.step_id, journal),
             ACTIVE * row.active + HOLDOUT * row.holdout, to_us(row.entered_at),
             NO_DUE if due is None else due_us(due),
-            -1 if waiting is None else name(waiting, journal), facts if facts else EMPTY,
+            -1 if waiting is None else name(waiting, journal), facts,
             row.deferrals, version,
         )  # fmt: skip
 
@@ -207,22 +213,25 @@ class PositionTable:
         if j is None or s is None or w is None:
             j, s = name(journey, journal), name(step, journal)
             w = -1 if waiting is None else name(waiting, journal)
-        due, facts = row.due_at, row.facts
+        due, facts, customer_id = row.due_at, row.facts, row.customer_id
         slot = len(self.customer)
-        self.customer.append(row.customer_id)
-        self.journey.append(j)
-        self.run.append(row.run)
-        self.step.append(s)
-        self.flags.append(ACTIVE * row.active + HOLDOUT * row.holdout)
-        self.entered.append(to_us(row.entered_at))
-        self.due.append(NO_DUE if due is None else due_us(due))
-        self.waiting.append(w)
-        self.facts.append(facts if facts else EMPTY)
-        self.deferrals.append(row.deferrals)
-        self.version.append(version)
+        self.customer.append(customer_id)
+        journeys, runs, steps, flags, entered, dues, waits, facts_, deferrals, versions = (
+            self._appends
+        )
+        journeys(j)
+        runs(row.run)
+        steps(s)
+        flags(ACTIVE * row.active + HOLDOUT * row.holdout)
+        entered(to_us(row.entered_at))
+        dues(NO_DUE if due is None else due_us(due))
+        waits(w)
+        facts_(facts)
+        deferrals(row.deferrals)
+        versions(version)
         if before < 0:
-            self.next.append(self.slot_of.get(row.customer_id, -1))
-            self.slot_of[row.customer_id] = slot
+            self.next.append(self.slot_of.get(customer_id, -1))
+            self.slot_of[customer_id] = slot
         else:
             self.next.append(self.next[before])
             self.next[before] = slot
