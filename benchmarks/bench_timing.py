@@ -429,6 +429,7 @@ def main() -> None:
         "--only", choices=("dispatch", "engine", "sqlite", "waits"), action="append",
         help="run only these measurements (repeatable)",
     )  # fmt: skip
+    parser.add_argument("--waits", type=int, help="pending waits for the waits rows")
     args = parser.parse_args()
     if args.cpu:
         CLOCK[0] = time.process_time
@@ -442,6 +443,8 @@ def main() -> None:
         sizes = {"dispatch": 100_000, "engine": 100_000, "customers": 1_000_000,
                  "waits": 1_000_000, "sqlite": 10_000}  # fmt: skip
         repeat = 3
+    if args.waits:
+        sizes["waits"] = args.waits
     print(
         f"{'name':<34} {'size':<28} {'omnicrm':>14} {'':<8} {'baseline':>14} {'':<8} {'ratio':>7}"
     )

@@ -43,6 +43,7 @@ from omnicrm.timing.model import (
 )
 from omnicrm.timing.ports import (
     ActionRepository,
+    DueClosingRepository,
     EnrollmentRepository,
     EntryRepository,
     OutcomeRepository,
@@ -84,6 +85,7 @@ __all__ = [
     "CustomerDirectory",
     "CustomerEvent",
     "DueAction",
+    "DueClosingRepository",
     "Engine",
     "Enrollment",
     "EnrollmentRepository",

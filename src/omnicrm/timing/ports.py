@@ -7,7 +7,7 @@ the repository. Prove an implementation with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -16,6 +16,7 @@ from omnicrm.unit_of_work import UnitOfWork
 
 __all__ = [
     "ActionRepository",
+    "DueClosingRepository",
     "EnrollmentRepository",
     "EntryRepository",
     "MergeRepository",
@@ -96,6 +97,26 @@ class EnrollmentRepository(Protocol):
 
     def remove(self, customer_id: str, journey_id: str) -> bool:
         """Delete the position; return ``False`` if there was none."""
+        ...
+
+
+class DueClosingRepository(Protocol):
+    """An optional extension of :class:`EnrollmentRepository`: ``due`` and ``close_many`` at once.
+
+    ``Engine.tick`` uses it when a backend's ``timing_enrollments`` has it (the memory
+    one does): a due wait that ends its journey is closed where it is found, its record
+    never built. Backends without it are ticked through ``due`` and ``close_many``.
+    """
+
+    def close_due(
+        self, until: datetime, limit: int, ends: Mapping[tuple[str, str], str]
+    ) -> tuple[int, Sequence[Enrollment]]:
+        """Take the positions ``due(until, limit)`` would return and close some of them.
+
+        Each one whose ``(journey_id, step_id)`` is a key of ``ends`` is closed as
+        :meth:`EnrollmentRepository.close_many` would close it, at the step ``ends``
+        gives. Returns how many were closed and the others, in ``due`` order.
+        """
         ...
 
 

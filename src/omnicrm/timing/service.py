@@ -40,7 +40,7 @@ from omnicrm.unit_of_work import Capability
 from omnicrm.validation import check_id, check_int
 
 if TYPE_CHECKING:
-    from omnicrm.timing.ports import TimingUnitOfWork
+    from omnicrm.timing.ports import DueClosingRepository, TimingUnitOfWork
     from omnicrm.unit_of_work import Store
 
 __all__ = ["CustomerDirectory", "Engine", "StaticDirectory", "TimingHistory"]
@@ -222,8 +222,17 @@ class Engine:
         out: list[DueAction] = []
         while True:
             with self._uow() as uow:
-                due = uow.timing_enrollments.due(now, self._batch)
-                if not due:
+                repo = uow.timing_enrollments
+                # a backend that can close waits as it finds them (memory) does so for
+                # those ending their journey, without building their records
+                close_due = getattr(repo, "close_due", None)
+                if close_due is not None:
+                    closed, due = cast("DueClosingRepository", repo).close_due(
+                        now, self._batch, self._ends
+                    )
+                else:
+                    closed, due = 0, repo.due(now, self._batch)
+                if not due and not closed:
                     return tuple(out)
                 lookup = _cached(self.directory)  # each customer looked up once a batch
                 resume, closing, ends = self._runner.resume, self._runner.closing, self._ends
@@ -240,7 +249,7 @@ class Engine:
                     if after.active and after.due_at is not None and after.due_at <= now:
                         break  # it is due again: re-read so time order holds
                 if closes:
-                    uow.timing_enrollments.close_many(closes)
+                    repo.close_many(closes)
                 uow.commit()
 
     def launch(

@@ -1,15 +1,14 @@
 """The in-memory timing repositories (the reference implementation).
 
-Positions due for a wake-up are found through a heap of ``(due, customer, journey)``
-entries checked against the row on read (stale entries are dropped, and put back if
-the unit of work rolls back), so ``tick`` costs ``O(log n)`` per due position.
+Positions are stored by column (:mod:`._timing_columns`), about a hundred bytes a
+waiting position, and found for a wake-up through time buckets (:mod:`._timing_due`),
+so ``tick`` reads a bucket at a time instead of a heap entry per position.
 """
 
 from __future__ import annotations
 
-import heapq
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from itertools import pairwise
@@ -17,6 +16,17 @@ from typing import Any
 
 from omnicrm.errors import ConcurrencyError, DuplicateError
 from omnicrm.persistence.memory._tables import Journal, Table
+from omnicrm.persistence.memory._timing_columns import (
+    ACTIVE,
+    HOLDOUT,
+    NO_DUE,
+    Names,
+    PositionTable,
+    Row,
+    from_us,
+    to_us,
+)
+from omnicrm.persistence.memory._timing_due import DueIndex
 from omnicrm.timing.records import (
     ActionStatus,
     DueAction,
@@ -24,7 +34,7 @@ from omnicrm.timing.records import (
     EntryRecord,
     Outcome,
     OutcomeKind,
-    trusted_enrollment,
+    trusted_entry,
 )
 from omnicrm.validation import check_aware, check_id, check_int
 
@@ -45,19 +55,14 @@ class TimingTables:
 
     def __init__(self) -> None:
         self.seen: set[str] = set()  # a set: a third smaller than a dict of flags
-        # by customer: the one position, or a tuple of them ordered by journey id; a plain
-        # dict journaled by the repository (one undo restores the row and the counter)
-        self.positions: dict[str, Enrollment | tuple[Enrollment, ...]] = {}
-        self.due: list[tuple[datetime, str, str]] = []
-        # entries ``due()`` took off the heap and handed out, largest first: they are all
-        # smaller than anything in the heap, so keeping them here (not pushing them back)
-        # saves a sift up now and a sift down when they are read again
-        self.front: list[tuple[datetime, str, str]] = []
-        self.active: list[int] = [0]
-        # the entry log, one column each (a record per entry costs twice the memory); runs
-        # as machine integers and holdout flags as bytes: 11 B less per entry than lists
-        self.entries: tuple[list[str], list[str], array[int], list[datetime], bytearray] = (
-            [], [], array("q"), [], bytearray()
+        self.names = Names()  # journey, step and event-type ids as small integers
+        self.positions = PositionTable(self.names)
+        self.due = DueIndex(self.positions)
+        # the entry log, one column each (a record per entry costs several times the
+        # memory): customer ids, journeys as name indexes, runs, instants as epoch
+        # microseconds, holdout flags as bytes
+        self.entries: tuple[list[str], array[int], array[int], array[int], bytearray] = (
+            [], array("i"), array("q"), array("q"), bytearray()
         )  # fmt: skip
         self.actions: Table[str, DueAction] = Table()
         self.sends: Table[str, tuple[tuple[datetime, str], ...]] = Table()
@@ -66,7 +71,7 @@ class TimingTables:
 
 
 class MemoryProcessedEventRepository:
-    """:class:`~omnicrm.timing.ports.ProcessedEventRepository` over a journaled dict."""
+    """:class:`~omnicrm.timing.ports.ProcessedEventRepository` over a journaled set."""
 
     def __init__(self, tables: TimingTables, journal: Journal) -> None:
         self._t = tables
@@ -80,387 +85,295 @@ class MemoryProcessedEventRepository:
         if event_id in seen:
             return False
         seen.add(event_id)
-        self._journal.record(lambda: seen.discard(event_id))
+        self._journal.record(partial(seen.discard, event_id))
         return True
 
 
 class MemoryEnrollmentRepository:
-    """:class:`~omnicrm.timing.ports.EnrollmentRepository` with a heap of due positions."""
+    """:class:`~omnicrm.timing.ports.EnrollmentRepository` over the position columns.
+
+    Rows live in a :class:`PositionTable` (one slot per row, a column per field) and
+    are built as :class:`Enrollment` values when read; wake-ups are found through a
+    :class:`DueIndex`. Every write records its undo: the values it replaced.
+    """
 
     def __init__(self, tables: TimingTables, journal: Journal) -> None:
         self._t = tables
+        self._p = tables.positions
+        self._due = tables.due
         self._journal = journal
-
-    def _rows(self, customer_id: str) -> tuple[Enrollment, ...]:
-        found = self._t.positions.get(customer_id)
-        if found is None:
-            return ()
-        return (found,) if isinstance(found, Enrollment) else found
 
     def get(self, customer_id: str, journey_id: str) -> Enrollment | None:
         """Return the position, or ``None``."""
-        found = self._t.positions.get(customer_id)
-        if isinstance(found, Enrollment):
-            return found if found.journey_id == journey_id else None
-        for row in found or ():
-            if row.journey_id == journey_id:
-                return row
-        return None
+        table = self._p
+        if customer_id not in table.slot_of:
+            return None
+        slot = table.find(customer_id, journey_id)[1]
+        return None if slot < 0 else table.read(slot)
 
     def for_customer(self, customer_id: str) -> Sequence[Enrollment]:
         """Return the customer's positions, by journey id."""
-        return self._rows(customer_id)
-
-    def _find(
-        self, customer_id: str, journey_id: str
-    ) -> tuple[Enrollment | tuple[Enrollment, ...] | None, Enrollment | None]:
-        found = self._t.positions.get(customer_id)
-        if found is None or isinstance(found, Enrollment):
-            return found, found if found is not None and found.journey_id == journey_id else None
-        return found, next((r for r in found if r.journey_id == journey_id), None)
-
-    def _write(
-        self,
-        customer_id: str,
-        journey_id: str,
-        found: Enrollment | tuple[Enrollment, ...] | None,
-        current: Enrollment | None,
-        stored: Enrollment | None,
-        updated: Enrollment | tuple[Enrollment, ...] | None = None,
-    ) -> None:
-        """Replace ``current`` (``None``: insert) by ``stored`` (``None``: delete), journaled.
-
-        ``updated`` is the customer's new rows when the caller has built them already.
-        """
-        t = self._t
-        if updated is not None:
-            pass
-        elif found is None or found is current:  # the common case: one journey per customer
-            updated = stored
-        else:
-            rows = (found,) if isinstance(found, Enrollment) else found
-            if current is None:
-                place = sum(1 for r in rows if r.journey_id < journey_id)
-                updated = (*rows[:place], stored, *rows[place:])  # type: ignore[arg-type]
-            else:
-                updated = tuple(r for r in (stored if r is current else r for r in rows) if r)
-            if len(updated) == 1:
-                updated = updated[0]
-        positions, counter = t.positions, t.active
-        was_active = current is not None and current.active
-        change = int(stored is not None and stored.active) - int(was_active)
-        if updated is None:
-            del positions[customer_id]
-        else:
-            positions[customer_id] = updated
-        counter[0] += change
-
-        def undo() -> None:
-            if found is None:
-                positions.pop(customer_id, None)
-            else:
-                positions[customer_id] = found
-            counter[0] -= change
-
-        self._journal.record(undo)
-        if stored is None:
-            return
-        due = stored.due_at
-        if (
-            due is not None and stored.active and (not was_active or current.due_at != due)  # type: ignore[union-attr]
-        ):
-            heapq.heappush(t.due, (due, customer_id, journey_id))
+        table = self._p
+        if customer_id not in table.slot_of:
+            return ()
+        return table.read_many(table.chain(customer_id))
 
     def put(self, enrollment: Enrollment) -> Enrollment:
         """Insert or replace if the version matches; return it with the next version."""
         if not isinstance(enrollment, Enrollment):
             raise TypeError("enrollment must be an Enrollment")
-        customer_id, journey_id = enrollment.customer_id, enrollment.journey_id
-        t = self._t
-        positions = t.positions
-        found = positions.get(customer_id)
-        if found is not None and (type(found) is not Enrollment or found.journey_id != journey_id):
-            if type(found) is Enrollment and enrollment.version == 0:  # a second journey
-                stored = enrollment.with_version(1)
-                first = found.journey_id < journey_id
-                self._write(customer_id, journey_id, found, None, stored,
-                            (found, stored) if first else (stored, found))  # fmt: skip
-                return stored
-            found, current = self._find(customer_id, journey_id)
-            version = 0 if current is None else current.version
-            if version != enrollment.version:
-                raise ConcurrencyError(
-                    "enrollment", (customer_id, journey_id), enrollment.version, version
-                )
-            stored = enrollment.with_version(version + 1)
-            self._write(customer_id, journey_id, found, current, stored)
-            return stored
-        # the common case, inlined: the customer's only position, or none yet
-        version = 0 if found is None else found.version
+        table = self._p
+        customer_id = enrollment.customer_id
+        before, slot = table.find(customer_id, enrollment.journey_id)
+        version = 0 if slot < 0 else table.version[slot]
         if version != enrollment.version:
             raise ConcurrencyError(
-                "enrollment", (customer_id, journey_id), enrollment.version, version
+                "enrollment", (customer_id, enrollment.journey_id), enrollment.version, version
             )
-        stored = enrollment.with_version(version + 1)
-        positions[customer_id] = stored
-        counter = t.active
-        was_active = found is not None and found.active
-        change = stored.active - was_active
-        counter[0] += change
-
-        def undo() -> None:
-            if found is None:
-                del positions[customer_id]
-            else:
-                positions[customer_id] = found
-            counter[0] -= change
-
-        self._journal.record(undo)
-        due = stored.due_at
-        if due is not None and stored.active and (not was_active or found.due_at != due):  # type: ignore[union-attr]
-            heapq.heappush(t.due, (due, customer_id, journey_id))
-        return stored
-
-    def close_many(self, closes: Sequence[tuple[Enrollment, str]]) -> None:
-        """End each position at its step if its version matches; one undo for them all."""
-        t = self._t
-        positions, counter = t.positions, t.active
-        before: list[tuple[str, Enrollment | tuple[Enrollment, ...]]] = []
-        ended = 0
-        try:
-            for position, step_id in closes:
-                customer_id = position.customer_id
-                found = positions.get(customer_id)
-                if found is position:  # the common case: the row due() handed out
-                    current: Enrollment | None = position
-                else:
-                    found, current = self._find(customer_id, position.journey_id)
-                if current is None or current.version != position.version:
-                    raise ConcurrencyError(
-                        "enrollment", (customer_id, position.journey_id), position.version,
-                        None if current is None else current.version,
-                    )  # fmt: skip
-                stored = trusted_enrollment(
-                    customer_id, current.journey_id, current.run, step_id, False,
-                    current.entered_at, None, None, current.facts, 0, current.holdout,
-                    current.version + 1,
-                )  # fmt: skip
-                before.append((customer_id, found))  # type: ignore[arg-type]
-                if found is current:
-                    positions[customer_id] = stored
-                else:
-                    rows: tuple[Enrollment, ...] = found if isinstance(found, tuple) else (found,)  # type: ignore[assignment]
-                    positions[customer_id] = tuple(stored if r is current else r for r in rows)
-                ended += current.active
-        finally:
-            counter[0] -= ended
-            # the wake-up entries of the closed positions wait in ``front`` (due() handed
-            # them out): drop them now rather than meeting them again as stale
-            front, heap = t.front, t.due
-            removed: list[tuple[datetime, str, str]] = []
-            if front and before:
-                closed = {customer_id for customer_id, _ in before}
-                kept: list[tuple[datetime, str, str]] = []
-                for e in front:
-                    (removed if e[1] in closed and not _still_due(positions, e) else kept).append(e)
-                front[:] = kept
-
-            def undo() -> None:
-                for customer_id, found in reversed(before):
-                    positions[customer_id] = found
-                counter[0] += ended
-                _push_all(heap, removed)  # back where they are found again
-
-            self._journal.record(undo)
+        if slot < 0:
+            slot = table.add(enrollment, 1, before, self._journal)
+            active, due = table.flags[slot] & ACTIVE, table.due[slot]
+            table.active += active
+            self._journal.record(partial(self._unappend, before, active))
+            moved = True
+        else:
+            values = table.encode(enrollment, version + 1, self._journal)
+            active, due = values[3] & ACTIVE, values[5]
+            old = table.values(slot)
+            table.store(slot, values)
+            change = active - (old[3] & ACTIVE)
+            table.active += change
+            self._journal.record(partial(self._restore, slot, old, change))
+            moved = change > 0 or old[5] != due
+        if active and due != NO_DUE and moved:
+            self._due.add(due, slot)
+        return enrollment.with_version(version + 1)
 
     def insert(self, enrollment: Enrollment) -> None:
         """Store the position as given where none is; ``DuplicateError`` otherwise."""
         if not isinstance(enrollment, Enrollment):
             raise TypeError("enrollment must be an Enrollment")
-        customer_id, journey_id = enrollment.customer_id, enrollment.journey_id
-        found = self._t.positions.get(customer_id)
-        if found is None:  # the common case, inlined: the customer's first position
-            t = self._t
-            positions, counter = t.positions, t.active
-            positions[customer_id] = enrollment
-            change = 1 if enrollment.active else 0
-            counter[0] += change
-
-            def undo() -> None:
-                del positions[customer_id]
-                counter[0] -= change
-
-            self._journal.record(undo)
-            if change and enrollment.due_at is not None:
-                heapq.heappush(t.due, (enrollment.due_at, customer_id, journey_id))
-            return
-        if type(found) is Enrollment and found.journey_id != journey_id:
-            first = found.journey_id < journey_id
-            self._write(customer_id, journey_id, found, None, enrollment,
-                        (found, enrollment) if first else (enrollment, found))  # fmt: skip
-            return
-        found, current = self._find(customer_id, journey_id)
-        if current is not None:
-            raise DuplicateError("enrollment", (customer_id, journey_id))
-        self._write(customer_id, journey_id, found, None, enrollment)
+        table = self._p
+        customer_id = enrollment.customer_id
+        before = -1
+        if customer_id in table.slot_of:  # not the customer's first position
+            before, slot = table.find(customer_id, enrollment.journey_id)
+            if slot >= 0:
+                raise DuplicateError("enrollment", (customer_id, enrollment.journey_id))
+        slot = table.add(enrollment, enrollment.version, before, self._journal)
+        active = table.flags[slot] & ACTIVE
+        table.active += active
+        self._journal.record(partial(self._unappend, before, active))
+        if active and table.due[slot] != NO_DUE:
+            self._due.add(table.due[slot], slot)
 
     def enter(self, positions: Sequence[Enrollment]) -> None:
         """Store new positions as given and log their entries; one undo for them all."""
-        t = self._t
-        rows, entries = t.positions, t.entries
-        count = len(positions)
-        first = positions[0] if count else None
+        table, journal = self._p, self._journal
+        first = positions[0] if positions else None
         customer_id = first.customer_id if type(first) is Enrollment else ""
         if (  # the common case: a customer in no journey yet enters them
             customer_id
-            and customer_id not in rows
+            and customer_id not in table.slot_of
             and all(type(p) is Enrollment and p.customer_id == customer_id for p in positions)
         ):
-            if count == 1:
-                rows[customer_id] = positions[0]
-            else:
-                ordered = sorted(positions, key=_journey_of)
-                for a, b in pairwise(ordered):
-                    if a.journey_id == b.journey_id:  # nothing written yet
-                        raise DuplicateError("enrollment", (customer_id, a.journey_id))
-                rows[customer_id] = tuple(ordered)
-            counter, heap, push = t.active, t.due, heapq.heappush
-            change = 0
-            for p in positions:
-                if p.active:
+            ordered = sorted(positions, key=_journey_of) if len(positions) > 1 else positions
+            for a, b in pairwise(ordered):
+                if a.journey_id == b.journey_id:  # nothing written yet
+                    raise DuplicateError("enrollment", (customer_id, a.journey_id))
+            start = len(table.customer)
+            slot, change, flags, dues = -1, 0, table.flags, table.due
+            for p in ordered:  # chained in journey order, each after the one before
+                slot = table.add(p, p.version, slot, journal)
+                if flags[slot] & ACTIVE:
                     change += 1
-                    if p.due_at is not None:
-                        push(heap, (p.due_at, customer_id, p.journey_id))
-            counter[0] += change
-            _log_entries(entries, positions)
-
-            def undo() -> None:
-                _drop_entries(entries, count)
-                del rows[customer_id]
-                counter[0] -= change
-
-            self._journal.record(undo)
+                    if dues[slot] != NO_DUE:
+                        self._due.add(dues[slot], slot)
+            table.active += change
+            # the entries, from the columns just written
+            customers, journeys, runs, ats, holdouts = self._t.entries
+            customers.extend([customer_id] * len(ordered))
+            journeys.extend(table.journey[start:])
+            runs.extend(table.run[start:])
+            ats.extend(table.entered[start:])
+            holdouts.extend([f >> 1 for f in flags[start:]])  # the HOLDOUT bit
+            journal.record(partial(self._unenter, len(ordered), change))
             return
         for position in positions:  # anything else: one insert and one entry each
             self.insert(position)
-            _log_entries(entries, (position,))
-            self._journal.record(partial(_drop_entries, entries, 1))
+            _log(self._t, position.customer_id, position.journey_id, position.run,
+                 position.entered_at, position.holdout, journal)  # fmt: skip
+            journal.record(partial(_drop_entries, self._t.entries, 1))
+
+    def close_many(self, closes: Sequence[tuple[Enrollment, str]]) -> None:
+        """End each position at its step if its version matches; one undo for them all."""
+        table, journal = self._p, self._journal
+        closed: list[tuple[int, int, int, int, int, int]] = []  # (slot, its values before)
+        ended = 0
+        try:
+            for position, step_id in closes:
+                slot = table.find(position.customer_id, position.journey_id)[1]
+                stored = None if slot < 0 else table.version[slot]
+                if stored != position.version:
+                    raise ConcurrencyError(
+                        "enrollment", (position.customer_id, position.journey_id),
+                        position.version, stored,
+                    )  # fmt: skip
+                ended += table.flags[slot] & ACTIVE
+                closed.append(self._close(slot, table.names.id(step_id, journal)))
+        finally:
+            table.active -= ended
+            journal.record(partial(self._reopen, closed, ended))
 
     def remove(self, customer_id: str, journey_id: str) -> bool:
         """Delete the position; ``False`` if there was none."""
-        found, current = self._find(customer_id, journey_id)
-        if current is None:
+        table = self._p
+        before, slot = table.find(customer_id, journey_id)
+        if slot < 0:
             return False
-        self._write(customer_id, journey_id, found, current, None)
+        old = table.values(slot)
+        table.unlink(before, slot)
+        active = old[3] & ACTIVE
+        table.active -= active
+        self._journal.record(partial(self._relink, before, slot, customer_id, old, active))
         return True
 
     def due(self, until: datetime, limit: int) -> Sequence[Enrollment]:
         """Return up to ``limit`` active positions due at or before ``until``, oldest first.
 
-        Stale heap entries (the position moved on or ended) are dropped as they are met,
-        their removal journaled; the entries of the positions returned stay in the heap.
+        Stale entries (the row moved on or ended) are dropped as they are met; the
+        entries of the positions returned stay first in the index.
         """
-        bound = check_aware("until", until)
+        bound = to_us(check_aware("until", until))
         check_int("limit", limit, minimum=1)
-        heap, front, positions = self._t.due, self._t.front, self._t.positions
-        found: list[Enrollment] = []
-        dropped: list[tuple[datetime, str, str]] = []
-        keep: list[tuple[datetime, str, str]] = []
-        seen: set[tuple[str, str] | str] = set()  # one row per customer: the id is the key
-        pop, take, drop, give = heapq.heappop, keep.append, dropped.append, found.append
-        taken = 0
-        while taken < limit:
-            if front and (not heap or front[-1] <= heap[0]):
-                if front[-1][0] > bound:
-                    break
-                entry = front.pop()
-            elif heap and heap[0][0] <= bound:
-                entry = pop(heap)
-            else:
-                break
-            due, customer_id, journey_id = entry
-            row = positions.get(customer_id)
-            if type(row) is tuple:
-                row = next((r for r in row if r.journey_id == journey_id), None)
-                if row is not None and row.active and row.due_at == due:
-                    if (customer_id, journey_id) in seen:
-                        drop(entry)
-                        continue
-                    seen.add((customer_id, journey_id))
-                    give(row)
-                    take(entry)
-                    taken += 1
+        return self._p.read_many(self._take(bound, limit, {})[0])
+
+    def close_due(
+        self, until: datetime, limit: int, ends: Mapping[tuple[str, str], str]
+    ) -> tuple[int, Sequence[Enrollment]]:
+        """``due()`` closing on the way each position whose ``(journey, step)`` ``ends`` names.
+
+        See :class:`~omnicrm.timing.ports.DueClosingRepository`. The closed rows are
+        never built as records; one undo restores them all.
+        """
+        bound = to_us(check_aware("until", until))
+        check_int("limit", limit, minimum=1)
+        ids, name = self._p.names.ids, self._p.names.id
+        closing = {
+            ids[journey] << 32 | ids[step]: name(end, self._journal)
+            for (journey, step), end in ends.items()
+            if journey in ids and step in ids
+        }
+        rest, closed = self._take(bound, limit, closing)
+        return closed, self._p.read_many(rest)
+
+    def _take(self, bound: int, limit: int, closing: dict[int, int]) -> tuple[list[int], int]:
+        """Read up to ``limit`` due slots from the index; close those ``closing`` names.
+
+        ``closing`` maps ``journey << 32 | step`` (name indexes) to the step to close
+        at. Returns the slots not closed, in order, and how many were closed.
+        """
+        index, table = self._due, self._p
+        front, i = index.front, index.head
+        customers, journeys, steps, flags, dues = (
+            table.customer, table.journey, table.step, table.flags, table.due
+        )  # fmt: skip
+        size, names = len(customers), table.names.names
+        taken: list[int] = []
+        seen: set[int] = set()  # a slot can have two live entries (an undo adds one)
+        kept: list[tuple[int, str, str, int]] = []  # the entries of the slots returned
+        closed: list[tuple[int, int, int, int, int, int]] = []  # (slot, its values before)
+        count = 0
+        while count < limit:
+            if i == len(front):
+                if index.open(bound):
                     continue
-            elif (
-                row is not None
-                and row.journey_id == journey_id  # type: ignore[union-attr]
-                and row.active  # type: ignore[union-attr]
-                and row.due_at == due  # type: ignore[union-attr]
-                and customer_id not in seen
-            ):
-                seen.add(customer_id)
-                give(row)  # type: ignore[arg-type]
-                take(entry)
-                taken += 1
-                continue
-            drop(entry)
-        # every entry taken was the smallest left, so the kept ones, largest first, go on
-        # the end of ``front`` and it stays ordered
-        front.extend(reversed(keep))
-        if dropped:
-            self._journal.record(lambda: _push_all(heap, dropped))
-        return found
+                break
+            entry = front[i]
+            due, customer, journey, slot = entry
+            if due > bound:
+                break
+            i += 1
+            if (
+                slot >= size or not flags[slot] & ACTIVE or dues[slot] != due
+                or customers[slot] != customer or names[journeys[slot]] != journey
+                or slot in seen
+            ):  # fmt: skip
+                continue  # stale: dropped
+            seen.add(slot)
+            count += 1
+            end = closing.get(journeys[slot] << 32 | steps[slot]) if closing else None
+            if end is None:
+                taken.append(slot)
+                kept.append(entry)
+            else:
+                closed.append(self._close(slot, end))
+        if closed:
+            table.active -= len(closed)
+            self._journal.record(partial(self._reopen, closed, len(closed)))
+        # the entries handed out stay, in order, just before the ones not read yet
+        index.head = i - len(kept)
+        front[index.head : i] = kept
+        index.compact()
+        return taken, len(closed)
+
+    def _close(self, slot: int, step: int) -> tuple[int, int, int, int, int, int]:
+        """End the row in ``slot`` at ``step``; return what it held (for the undo)."""
+        table = self._p
+        flag = table.flags[slot]
+        old = (slot, table.step[slot], flag, table.due[slot], table.waiting[slot],
+               table.deferrals[slot])  # fmt: skip
+        table.step[slot], table.flags[slot], table.due[slot] = step, flag & HOLDOUT, NO_DUE
+        table.waiting[slot], table.deferrals[slot] = -1, 0
+        table.version[slot] += 1
+        return old
 
     def count_active(self) -> int:
         """Return the number of active positions."""
-        return self._t.active[0]
+        return self._p.active
 
+    # -- undo -----------------------------------------------------------------------
+    def _unappend(self, before: int, active: int) -> None:
+        self._p.pop(before)
+        self._p.active -= active
 
-def _still_due(
-    positions: dict[str, Enrollment | tuple[Enrollment, ...]], entry: tuple[datetime, str, str]
-) -> bool:
-    """Return ``True`` if ``entry`` still wakes an active position up."""
-    due, customer_id, journey_id = entry
-    found = positions.get(customer_id)
-    rows = (found,) if type(found) is Enrollment else found or ()
-    return any(
-        r.journey_id == journey_id and r.active and r.due_at == due
-        for r in rows  # type: ignore[union-attr]
-    )
+    def _unenter(self, count: int, change: int) -> None:
+        _drop_entries(self._t.entries, count)
+        last = len(self._p.customer) - 1
+        for slot in range(last, last - count, -1):  # each was chained after the one before
+            self._p.pop(slot - 1 if slot > last - count + 1 else -1)
+        self._p.active -= change
 
+    def _restore(self, slot: int, old: Row, change: int) -> None:
+        table = self._p
+        table.store(slot, old)
+        table.active -= change
+        self._wake(slot)
 
-def _journey_of(position: Enrollment) -> str:
-    return position.journey_id
+    def _relink(self, before: int, slot: int, customer_id: str, old: Row, active: int) -> None:
+        self._p.relink(before, slot, customer_id, old)
+        self._p.active += active
+        self._wake(slot)
 
+    def _reopen(self, before: list[tuple[int, int, int, int, int, int]], ended: int) -> None:
+        table = self._p
+        steps, flags, dues, waiting = table.step, table.flags, table.due, table.waiting
+        for slot, step, flag, due, wait, deferrals in reversed(before):
+            steps[slot], flags[slot], dues[slot], waiting[slot] = step, flag, due, wait
+            table.deferrals[slot] = deferrals
+            table.version[slot] -= 1
+            self._wake(slot)
+        table.active += ended
 
-def _log_entries(
-    entries: tuple[list[str], list[str], array[int], list[datetime], bytearray],
-    positions: Sequence[Enrollment],
-) -> None:
-    """Append the entry of each position (its run, entered at) to the columnar log."""
-    customers, journeys, runs, ats, holdouts = entries
-    customers.extend([p.customer_id for p in positions])
-    journeys.extend([p.journey_id for p in positions])
-    runs.extend([p.run for p in positions])
-    ats.extend([p.entered_at for p in positions])
-    holdouts.extend([p.holdout for p in positions])
-
-
-def _drop_entries(entries: tuple[Any, ...], count: int) -> None:
-    """Take the last ``count`` entries off the log (an undo)."""
-    for column in entries:
-        del column[-count:]
-
-
-def _push_all(
-    heap: list[tuple[datetime, str, str]], entries: list[tuple[datetime, str, str]]
-) -> None:
-    for entry in entries:
-        heapq.heappush(heap, entry)
+    def _wake(self, slot: int) -> None:
+        """Index the restored row in ``slot`` again if it waits (its entry may be gone)."""
+        table = self._p
+        if table.flags[slot] & ACTIVE and table.due[slot] != NO_DUE:
+            self._due.add(table.due[slot], slot)
 
 
 class MemoryEntryRepository:
-    """:class:`~omnicrm.timing.ports.EntryRepository` over a journaled list."""
+    """:class:`~omnicrm.timing.ports.EntryRepository` over journaled columns."""
 
     def __init__(self, tables: TimingTables, journal: Journal) -> None:
         self._t = tables
@@ -468,46 +381,63 @@ class MemoryEntryRepository:
 
     def add(self, entry: EntryRecord) -> None:
         """Append an entry."""
-        columns = self._t.entries
-        customers, journeys, runs, ats, holdouts = columns
-        customers.append(entry.customer_id)
-        journeys.append(entry.journey_id)
-        runs.append(entry.run)
-        ats.append(entry.at)
-        holdouts.append(entry.holdout)
+        _log(self._t, entry.customer_id, entry.journey_id, entry.run, entry.at, entry.holdout,
+             self._journal)  # fmt: skip
+        self._journal.record(partial(_drop_entries, self._t.entries, 1))
 
-        def undo() -> None:
-            for column in columns:
-                column.pop()
-
-        self._journal.record(undo)
+    def _rows(self, customer_id: str | None = None) -> list[EntryRecord]:
+        names = self._t.names.names
+        return [
+            trusted_entry(c, names[j], r, from_us(a), bool(h))
+            for c, j, r, a, h in zip(*self._t.entries, strict=True)
+            if customer_id is None or c == customer_id
+        ]
 
     def all(self) -> Sequence[EntryRecord]:
         """Return every entry in order."""
-        rows = [
-            EntryRecord(customer_id=c, journey_id=j, run=r, at=a, holdout=bool(h))
-            for c, j, r, a, h in zip(*self._t.entries, strict=True)
-        ]
+        rows = self._rows()
         return tuple(sorted(rows, key=lambda e: (e.at, e.customer_id, e.journey_id, e.run)))
 
     def for_customer(self, customer_id: str) -> Sequence[EntryRecord]:
         """Return the customer's entries by ``(journey_id, run)`` (a scan of the log)."""
-        rows = [
-            EntryRecord(customer_id=c, journey_id=j, run=r, at=a, holdout=bool(h))
-            for c, j, r, a, h in zip(*self._t.entries, strict=True)
-            if c == customer_id
-        ]
-        return tuple(sorted(rows, key=lambda e: (e.journey_id, e.run)))
+        return tuple(sorted(self._rows(customer_id), key=lambda e: (e.journey_id, e.run)))
 
     def remove(self, customer_id: str, journey_id: str, run: int) -> bool:
         """Delete one entry; ``False`` if there was none."""
         columns = self._t.entries
         customers, journeys, runs = columns[0], columns[1], columns[2]
+        journey = self._t.names.ids.get(journey_id)
         for i, c in enumerate(customers):
-            if c == customer_id and journeys[i] == journey_id and runs[i] == run:
+            if c == customer_id and journeys[i] == journey and runs[i] == run:
                 self._journal.record(_reinsert(columns, i, [col.pop(i) for col in columns]))
                 return True
         return False
+
+
+def _journey_of(position: Enrollment) -> str:
+    return position.journey_id
+
+
+def _log(
+    t: TimingTables, customer_id: str, journey_id: str, run: int, at: datetime, holdout: bool,
+    journal: Journal,
+) -> None:  # fmt: skip
+    """Append an entry to the columnar log (the caller records the undo)."""
+    customers, journeys, runs, ats, holdouts = t.entries
+    journey = t.names.ids.get(journey_id)
+    if journey is None:
+        journey = t.names.id(journey_id, journal)
+    customers.append(customer_id)
+    journeys.append(journey)
+    runs.append(run)
+    ats.append(to_us(at))
+    holdouts.append(holdout)
+
+
+def _drop_entries(columns: tuple[Any, ...], count: int) -> None:
+    """Take the last ``count`` entries off the log (an undo)."""
+    for column in columns:
+        del column[-count:]
 
 
 def _reinsert(columns: tuple[Any, ...], index: int, row: list[Any]) -> Callable[[], None]:

@@ -1,0 +1,282 @@
+"""Positions stored by column: one slot per ``(customer, journey)`` row, values built on read.
+
+A million waits must fit in a few hundred megabytes, so a position is not kept as a
+record object: each field is one entry of a machine-integer column (instants as epoch
+microseconds; journey, step and event-type ids as indexes into a table of the names
+seen), and :class:`~omnicrm.timing.records.Enrollment` values are built when read. A
+customer's slots are chained through ``next`` in journey-id order, the first one found
+through ``slot_of``. Removed rows leave a blank slot (customer and facts cleared).
+"""
+
+from __future__ import annotations
+
+from array import array
+from datetime import UTC, datetime, timedelta
+
+from omnicrm.frozenmap import FrozenMap
+from omnicrm.persistence.memory._tables import Journal
+from omnicrm.timing.records import Enrollment, trusted_enrollment
+
+__all__ = [
+    "ACTIVE",
+    "EMPTY",
+    "HOLDOUT",
+    "NO_DUE",
+    "Names",
+    "PositionTable",
+    "Row",
+    "from_us",
+    "to_us",
+]
+
+NO_DUE = -(2**63)
+"""The ``due`` column's value for a position with no due time."""
+ACTIVE, HOLDOUT = 1, 2
+"""Bits of the ``flags`` column."""
+EMPTY = FrozenMap()
+"""The facts of a blank slot."""
+
+Row = tuple[int, int, int, int, int, int, int, FrozenMap, int, int]
+"""A slot's values: journey, run, step, flags, entered, due, waiting, facts, deferrals, version."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+_NOTHING = (datetime.min, 0)
+
+
+def to_us(instant: datetime, _last: list[tuple[datetime, int]] = [_NOTHING]) -> int:  # noqa: B006
+    """Return an aware instant as epoch microseconds.
+
+    The last instant converted is remembered (as one pair: threads may share it): an
+    entry and the position it starts are stored with the same instant, the event's.
+    """
+    last = _last[0]
+    if instant is last[0]:
+        return last[1]
+    micros = (instant - _EPOCH) // _US
+    _last[0] = (instant, micros)
+    return micros
+
+
+def due_us(instant: datetime, _last: list[tuple[datetime, int]] = [_NOTHING]) -> int:  # noqa: B006
+    """:func:`to_us` for due times: the journeys an event enters often wait as long."""
+    last = _last[0]
+    if instant is last[0] or instant == last[0]:
+        return last[1]
+    micros = (instant - _EPOCH) // _US
+    _last[0] = (instant, micros)
+    return micros
+
+
+def from_us(micros: int) -> datetime:
+    """Return the UTC instant ``micros`` after the epoch."""
+    return _EPOCH + timedelta(0, 0, micros)
+
+
+class Names:
+    """Ids (journeys, steps, event types) interned to small integers; additions journaled."""
+
+    __slots__ = ("ids", "names")
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.ids: dict[str, int] = {}
+
+    def id(self, name: str, journal: Journal) -> int:
+        """Return the index of ``name``, adding it if new."""
+        found = self.ids.get(name)
+        if found is None:
+            found = self.ids[name] = len(self.names)
+            self.names.append(name)
+            journal.record(self._forget_last)
+        return found
+
+    def _forget_last(self) -> None:
+        del self.ids[self.names.pop()]
+
+
+class PositionTable:
+    """The positions, one slot per row, each field a column (see the module docs)."""
+
+    __slots__ = (
+        "_appends", "active", "customer", "deferrals", "due", "entered", "facts", "flags",
+        "journey", "names", "next", "run", "slot_of", "step", "version", "waiting",
+    )  # fmt: skip
+
+    def __init__(self, names: Names) -> None:
+        self.names = names
+        self.slot_of: dict[str, int] = {}  # customer -> first slot of the chain
+        self.customer: list[str] = []  # "": a removed row's blank slot
+        self.journey = array("i")
+        self.run = array("q")
+        self.step = array("i")
+        self.flags = bytearray()
+        self.entered = array("q")
+        self.due = array("q")
+        self.waiting = array("i")  # -1: no awaited event
+        self.facts: list[FrozenMap] = []
+        self.deferrals = array("i")
+        self.version = array("q")
+        self.next = array("i")  # -1: the customer's last slot
+        self.active = 0
+        # the columns' append methods, in :data:`Row` order (the columns are never replaced)
+        self._appends = (
+            self.journey.append, self.run.append, self.step.append, self.flags.append,
+            self.entered.append, self.due.append, self.waiting.append, self.facts.append,
+            self.deferrals.append, self.version.append,
+        )  # fmt: skip
+
+    # -- encoding -----------------------------------------------------------------
+    def encode(self, row: Enrollment, version: int, journal: Journal) -> Row:
+        """Return ``row``'s column values (with ``version``) in the order of :meth:`values`."""
+        name = self.names.id
+        due, waiting, facts = row.due_at, row.wait_event, row.facts
+        return (
+            name(row.journey_id, journal), row.run, name(row.step_id, journal),
+            ACTIVE * row.active + HOLDOUT * row.holdout, to_us(row.entered_at),
+            NO_DUE if due is None else due_us(due),
+            -1 if waiting is None else name(waiting, journal), facts,
+            row.deferrals, version,
+        )  # fmt: skip
+
+    def read(self, slot: int) -> Enrollment:
+        """Build the position stored in ``slot``."""
+        return self.read_many([slot])[0]
+
+    def read_many(self, slots: list[int]) -> tuple[Enrollment, ...]:
+        """Build the positions stored in ``slots`` (instants shared between rows)."""
+        names, customers, journeys, runs = self.names.names, self.customer, self.journey, self.run
+        steps, flags, entered, dues, waiting = (
+            self.step,
+            self.flags,
+            self.entered,
+            self.due,
+            self.waiting,
+        )
+        facts, deferrals, versions = self.facts, self.deferrals, self.version
+        instants: dict[int, datetime] = {}
+        out = []
+        for slot in slots:
+            flag, due, wait, at = flags[slot], dues[slot], waiting[slot], entered[slot]
+            entered_at = instants.get(at)
+            if entered_at is None:
+                entered_at = instants[at] = from_us(at)
+            due_at = instants.get(due)
+            if due_at is None and due != NO_DUE:
+                due_at = instants[due] = from_us(due)
+            out.append(trusted_enrollment(
+                customers[slot], names[journeys[slot]], runs[slot], names[steps[slot]],
+                bool(flag & ACTIVE), entered_at, due_at, None if wait < 0 else names[wait],
+                facts[slot], deferrals[slot], bool(flag & HOLDOUT), versions[slot],
+            ))  # fmt: skip
+        return tuple(out)
+
+    def values(self, slot: int) -> Row:
+        """Return everything stored in ``slot`` but the customer and the chain link."""
+        return (
+            self.journey[slot], self.run[slot], self.step[slot], self.flags[slot],
+            self.entered[slot], self.due[slot], self.waiting[slot], self.facts[slot],
+            self.deferrals[slot], self.version[slot],
+        )  # fmt: skip
+
+    def store(self, slot: int, values: Row) -> None:
+        """Overwrite ``slot`` with ``values`` (as :meth:`values` returns them)."""
+        (self.journey[slot], self.run[slot], self.step[slot], self.flags[slot],
+         self.entered[slot], self.due[slot], self.waiting[slot], self.facts[slot],
+         self.deferrals[slot], self.version[slot]) = values  # fmt: skip
+
+    # -- slots --------------------------------------------------------------------
+    def find(self, customer_id: str, journey_id: str) -> tuple[int, int]:
+        """Return ``(before, slot)`` of a row: its slot (-1: none), the slot it follows.
+
+        ``before`` is the chain slot the row follows or would follow (-1: the head).
+        """
+        names, journeys, nexts = self.names.names, self.journey, self.next
+        before, slot = -1, self.slot_of.get(customer_id, -1)
+        while slot >= 0:
+            name = names[journeys[slot]]
+            if name == journey_id:
+                return before, slot
+            if name > journey_id:
+                break
+            before, slot = slot, nexts[slot]
+        return before, -1
+
+    def add(self, row: Enrollment, version: int, before: int, journal: Journal) -> int:
+        """Add a slot for ``row`` at ``version``, linked into the chain after ``before``."""
+        ids, name = self.names.ids, self.names.id
+        journey, step, waiting = row.journey_id, row.step_id, row.wait_event
+        j, s = ids.get(journey), ids.get(step)
+        w = -1 if waiting is None else ids.get(waiting)
+        if j is None or s is None or w is None:
+            j, s = name(journey, journal), name(step, journal)
+            w = -1 if waiting is None else name(waiting, journal)
+        due, facts, customer_id = row.due_at, row.facts, row.customer_id
+        slot = len(self.customer)
+        self.customer.append(customer_id)
+        journeys, runs, steps, flags, entered, dues, waits, facts_, deferrals, versions = (
+            self._appends
+        )
+        journeys(j)
+        runs(row.run)
+        steps(s)
+        flags(ACTIVE * row.active + HOLDOUT * row.holdout)
+        entered(to_us(row.entered_at))
+        dues(NO_DUE if due is None else due_us(due))
+        waits(w)
+        facts_(facts)
+        deferrals(row.deferrals)
+        versions(version)
+        if before < 0:
+            self.next.append(self.slot_of.get(customer_id, -1))
+            self.slot_of[customer_id] = slot
+        else:
+            self.next.append(self.next[before])
+            self.next[before] = slot
+        return slot
+
+    def pop(self, before: int) -> None:
+        """Undo :meth:`add` of the last slot (linked after ``before``)."""
+        self._bypass(self.customer.pop(), before, self.next.pop())
+        for column in (self.journey, self.run, self.step, self.flags, self.entered, self.due,
+                       self.waiting, self.facts, self.deferrals, self.version):  # fmt: skip
+            column.pop()
+
+    def unlink(self, before: int, slot: int) -> None:
+        """Take ``slot`` out of its customer's chain and blank it (customer, facts, flags)."""
+        self._bypass(self.customer[slot], before, self.next[slot])
+        self.customer[slot] = ""
+        self.facts[slot] = EMPTY
+        self.flags[slot] = 0
+        self.due[slot] = NO_DUE
+
+    def _bypass(self, customer_id: str, before: int, after: int) -> None:
+        """Link ``before`` (-1: the chain's head) to ``after``, leaving a slot out."""
+        if before >= 0:
+            self.next[before] = after
+        elif after >= 0:
+            self.slot_of[customer_id] = after
+        else:
+            del self.slot_of[customer_id]
+
+    def relink(self, before: int, slot: int, customer_id: str, values: Row) -> None:
+        """Undo :meth:`unlink`: restore the slot's values and its place in the chain."""
+        self.store(slot, values)
+        self.customer[slot] = customer_id
+        if before >= 0:
+            self.next[slot] = self.next[before]
+            self.next[before] = slot
+        else:
+            self.next[slot] = self.slot_of.get(customer_id, -1)
+            self.slot_of[customer_id] = slot
+
+    def chain(self, customer_id: str) -> list[int]:
+        """Return the customer's slots, by journey id."""
+        slots = []
+        slot, nexts = self.slot_of.get(customer_id, -1), self.next
+        while slot >= 0:
+            slots.append(slot)
+            slot = nexts[slot]
+        return slots
