@@ -98,6 +98,17 @@ key)`` they sit side by side (and that index serves lookups by source, so the se
 page per key instead of two: about a third fewer pages per placement.
 """
 
+MIGRATION_V3: tuple[str, ...] = (
+    "CREATE INDEX identity_keys_postings ON identity_keys (key, seq, source)",
+    "DROP INDEX identity_keys_key",
+)
+"""Version 3: the key index covers the source, so reading a key's postings reads no rows.
+
+A common key's newest postings (up to the resolver's limit of 50) then sit in one or two
+index pages instead of costing a table page each: on a large store, where those pages
+are seldom in memory, that was most of a placement's reads.
+"""
+
 _CHUNK = 500
 _KEYS_PER_QUERY = 100  # well under SQLite's limit of 500 terms in a compound SELECT
 
@@ -272,7 +283,7 @@ class SQLiteMatchKeyRepository(_Repo):
         """Return each key's sources (those that have any), the ``limit`` latest first.
 
         One statement with a ``LIMIT`` per key, so a very common key reads only its
-        ``limit`` newest index entries (``identity_keys_key`` is ordered by ``seq``).
+        ``limit`` newest index entries (``identity_keys_postings``: key, seq, source).
         """
         wanted = sorted(set(keys))
         found: dict[str, list[tuple[int, SourceRef]]] = {}
