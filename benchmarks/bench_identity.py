@@ -248,6 +248,7 @@ def online_speed(
     labelled = generate_records(people_for(stored_size + probes), seed=seed)
     data = [d.record for d in labelled]
     stored, new = data[:stored_size], data[stored_size : stored_size + probes]
+    new = new[: len(new) // rounds * rounds]  # each round places an equal slice
     groups: dict[int, list[CustomerRecord]] = {}
     for d in labelled[:stored_size]:
         groups.setdefault(d.person, []).append(d.record)
@@ -270,7 +271,8 @@ def online_speed(
                 store = _sqlite_store(Path(tmp) / "bench.db", sqlite_file, groups)
             load = time.perf_counter() - start
             p50, p99 = probe(store, new, rounds)
-            precision, recall = online_scores(store, labelled[: stored_size + probes], new)
+            truth = labelled[: stored_size + len(new)]
+            precision, recall = online_scores(store, truth, new)
             store.close()
         print(f"  loaded {stored_size:,} records in {load:.1f}s; p50 {p50 * 1000:.2f} ms")
         print(f"  online precision {precision:.4f} recall {recall:.4f} (pairs with a new record)")
