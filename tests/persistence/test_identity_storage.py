@@ -1,4 +1,4 @@
-"""Identity storage details: the SQLite v2 key-index migration, WAL checkpoints, hot keys."""
+"""Identity storage details: the SQLite key-index migrations, WAL checkpoints, hot keys."""
 
 import sqlite3
 from pathlib import Path
@@ -13,7 +13,7 @@ from omnicrm.persistence.sqlite.schema import MIGRATIONS, migrate
 A, B = SourceRef("ec", "1"), SourceRef("store", "2")
 
 
-def test_identity_v1_keys_survive_the_v2_migration(tmp_path: Path) -> None:
+def test_identity_v1_keys_survive_the_v2_and_v3_migrations(tmp_path: Path) -> None:
     path = tmp_path / "crm.db"
     conn = sqlite3.connect(path, isolation_level=None)
     v1 = {name: steps[:1] if name == "identity" else steps for name, steps in MIGRATIONS.items()}
@@ -24,7 +24,7 @@ def test_identity_v1_keys_survive_the_v2_migration(tmp_path: Path) -> None:
     )
     conn.close()
     store = SQLiteStore(path)
-    assert store.schema_versions["identity"] == 2
+    assert store.schema_versions["identity"] == 3
     with store.unit_of_work() as uow:
         assert uow.identity_keys.keys_of(A) == {"k1", "k2"}
         assert uow.identity_keys.find(["k1"], limit=1) == {B}  # the latest indexed first
@@ -35,7 +35,14 @@ def test_identity_v1_keys_survive_the_v2_migration(tmp_path: Path) -> None:
         assert uow.identity_keys.find(["k1"], limit=5) == {A, B}
         assert uow.identity_keys.find(["k1", "k9"], limit=1) == {B}
         assert uow.identity_keys.keys_of(A) == {"k1", "k2", "k3"}
+        assert uow.identity_keys.postings(["k1", "k9"], limit=5) == {"k1": (B, A), "k9": (B,)}
     store.close()
+    plan = sqlite3.connect(path).execute(
+        "EXPLAIN QUERY PLAN SELECT key, seq, source FROM identity_keys WHERE key = ? "
+        "ORDER BY seq DESC LIMIT 5",
+        ("k1",),
+    )
+    assert "COVERING INDEX identity_keys_postings" in str(plan.fetchall())
 
 
 def test_the_wal_is_checkpointed_off_the_committing_thread(tmp_path: Path) -> None:

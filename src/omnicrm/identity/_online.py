@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from omnicrm.identity.blocking import blocking_keys
 from omnicrm.identity.clusters import GuardedClusters
+from omnicrm.identity.config import MatchConfig
 from omnicrm.identity.model import PairDecision, Verdict
 from omnicrm.identity.prepared import PreparedRecord
-from omnicrm.identity.records import SourceRef
+from omnicrm.identity.records import CustomerRecord, SourceRef
 
-__all__ = ["different_between", "hashed_keys", "person_guard"]
+__all__ = ["PreparedCache", "different_between", "hashed_keys", "person_guard", "score_ceiling"]
 
 
 def hashed_keys(p: PreparedRecord) -> frozenset[str]:
@@ -40,3 +41,62 @@ def person_guard(left: list[PreparedRecord], right: list[PreparedRecord]) -> str
     for j in range(len(left) + 1, len(left) + len(right)):
         clusters.union(len(left), j)
     return clusters.guard(0, len(left)) if left and right else None
+
+
+_PRESENT: dict[str, Callable[[PreparedRecord], object]] = {
+    "family_name": lambda p: p.family or p.family_kana,
+    "given_name": lambda p: p.given or p.given_kana,
+    "birth_date": lambda p: p.birth_date,
+    "email": lambda p: p.email,
+    "phone": lambda p: p.phone,
+    "postal_code": lambda p: p.postal_code,
+    "address": lambda p: p.address,
+    "gender": lambda p: p.gender,
+    "member_card_no": lambda p: p.member_card,
+}
+
+
+def score_ceiling(p: PreparedRecord, config: MatchConfig) -> float | None:
+    """The highest score ``p`` can reach against any record; ``None`` if a rule may apply.
+
+    A field ``p`` lacks compares as ``missing`` (0 bits); one it has weighs at most its
+    best level. Every deterministic rule needs a member card, an e-mail or a phone, so a
+    record with none of them links only by score: below the review threshold, never.
+    """
+    if p.member_card or p.email or p.phone:
+        return None
+    ceiling = 0.0
+    for field, levels in config.weights.items():
+        present = _PRESENT.get(field)
+        if present is None or present(p):  # an unknown field: assume it may agree
+            ceiling += max(0.0, *levels.values())
+    for name, comparator in config.attribute_comparators.items():
+        if p.record.attributes.get(name):
+            ceiling += max(0.0, comparator.exact, comparator.near, comparator.different)
+    return ceiling
+
+
+class PreparedCache:
+    """Prepared records by the identity of the record object, at most ``size`` of them.
+
+    Stores hand back the same immutable record object for the same row (the memory
+    store always, SQLite through its decoded-row cache), so a candidate met again is
+    found without hashing or normalising it; the entry keeps its record alive, so an
+    ``id`` is never reused while it is cached. Full, the cache starts over.
+    """
+
+    def __init__(self, prepare: Callable[[CustomerRecord], PreparedRecord], size: int) -> None:
+        self._prepare = prepare
+        self._size = size
+        self._items: dict[int, PreparedRecord] = {}
+
+    def __call__(self, record: CustomerRecord) -> PreparedRecord:
+        """The prepared form of ``record``, normalised once while it stays cached."""
+        found = self._items.get(id(record))
+        if found is not None and found.record is record:
+            return found
+        prepared = self._prepare(record)
+        if len(self._items) >= self._size:
+            self._items = {}
+        self._items[id(record)] = prepared
+        return prepared

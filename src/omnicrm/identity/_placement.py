@@ -14,7 +14,12 @@ import attrs
 
 from omnicrm.clock import Clock
 from omnicrm.errors import RuleViolationError
-from omnicrm.identity._online import different_between, hashed_keys, person_guard
+from omnicrm.identity._online import (
+    different_between,
+    hashed_keys,
+    person_guard,
+    score_ceiling,
+)
 from omnicrm.identity.config import MatchConfig
 from omnicrm.identity.errors import ErasedRecordError
 from omnicrm.identity.events import CustomersMerged
@@ -91,9 +96,9 @@ class PlacementSteps:
             uow.identity_keys.remove(record.source)
             uow.identity_keys.add(record.source, keys)
             return Placement(existing.customer_id, created=False)
-        candidates = uow.identity_keys.find(keys, limit=self._limit) - {record.source}
-        stored = uow.identity_records.get_many(sorted(candidates))
         decisions = uow.identity_decisions.involving([record.source])
+        candidates = self._candidates(uow, new, keys, bool(decisions)) - {record.source}
+        stored = uow.identity_records.get_many(sorted(candidates))
         verdicts = {frozenset((d.a, d.b)): d.verdict for d in decisions}
         links: dict[str, list[Explanation]] = {}
         review_refs: list[tuple[float, SourceRef]] = []
@@ -145,6 +150,27 @@ class PlacementSteps:
         return Placement(
             target, created=not joined, merged=tuple(merged), links=found, review=tuple(queued)
         )
+
+    def _candidates(
+        self, uow: IdentityUnitOfWork, new: PreparedRecord, keys: frozenset[str], decided: bool
+    ) -> set[SourceRef]:
+        """The stored records to compare a new record with: those sharing a rare key.
+
+        A key holding ``limit`` records or more (a common name, at a large store) is weak
+        evidence, and its ``limit`` newest records are an arbitrary sample of it: they
+        are compared only when every key of the record is such a common one, so a record
+        whose only keys are common still meets a bounded sample. A key nobody else has
+        is rare. A record that cannot reach the review threshold against anyone (a name
+        and nothing else) is compared with no one.
+        """
+        ceiling = score_ceiling(new, self._config)
+        if not decided and ceiling is not None and ceiling < self._config.review_threshold:
+            return set()
+        postings = uow.identity_keys.postings(keys, limit=self._limit)
+        common = [refs for refs in postings.values() if len(refs) >= self._limit]
+        if len(common) == len(keys):  # every key is a common one
+            return {ref for refs in common for ref in refs}
+        return {ref for refs in postings.values() if len(refs) < self._limit for ref in refs}
 
     def _join(
         self,

@@ -83,6 +83,14 @@ class MatchKeyRepository(Protocol):
         """
         ...
 
+    def postings(self, keys: Iterable[str], *, limit: int) -> Mapping[str, tuple[SourceRef, ...]]:
+        """Return, per key of ``keys`` that has any, its sources, newest indexed first.
+
+        At most ``limit`` per key, as for :meth:`find`; a key holding ``limit`` sources
+        may hold more (a common key), which the resolver reads as weak evidence.
+        """
+        ...
+
     def keys_of(self, source: SourceRef) -> frozenset[str]:
         """Return the keys ``source`` is indexed under."""
         ...

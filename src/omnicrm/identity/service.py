@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
@@ -18,7 +17,7 @@ from omnicrm.clock import Clock
 from omnicrm.errors import InvalidTypeError, RuleViolationError, StateError, ValidationError
 from omnicrm.events import DomainEvent
 from omnicrm.idempotency import run_once
-from omnicrm.identity._online import different_between, person_guard
+from omnicrm.identity._online import PreparedCache, different_between, person_guard
 from omnicrm.identity._placement import PlacementSteps
 from omnicrm.identity.codec import record_to_dict
 from omnicrm.identity.config import MatchConfig
@@ -87,7 +86,7 @@ class Resolver(PlacementSteps):
         self._config = config or MatchConfig()
         self._limit = candidate_limit
         self._review_limit = review_limit
-        self._prepared = lru_cache(maxsize=1 << 16)(self._prepare_uncached)
+        self._prepared = PreparedCache(self._prepare_uncached, 1 << 17)
 
     # ---- plumbing --------------------------------------------------------------------
     def _uow(self) -> IdentityUnitOfWork:

@@ -135,15 +135,20 @@ class MemoryMatchKeyRepository(_Repo):
 
     def find(self, keys: Iterable[str], *, limit: int) -> frozenset[SourceRef]:
         """Return the sources carrying any of ``keys``: per key the ``limit`` latest indexed."""
-        found: set[SourceRef] = set()
+        return frozenset(s for refs in self.postings(keys, limit=limit).values() for s in refs)
+
+    def postings(self, keys: Iterable[str], *, limit: int) -> Mapping[str, tuple[SourceRef, ...]]:
+        """Return each key's sources (those that have any), the ``limit`` latest first."""
+        found: dict[str, tuple[SourceRef, ...]] = {}
         for key in keys:
             latest: list[SourceRef] = []
             n = self._t.key_chunk_count.get(key) or 0
             while n and len(latest) < limit:
                 n -= 1
                 latest.extend(reversed(self._t.key_chunks.get((key, n)) or ()))
-            found.update(latest[:limit])
-        return frozenset(found)
+            if latest:
+                found[key] = tuple(latest[:limit])
+        return found
 
     def keys_of(self, source: SourceRef) -> frozenset[str]:
         """Return the keys ``source`` is indexed under."""

@@ -8,7 +8,7 @@ as SQLite and Python sort), identity columns for sequence numbers.
 
 from __future__ import annotations
 
-__all__ = ["MIGRATION"]
+__all__ = ["MIGRATION", "MIGRATION_V2"]
 
 MIGRATION: tuple[str, ...] = (
     """CREATE TABLE identity_profiles (
@@ -51,3 +51,9 @@ MIGRATION: tuple[str, ...] = (
     "CREATE INDEX identity_audit_other ON identity_audit (other_id)",
 )
 """Version 1 of the ``identity`` schema component on PostgreSQL (listed in :mod:`.schema`)."""
+
+MIGRATION_V2: tuple[str, ...] = (
+    "CREATE INDEX identity_keys_postings ON identity_keys (key, seq, source)",
+    "DROP INDEX identity_keys_key",
+)
+"""Version 2: the key index covers the source (index-only reads of a key's postings)."""

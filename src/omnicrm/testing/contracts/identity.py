@@ -106,6 +106,8 @@ class IdentityRepositoryContract(StoreContract):
             assert keys.find(["k2"], limit=10) == {A, B}
             assert keys.find(["k1", "k3"], limit=10) == {A, C}
             assert keys.find(["k2"], limit=1) == {B}  # the latest indexed
+            assert keys.postings(["k2", "k3", "k9"], limit=10) == {"k2": (B, A), "k3": (C,)}
+            assert keys.postings(["k2"], limit=1) == {"k2": (B,)}
             assert keys.keys_of(A) == {"k1", "k2"}
             keys.remove(A)
             assert keys.find(["k1", "k2"], limit=10) == {B}
