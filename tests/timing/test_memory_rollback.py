@@ -1,9 +1,15 @@
 """The compact memory layout rolls back exactly: rows, the active count, the entry log."""
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
+import pytest
+
+from omnicrm.errors import DuplicateError
+from omnicrm.frozenmap import FrozenMap
 from omnicrm.persistence.memory import MemoryStore
-from omnicrm.timing import Enrollment, EntryRecord
+from omnicrm.timing import Enrollment, EntryRecord, FreshEntryRepository
+from omnicrm.timing.ports import Opened
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -160,3 +166,41 @@ def test_enter_stores_and_logs_like_insert_and_add_and_rolls_back_exactly() -> N
         assert [p.journey_id for p in repo.for_customer("c2")] == ["j1", "j3"]
     assert _snapshot(entered) == before
     assert _entries(entered) == heap
+
+
+def test_enter_fresh_writes_what_enter_writes_and_rolls_back_exactly() -> None:
+    # FreshEntryRepository.enter_fresh: the positions ``enter`` would be given, as values
+    due = T0 + timedelta(hours=1)
+    facts = FrozenMap({"k": "v"})
+    calls: list[tuple[str, list[Opened]]] = [
+        ("c1", [("j2", "w", due, "booked", False), ("j1", "s", None, None, True)]),
+        ("c2", [("j3", "w", due, None, False)]),
+        ("c1", [("j3", "w", due, None, True)]),  # a customer with rows: the general path
+    ]
+    fresh, entered = MemoryStore(), MemoryStore()
+    for customer, rows in calls:
+        with fresh.unit_of_work() as uow:
+            repo = cast(FreshEntryRepository, uow.timing_enrollments)
+            repo.enter_fresh(customer, T0, facts, rows)
+            uow.commit()
+        with entered.unit_of_work() as uow:
+            uow.timing_enrollments.enter([
+                Enrollment(customer_id=customer, journey_id=j, run=1, step_id=s, active=True,
+                           entered_at=T0, due_at=d, wait_event=w, facts=facts, holdout=h,
+                           version=1)
+                for j, s, d, w, h in rows
+            ])  # fmt: skip
+            uow.commit()
+    assert _snapshot(fresh) == _snapshot(entered)
+    assert _entries(fresh) == _entries(entered)
+    before, heap = _snapshot(fresh), _entries(fresh)
+    with fresh.unit_of_work() as uow:
+        repo = cast(FreshEntryRepository, uow.timing_enrollments)
+        repo.enter_fresh("c3", T0, facts, [("j4", "new", due, "other", True),
+                                           ("j1", "w", due, None, False)])  # fmt: skip
+        repo.enter_fresh("c2", T0, facts, [("j1", "w", due, None, False)])
+        with pytest.raises(DuplicateError):
+            repo.enter_fresh("c5", T0, facts, [("j1", "w", due, None, False)] * 2)
+        assert [p.journey_id for p in uow.timing_enrollments.for_customer("c3")] == ["j1", "j4"]
+    assert _snapshot(fresh) == before
+    assert _entries(fresh) == heap

@@ -28,7 +28,11 @@ from omnicrm.timing.model import (
     WaitRelative,
     WaitUntil,
 )
-from omnicrm.timing.ports import TimingUnitOfWork
+from omnicrm.timing.ports import (
+    EnrollmentRepository,
+    Opened,
+    TimingUnitOfWork,
+)
 from omnicrm.timing.records import (
     ActionStatus,
     CustomerContext,
@@ -68,6 +72,22 @@ def in_holdout(journey_id: str, customer_id: str, basis_points: int) -> bool:
     if basis_points <= 0:
         return False
     return int(_digest("holdout", journey_id, customer_id)[:8], 16) % 10_000 < basis_points
+
+
+def _enter_fresh(
+    repo: EnrollmentRepository, customer_id: str, at: datetime, facts: FrozenMap,
+    rows: list[Opened],
+) -> None:  # fmt: skip
+    """Enter the journeys ``rows`` open, from plain values where the backend takes them."""
+    fresh = getattr(repo, "enter_fresh", None)  # FreshEntryRepository, where implemented
+    if fresh is not None:
+        fresh(customer_id, at, facts, rows)
+        return
+    repo.enter([
+        trusted_enrollment(customer_id, journey_id, 1, step_id, True, at, due_at, wait_event,
+                           facts, 0, holdout, 1)
+        for journey_id, step_id, due_at, wait_event, holdout in rows
+    ])  # fmt: skip
 
 
 class Runner:
@@ -120,7 +140,7 @@ class Runner:
             return out
         # a customer in no journey yet: nothing to look up, and the journeys that start
         # with a wait are entered together, in one repository call
-        entering: list[Enrollment] = []
+        entering: list[Opened] = []
         dues: dict[timedelta | relativedelta, datetime] = {}
         local: datetime | None = None
         customer_id, properties = ctx.customer_id, event.properties
@@ -129,7 +149,7 @@ class Runner:
             opening = compiled.opening
             if opening is None:  # the step machine; what is gathered is written first
                 if entering:
-                    repo.enter(entering)
+                    _enter_fresh(repo, customer_id, at, properties, entering)
                     entering = []
                 if (
                     self._enter(uow, compiled, ctx, at, properties, out, fresh=True)
@@ -148,16 +168,11 @@ class Runner:
                     local = at.astimezone(_zone(ctx.time_zone))
                 due = dues[span] = (local + span).astimezone(UTC)
             holdout = basis_points > 0 and in_holdout(journey_id, customer_id, basis_points)
-            entering.append(
-                trusted_enrollment(
-                    customer_id, journey_id, 1, start, True, at, due, awaits, properties, 0,
-                    holdout, 1,
-                )
-            )  # fmt: skip
+            entering.append((journey_id, start, due, awaits, holdout))
             if exclusive:
                 break
         if entering:
-            repo.enter(entering)
+            _enter_fresh(repo, customer_id, at, properties, entering)
         return out
 
     def catch_up(

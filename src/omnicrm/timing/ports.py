@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from omnicrm.frozenmap import FrozenMap
 from omnicrm.timing.records import DueAction, Enrollment, EntryRecord, Outcome
 from omnicrm.unit_of_work import UnitOfWork
 
@@ -19,6 +20,7 @@ __all__ = [
     "DueClosingRepository",
     "EnrollmentRepository",
     "EntryRepository",
+    "FreshEntryRepository",
     "MergeRepository",
     "OutcomeRepository",
     "ProcessedEventRepository",
@@ -116,6 +118,32 @@ class DueClosingRepository(Protocol):
         Each one whose ``(journey_id, step_id)`` is a key of ``ends`` is closed as
         :meth:`EnrollmentRepository.close_many` would close it, at the step ``ends``
         gives. Returns how many were closed and the others, in ``due`` order.
+        """
+        ...
+
+
+Opened = tuple[str, str, datetime | None, str | None, bool]
+"""A journey entered at its opening wait: journey, step, due time, awaited event, holdout."""
+
+
+class FreshEntryRepository(Protocol):
+    """An optional extension of :class:`EnrollmentRepository`: ``enter`` from plain values.
+
+    ``Engine.handle`` uses it when a backend's ``timing_enrollments`` has it (the memory
+    one does) to enter a customer in no journey yet into the journeys that start with
+    a wait: the backend writes the rows without a record being built for each.
+    Backends without it are given the records through :meth:`EnrollmentRepository.enter`.
+    """
+
+    def enter_fresh(
+        self, customer_id: str, at: datetime, facts: FrozenMap, rows: Sequence[Opened]
+    ) -> None:
+        """Do what ``enter`` does with the positions ``rows`` describe.
+
+        Each ``(journey_id, step_id, due_at, wait_event, holdout)`` is the position
+        ``Enrollment(customer_id, journey_id, run=1, step_id, active=True,
+        entered_at=at, due_at, wait_event, facts, deferrals=0, holdout, version=1)``.
+        The values are the engine's own, not checked again.
         """
         ...
 

@@ -11,7 +11,9 @@ through ``slot_of``. Removed rows leave a blank slot (customer and facts cleared
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from omnicrm.frozenmap import FrozenMap
 from omnicrm.persistence.memory._tables import Journal
@@ -25,6 +27,7 @@ __all__ = [
     "Names",
     "PositionTable",
     "Row",
+    "due_us",
     "from_us",
     "to_us",
 ]
@@ -237,11 +240,38 @@ class PositionTable:
             self.next[before] = slot
         return slot
 
+    def add_chain(self, customer_id: str, columns: Sequence[Sequence[Any]]) -> int:
+        """Add the first slots of a customer with none: ``columns`` in :data:`Row` order.
+
+        Each column holds the rows' values in journey-id order; one ``extend`` each.
+        Returns the first slot (the chain runs on from it).
+        """
+        start = len(self.customer)
+        count = len(columns[0])
+        self.customer.extend([customer_id] * count)
+        for column, values in zip(self._columns(), columns, strict=True):
+            column.extend(values)
+        self.next.extend(range(start + 1, start + count))
+        self.next.append(-1)
+        self.slot_of[customer_id] = start
+        return start
+
+    def drop_chain(self, customer_id: str, count: int) -> None:
+        """Undo :meth:`add_chain` of ``count`` rows (the last slots)."""
+        del self.slot_of[customer_id]
+        del self.customer[-count:], self.next[-count:]
+        for column in self._columns():
+            del column[-count:]
+
+    def _columns(self) -> tuple[Any, ...]:
+        """The columns of :data:`Row`, in order."""
+        return (self.journey, self.run, self.step, self.flags, self.entered, self.due,
+                self.waiting, self.facts, self.deferrals, self.version)  # fmt: skip
+
     def pop(self, before: int) -> None:
         """Undo :meth:`add` of the last slot (linked after ``before``)."""
         self._bypass(self.customer.pop(), before, self.next.pop())
-        for column in (self.journey, self.run, self.step, self.flags, self.entered, self.due,
-                       self.waiting, self.facts, self.deferrals, self.version):  # fmt: skip
+        for column in self._columns():
             column.pop()
 
     def unlink(self, before: int, slot: int) -> None:

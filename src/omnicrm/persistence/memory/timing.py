@@ -15,6 +15,7 @@ from itertools import pairwise
 from typing import Any
 
 from omnicrm.errors import ConcurrencyError, DuplicateError
+from omnicrm.frozenmap import FrozenMap
 from omnicrm.persistence.memory._tables import Journal, Table
 from omnicrm.persistence.memory._timing_columns import (
     ACTIVE,
@@ -23,10 +24,12 @@ from omnicrm.persistence.memory._timing_columns import (
     Names,
     PositionTable,
     Row,
+    due_us,
     from_us,
     to_us,
 )
 from omnicrm.persistence.memory._timing_due import DueIndex
+from omnicrm.timing.ports import Opened
 from omnicrm.timing.records import (
     ActionStatus,
     DueAction,
@@ -34,6 +37,7 @@ from omnicrm.timing.records import (
     EntryRecord,
     Outcome,
     OutcomeKind,
+    trusted_enrollment,
     trusted_entry,
 )
 from omnicrm.validation import check_aware, check_id, check_int
@@ -181,29 +185,81 @@ class MemoryEnrollmentRepository:
             for a, b in pairwise(ordered):
                 if a.journey_id == b.journey_id:  # nothing written yet
                     raise DuplicateError("enrollment", (customer_id, a.journey_id))
-            start = len(table.customer)
-            slot, change, flags, dues = -1, 0, table.flags, table.due
-            for p in ordered:  # chained in journey order, each after the one before
-                slot = table.add(p, p.version, slot, journal)
-                if flags[slot] & ACTIVE:
-                    change += 1
-                    if dues[slot] != NO_DUE:
-                        self._due.add(dues[slot], slot)
-            table.active += change
-            # the entries, from the columns just written
-            customers, journeys, runs, ats, holdouts = self._t.entries
-            customers.extend([customer_id] * len(ordered))
-            journeys.extend(table.journey[start:])
-            runs.extend(table.run[start:])
-            ats.extend(table.entered[start:])
-            holdouts.extend([f >> 1 for f in flags[start:]])  # the HOLDOUT bit
-            journal.record(partial(self._unenter, len(ordered), change))
+            encode = table.encode
+            rows = [encode(p, p.version, journal) for p in ordered]
+            self._enter_rows(customer_id, tuple(zip(*rows, strict=True)))
             return
         for position in positions:  # anything else: one insert and one entry each
             self.insert(position)
             _log(self._t, position.customer_id, position.journey_id, position.run,
                  position.entered_at, position.holdout, journal)  # fmt: skip
             journal.record(partial(_drop_entries, self._t.entries, 1))
+
+    def enter_fresh(
+        self, customer_id: str, at: datetime, facts: FrozenMap, rows: Sequence[Opened]
+    ) -> None:
+        """Enter a customer at ``at`` into journeys that start with a wait; see the port.
+
+        See :class:`~omnicrm.timing.ports.FreshEntryRepository`. A customer in no
+        journey yet gets its rows written as column values, no record built.
+        """
+        table = self._p
+        if customer_id in table.slot_of or not rows:  # rows of its own: the general path
+            self.enter([
+                trusted_enrollment(customer_id, journey_id, 1, step_id, True, at, due_at,
+                                   wait_event, facts, 0, holdout, 1)
+                for journey_id, step_id, due_at, wait_event, holdout in rows
+            ])  # fmt: skip
+            return
+        ordered = sorted(rows, key=_first) if len(rows) > 1 else rows
+        for a, b in pairwise(ordered):
+            if a[0] == b[0]:  # nothing written yet
+                raise DuplicateError("enrollment", (customer_id, a[0]))
+        ids, name, journal = table.names.ids, table.names.id, self._journal
+        journeys: list[int] = []
+        steps: list[int] = []
+        flags: list[int] = []
+        dues: list[int] = []
+        waits: list[int] = []
+        for journey_id, step_id, due_at, wait_event, holdout in ordered:
+            j, s = ids.get(journey_id), ids.get(step_id)
+            w = -1 if wait_event is None else ids.get(wait_event)
+            if j is None or s is None or w is None:
+                j, s = name(journey_id, journal), name(step_id, journal)
+                w = -1 if wait_event is None else name(wait_event, journal)
+            journeys.append(j)
+            steps.append(s)
+            flags.append(ACTIVE | HOLDOUT * holdout)
+            dues.append(NO_DUE if due_at is None else due_us(due_at))
+            waits.append(w)
+        count = len(ordered)
+        ones = [1] * count
+        self._enter_rows(customer_id, (
+            journeys, ones, steps, flags, [to_us(at)] * count, dues, waits, [facts] * count,
+            [0] * count, ones,
+        ))  # fmt: skip
+
+    def _enter_rows(self, customer_id: str, columns: Sequence[Sequence[Any]]) -> None:
+        """Write a customer's first rows (:data:`Row` columns, journey-id order), log them."""
+        table = self._p
+        start = table.add_chain(customer_id, columns)
+        journeys, runs, _, flags, entered, dues = columns[:6]
+        change, add = 0, self._due.add
+        for slot, flag, due in zip(range(start, start + len(flags)), flags, dues, strict=True):
+            if flag & ACTIVE:
+                change += 1
+                if due != NO_DUE:
+                    add(due, slot)
+        table.active += change
+        # the entries, from the columns just written
+        count = len(flags)
+        log_customers, log_journeys, log_runs, log_ats, log_holdouts = self._t.entries
+        log_customers.extend([customer_id] * count)
+        log_journeys.extend(journeys)
+        log_runs.extend(runs)
+        log_ats.extend(entered)
+        log_holdouts.extend([flag >> 1 for flag in flags])  # the HOLDOUT bit
+        self._journal.record(partial(self._unenter, customer_id, count, change))
 
     def close_many(self, closes: Sequence[tuple[Enrollment, str]]) -> None:
         """End each position at its step if its version matches; one undo for them all."""
@@ -337,11 +393,9 @@ class MemoryEnrollmentRepository:
         self._p.pop(before)
         self._p.active -= active
 
-    def _unenter(self, count: int, change: int) -> None:
+    def _unenter(self, customer_id: str, count: int, change: int) -> None:
         _drop_entries(self._t.entries, count)
-        last = len(self._p.customer) - 1
-        for slot in range(last, last - count, -1):  # each was chained after the one before
-            self._p.pop(slot - 1 if slot > last - count + 1 else -1)
+        self._p.drop_chain(customer_id, count)
         self._p.active -= change
 
     def _restore(self, slot: int, old: Row, change: int) -> None:
@@ -416,6 +470,10 @@ class MemoryEntryRepository:
 
 def _journey_of(position: Enrollment) -> str:
     return position.journey_id
+
+
+def _first(row: Opened) -> str:
+    return row[0]
 
 
 def _log(
