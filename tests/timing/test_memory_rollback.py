@@ -204,3 +204,18 @@ def test_enter_fresh_writes_what_enter_writes_and_rolls_back_exactly() -> None:
         assert [p.journey_id for p in uow.timing_enrollments.for_customer("c3")] == ["j1", "j4"]
     assert _snapshot(fresh) == before
     assert _entries(fresh) == heap
+
+
+def test_enter_fresh_wakes_rows_due_before_what_was_read_already() -> None:
+    store = MemoryStore()
+    late = T0 + timedelta(hours=3)
+    with store.unit_of_work() as uow:
+        repo = cast(FreshEntryRepository, uow.timing_enrollments)
+        repo.enter_fresh("c1", T0, FrozenMap(), [("j1", "w", late, None, False)])
+        assert uow.timing_enrollments.due(late, 5)  # the index has read up to ``late``
+        repo.enter_fresh("c2", T0, FrozenMap(), [("j2", "w", T0, None, False),
+                                                 ("j1", "w", late, None, False)])  # fmt: skip
+        due = uow.timing_enrollments.due(late, 5)
+        assert [(p.customer_id, p.journey_id) for p in due] == [
+            ("c2", "j2"), ("c1", "j1"), ("c2", "j1"),
+        ]  # fmt: skip

@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 from array import array
 from bisect import insort
+from collections.abc import Sequence
 
 from omnicrm.persistence.memory._timing_columns import ACTIVE, NO_DUE, PositionTable
 
@@ -28,6 +29,7 @@ _BITS = 30
 SPAN = 1 << _BITS
 """Microseconds a bucket spans."""
 _SLOT = (1 << 32) - 1
+_NONE: array[int] = array("q")  # never written: a placeholder for "no bucket yet"
 
 
 class DueIndex:
@@ -56,6 +58,24 @@ class DueIndex:
             bucket = self.buckets[key] = array("q")
             heapq.heappush(self.keys, key)
         bucket.append((due - (key << _BITS)) << 32 | slot)
+
+    def add_run(self, start: int, dues: Sequence[int]) -> None:
+        """:meth:`add` ``(dues[i], start + i)`` for each due time but :data:`NO_DUE`."""
+        key, bucket, buckets, bound = NO_DUE, _NONE, self.buckets, self.bound
+        for slot, due in enumerate(dues, start):
+            if due == NO_DUE:
+                continue
+            if due <= bound:
+                self.add(due, slot)
+                continue
+            if due >> _BITS != key:  # the rows an event enters mostly wait as long
+                key = due >> _BITS
+                found = buckets.get(key)
+                if found is None:
+                    found = buckets[key] = array("q")
+                    heapq.heappush(self.keys, key)
+                bucket = found
+            bucket.append((due - (key << _BITS)) << 32 | slot)
 
     def open(self, until: int) -> bool:
         """Move the earliest bucket's entries due by ``until`` into ``front``.

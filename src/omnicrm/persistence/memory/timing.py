@@ -186,8 +186,10 @@ class MemoryEnrollmentRepository:
                 if a.journey_id == b.journey_id:  # nothing written yet
                     raise DuplicateError("enrollment", (customer_id, a.journey_id))
             encode = table.encode
-            rows = [encode(p, p.version, journal) for p in ordered]
-            self._enter_rows(customer_id, tuple(zip(*rows, strict=True)))
+            columns = tuple(zip(*[encode(p, p.version, journal) for p in ordered], strict=True))
+            flags = columns[3]
+            self._enter_rows(customer_id, columns, sum([f & ACTIVE for f in flags]),
+                             [bool(f & HOLDOUT) for f in flags])  # fmt: skip
             return
         for position in positions:  # anything else: one insert and one entry each
             self.insert(position)
@@ -212,53 +214,58 @@ class MemoryEnrollmentRepository:
             ])  # fmt: skip
             return
         ordered = sorted(rows, key=_first) if len(rows) > 1 else rows
-        for a, b in pairwise(ordered):
-            if a[0] == b[0]:  # nothing written yet
-                raise DuplicateError("enrollment", (customer_id, a[0]))
         ids, name, journal = table.names.ids, table.names.id, self._journal
         journeys: list[int] = []
         steps: list[int] = []
-        flags: list[int] = []
+        holdouts: list[bool] = []
         dues: list[int] = []
         waits: list[int] = []
+        last, due = None, NO_DUE  # the journeys an event enters often wait as long
         for journey_id, step_id, due_at, wait_event, holdout in ordered:
             j, s = ids.get(journey_id), ids.get(step_id)
             w = -1 if wait_event is None else ids.get(wait_event)
             if j is None or s is None or w is None:
                 j, s = name(journey_id, journal), name(step_id, journal)
                 w = -1 if wait_event is None else name(wait_event, journal)
+            if due_at is not last:
+                last, due = due_at, NO_DUE if due_at is None else due_us(due_at)
             journeys.append(j)
             steps.append(s)
-            flags.append(ACTIVE | HOLDOUT * holdout)
-            dues.append(NO_DUE if due_at is None else due_us(due_at))
+            holdouts.append(holdout)
+            dues.append(due)
             waits.append(w)
         count = len(ordered)
+        if len(set(journeys)) < count:  # no row written yet
+            raise DuplicateError("enrollment", (customer_id, _twice(ordered)))
         ones = [1] * count
-        self._enter_rows(customer_id, (
-            journeys, ones, steps, flags, [to_us(at)] * count, dues, waits, [facts] * count,
-            [0] * count, ones,
-        ))  # fmt: skip
+        flags = [ACTIVE | HOLDOUT * h for h in holdouts] if any(holdouts) else [ACTIVE] * count
+        columns = (journeys, ones, steps, flags, [to_us(at)] * count, dues, waits,
+                   [facts] * count, [0] * count, ones)  # fmt: skip
+        self._enter_rows(customer_id, columns, count, holdouts)
 
-    def _enter_rows(self, customer_id: str, columns: Sequence[Sequence[Any]]) -> None:
-        """Write a customer's first rows (:data:`Row` columns, journey-id order), log them."""
+    def _enter_rows(
+        self, customer_id: str, columns: Sequence[Sequence[Any]], change: int,
+        holdouts: Sequence[bool],
+    ) -> None:  # fmt: skip
+        """Write a customer's first rows (:data:`Row` columns, journey-id order), log them.
+
+        ``change`` is how many are active; ``holdouts``, their holdout flags.
+        """
         table = self._p
         start = table.add_chain(customer_id, columns)
         journeys, runs, _, flags, entered, dues = columns[:6]
-        change, add = 0, self._due.add
-        for slot, flag, due in zip(range(start, start + len(flags)), flags, dues, strict=True):
-            if flag & ACTIVE:
-                change += 1
-                if due != NO_DUE:
-                    add(due, slot)
+        count = len(flags)
+        if change < count:  # an inactive row does not wake up
+            dues = [d if f & ACTIVE else NO_DUE for f, d in zip(flags, dues, strict=True)]
+        self._due.add_run(start, dues)
         table.active += change
         # the entries, from the columns just written
-        count = len(flags)
         log_customers, log_journeys, log_runs, log_ats, log_holdouts = self._t.entries
         log_customers.extend([customer_id] * count)
         log_journeys.extend(journeys)
         log_runs.extend(runs)
         log_ats.extend(entered)
-        log_holdouts.extend([flag >> 1 for flag in flags])  # the HOLDOUT bit
+        log_holdouts.extend(holdouts)
         self._journal.record(partial(self._unenter, customer_id, count, change))
 
     def close_many(self, closes: Sequence[tuple[Enrollment, str]]) -> None:
@@ -474,6 +481,11 @@ def _journey_of(position: Enrollment) -> str:
 
 def _first(row: Opened) -> str:
     return row[0]
+
+
+def _twice(rows: Sequence[Opened]) -> str:
+    """Return a journey id two of ``rows`` (in journey-id order) share."""
+    return next(a[0] for a, b in pairwise(rows) if a[0] == b[0])
 
 
 def _log(
