@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from omnicrm.channel import Channel
 from omnicrm.errors import OmniCRMError
 from omnicrm.identity import CustomerRecord, SourceRef
+from omnicrm.omni import OmniCRM
 from omnicrm.persistence import open_store
 from omnicrm.testing import FixedClock, SequentialIds
 from omnicrm.testing.retail_sample import retail_crm
@@ -26,9 +27,8 @@ steps = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None)
-@given(steps)
-def test_points_and_purchases_follow_the_people(plan: list[tuple[str, int, int]]) -> None:
+def _crm_with_people() -> tuple[FixedClock, OmniCRM, list[str]]:
+    """A retail CRM on a memory store with ``PEOPLE`` people signed up on the EC site."""
     clock = FixedClock(datetime(2026, 4, 1, tzinfo=UTC))
     crm = retail_crm(open_store("memory:"), clock, SequentialIds())
     people = [
@@ -38,6 +38,13 @@ def test_points_and_purchases_follow_the_people(plan: list[tuple[str, int, int]]
         ).customer_id
         for n in range(PEOPLE)
     ]
+    return clock, crm, people
+
+
+@settings(max_examples=25, deadline=None)
+@given(steps)
+def test_points_and_purchases_follow_the_people(plan: list[tuple[str, int, int]]) -> None:
+    _, crm, people = _crm_with_people()
     earned = bought = 0
     audits: list[str] = []
     for n, (op, a, b) in enumerate(plan):
@@ -84,15 +91,7 @@ flows = st.lists(
 def test_journeys_follow_merges_and_erasure_leaves_nothing(
     plan: list[tuple[str, int, int]],
 ) -> None:
-    clock = FixedClock(datetime(2026, 4, 1, tzinfo=UTC))
-    crm = retail_crm(open_store("memory:"), clock, SequentialIds())
-    people = [
-        crm.identity.resolve(
-            CustomerRecord(source=SourceRef(Channel.EC, f"u{n}"), email=f"u{n}@example.jp"),
-            idempotency_key=f"signup-{n}",
-        ).customer_id
-        for n in range(PEOPLE)
-    ]
+    clock, crm, people = _crm_with_people()
     audits: list[str] = []
     for n, (op, a, b) in enumerate(plan):
         try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from functools import cached_property
 
 from omnicrm.errors import StateError
 from omnicrm.idempotency import IdempotencyRecord
@@ -48,6 +47,7 @@ class MemoryStore:
         self._inventory = _inventory.InventoryTables()
         self._inventory_repos = _inventory.InventoryRepositories(self._inventory, self._journal)
         self._identity = _identity.IdentityTables()
+        self._identity_repos = _identity.MemoryIdentityRepositories(self._identity, self._journal)
         self._omni = _omni.OmniTables()
         self._purchases_repo = _omni.MemoryPurchaseLog(self._omni, self._journal)
         self._watches_repo = _omni.MemoryWatchList(self._omni, self._journal)
@@ -90,6 +90,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         self._timing_repos = store._timing_repos
         self._loyalty_repos = store._loyalty_repos
         self._inventory_repos = store._inventory_repos
+        self._identity_repos = store._identity_repos
         self._purchases_repos = store._purchases_repo
         self._watches_repos = store._watches_repo
 
@@ -248,10 +249,6 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         """Identity: the audit trail."""
         self._require_active()
         return self._identity_repos.audit
-
-    @cached_property
-    def _identity_repos(self) -> _identity.MemoryIdentityRepositories:
-        return _identity.MemoryIdentityRepositories(self._store._identity, self._journal)
 
     def _begin(self) -> None:
         self._store._acquire()
