@@ -11,7 +11,7 @@ through ``slot_of``. Removed rows leave a blank slot (customer and facts cleared
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,31 +46,30 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
 
-_NOTHING = (datetime.min, 0)
+def _remembering() -> Callable[[datetime], int]:
+    """Return a converter of aware instants to epoch microseconds that remembers the last.
 
-
-def to_us(instant: datetime, _last: list[tuple[datetime, int]] = [_NOTHING]) -> int:  # noqa: B006
-    """Return an aware instant as epoch microseconds.
-
-    The last instant converted is remembered (as one pair: threads may share it): an
-    entry and the position it starts are stored with the same instant, the event's.
+    The last instant converted is kept as one pair (threads may share it): an entry and
+    the position it starts carry the same instant, and the journeys one event enters
+    often wait as long, so most conversions repeat the one before.
     """
-    last = _last[0]
-    if instant is last[0]:
-        return last[1]
-    micros = (instant - _EPOCH) // _US
-    _last[0] = (instant, micros)
-    return micros
+    last: list[tuple[datetime, int]] = [(datetime.min.replace(tzinfo=UTC), 0)]
+
+    def convert(instant: datetime) -> int:
+        seen = last[0]
+        if instant is seen[0] or instant == seen[0]:
+            return seen[1]
+        micros = (instant - _EPOCH) // _US
+        last[0] = (instant, micros)
+        return micros
+
+    return convert
 
 
-def due_us(instant: datetime, _last: list[tuple[datetime, int]] = [_NOTHING]) -> int:  # noqa: B006
-    """:func:`to_us` for due times: the journeys an event enters often wait as long."""
-    last = _last[0]
-    if instant is last[0] or instant == last[0]:
-        return last[1]
-    micros = (instant - _EPOCH) // _US
-    _last[0] = (instant, micros)
-    return micros
+to_us = _remembering()
+"""Return an aware instant as epoch microseconds (entry instants and bounds)."""
+due_us = _remembering()
+""":func:`to_us` with a memory of its own, for due times."""
 
 
 def from_us(micros: int) -> datetime:
