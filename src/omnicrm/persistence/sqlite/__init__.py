@@ -12,7 +12,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from omnicrm.errors import ConfigurationError, StateError
-from omnicrm.persistence.sqlite._checkpoint import SAFETY_NET_PAGES, Checkpointer, checkpoint
+from omnicrm.persistence.sqlite._checkpoint import (
+    SAFETY_NET_PAGES,
+    Checkpointer,
+    WriterGate,
+    checkpoint,
+)
 from omnicrm.persistence.sqlite._connection import (
     ConnectionPool,
     begin_immediate,
@@ -124,6 +129,7 @@ class SQLiteUnitOfWork(SQLUnitOfWork):
     def __init__(self, store: SQLiteStore, *, read_only: bool = False) -> None:
         self._store = store
         self._sqlite = store._connection()
+        self._gate: WriterGate | None = None
         super().__init__(self._sqlite, read_only=read_only)
 
     def _begin(self) -> None:
@@ -134,7 +140,13 @@ class SQLiteUnitOfWork(SQLUnitOfWork):
                 self._sqlite.execute("PRAGMA query_only=1")
                 self._sqlite.execute("BEGIN DEFERRED")
             return
-        self._store._begin(self._sqlite)
+        checkpointer = self._store._checkpointer
+        self._gate = None if checkpointer is None else checkpointer.enter()
+        try:
+            self._store._begin(self._sqlite)
+        except BaseException:
+            self._leave_gate()
+            raise
 
     def _commit(self) -> None:
         with translate_errors("commit"):
@@ -151,4 +163,10 @@ class SQLiteUnitOfWork(SQLUnitOfWork):
                 self._sqlite.execute("PRAGMA query_only=0")
 
     def _end(self) -> None:
-        """Nothing to release: the connection stays with its thread."""
+        """Let the checkpoint thread restart the log; the connection stays with its thread."""
+        self._leave_gate()
+
+    def _leave_gate(self) -> None:
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.leave()

@@ -4,10 +4,18 @@ By default SQLite copies the WAL back into the database file (a *checkpoint*, wi
 fsync) inside whichever ``COMMIT`` pushes the log past 1,000 pages, so that one command
 stalls for tens of milliseconds. Here each connection's automatic checkpoint is raised
 to a safety net (:data:`SAFETY_NET_PAGES`) and one daemon thread per store and process
-runs a ``PASSIVE`` checkpoint (which never blocks readers or writers) every few commits,
-and a ``RESTART`` (which lets the log start over from its beginning) once the log has
-grown past :data:`RESTART_PAGES` — by then almost every page is already copied, so the
-writer it briefly holds back waits far less than a full checkpoint.
+runs ``PASSIVE`` checkpoints (which never block readers or writers) every few commits.
+
+The log only starts over from its beginning when a checkpoint has copied all of it, and
+a writer that never pauses keeps appending while the copy runs. So once the log has
+grown past :data:`RESTART_PAGES`, the thread repeats ``PASSIVE`` rounds until a round
+finds little left to copy (each round copies what was written during the previous one,
+faster than one writer writes), and only then runs a ``RESTART``: it holds writers back
+while it copies that remainder (a few milliseconds). Writers of this process wait for
+it at a gate (a lock, so they resume the moment it ends instead of polling SQLite's
+busy handler), and the ``RESTART`` itself never waits: if a write transaction is under
+way it gives up and is tried again after later commits. Durability is SQLite's: a
+checkpoint only copies committed pages and syncs the file.
 """
 
 from __future__ import annotations
@@ -15,14 +23,30 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["RESTART_PAGES", "SAFETY_NET_PAGES", "Checkpointer"]
+__all__ = [
+    "CAUGHT_UP_PAGES",
+    "RESTART_PAGES",
+    "SAFETY_NET_PAGES",
+    "Checkpointer",
+    "WriterGate",
+    "background_round",
+    "checkpoint",
+]
 
-RESTART_PAGES = 4_096
-"""WAL size (pages) from which the background thread restarts the log."""
+RESTART_PAGES = 16_384
+"""WAL size (pages) from which the background thread restarts the log (64 MiB)."""
 
 SAFETY_NET_PAGES = 4 * RESTART_PAGES
 """Each connection's own ``wal_autocheckpoint``: reached only if the thread falls behind."""
+
+CAUGHT_UP_PAGES = 256
+"""A ``PASSIVE`` round copying fewer pages than this leaves a remainder quick to restart."""
+
+_CATCH_UP_ROUNDS = 8
+_WRITER_WAIT = 0.05  # seconds the restart waits for this process's writers to finish
 
 # SQLite is not fork-safe while another thread is inside it (a child would inherit its
 # mutexes held): a fork waits until no checkpoint is under way.
@@ -34,6 +58,47 @@ os.register_at_fork(
 )
 
 
+class WriterGate:
+    """Lets this process's write transactions run, or holds new ones back for a restart.
+
+    Write transactions pass it on the way in and out (any number at once); the
+    checkpoint thread closes it, waits for those under way to end, restarts the log and
+    opens it again. A transaction held back resumes the moment it opens (no polling).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._writers = 0
+        self._closed = False
+
+    def enter(self) -> None:
+        """A write transaction starts (waiting while the gate is closed)."""
+        with self._cond:
+            while self._closed:
+                self._cond.wait()
+            self._writers += 1
+
+    def leave(self) -> None:
+        """A write transaction ended (committed or rolled back)."""
+        with self._cond:
+            self._writers -= 1
+            if self._writers == 0:
+                self._cond.notify_all()
+
+    @contextmanager
+    def closed(self, timeout: float) -> Iterator[bool]:
+        """Hold new write transactions back; yield whether those under way ended in time."""
+        with self._cond:
+            self._closed = True
+            idle = self._cond.wait_for(lambda: self._writers == 0, timeout)
+        try:
+            yield idle
+        finally:
+            with self._cond:
+                self._closed = False
+                self._cond.notify_all()
+
+
 class Checkpointer:
     """Runs WAL checkpoints for one database file on a daemon thread of this process.
 
@@ -43,15 +108,24 @@ class Checkpointer:
 
     """
 
-    def __init__(self, path: str, *, every: int = 32) -> None:
+    def __init__(self, path: str, *, every: int = 16) -> None:
         self._path = path
         self._every = every
         self._commits = 0
         self._pid = -1
         self._wake = threading.Event()
+        self._gate = WriterGate()
         self._stopped = False
         self._thread: threading.Thread | None = None
         self._starting = threading.Lock()
+
+    def enter(self) -> WriterGate | None:
+        """Pass the gate before a write transaction; give the result to :meth:`leave`."""
+        if self._pid != os.getpid():  # no thread in this process yet: nothing to wait for
+            return None
+        gate = self._gate
+        gate.enter()
+        return gate
 
     def committed(self) -> None:
         """Count one commit; every ``every`` commits, wake the thread (starting it if needed)."""
@@ -66,18 +140,19 @@ class Checkpointer:
             if self._pid == os.getpid():  # another thread of this process was first
                 return
             self._wake = threading.Event()
+            self._gate = WriterGate()
             self._thread = threading.Thread(
                 target=self._run,
-                args=(self._wake,),
+                args=(self._wake, self._gate),
                 name=f"omnicrm-wal-checkpoint:{self._path}",
                 daemon=True,
             )
             self._thread.start()
             self._pid = os.getpid()
 
-    def _run(self, wake: threading.Event) -> None:
-        with _IN_SQLITE:
-            conn = sqlite3.connect(self._path, timeout=0.05, isolation_level=None)
+    def _run(self, wake: threading.Event, gate: WriterGate) -> None:
+        with _IN_SQLITE:  # never waits for a lock: a busy step is retried on a later round
+            conn = sqlite3.connect(self._path, timeout=0, isolation_level=None)
         try:
             while True:
                 wake.wait()
@@ -85,7 +160,7 @@ class Checkpointer:
                 if self._stopped:
                     return
                 with _IN_SQLITE:
-                    checkpoint(conn)
+                    background_round(conn, self._path, gate)
         finally:
             with _IN_SQLITE:
                 conn.close()
@@ -99,6 +174,46 @@ class Checkpointer:
             thread.join()
 
 
+def _passive(conn: sqlite3.Connection) -> tuple[int, int]:
+    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return int(row[1]), int(row[2])
+
+
+def _flush(path: str) -> None:
+    """Write the file's copied pages to disk now, holding no lock (so a restart's sync is short)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def background_round(conn: sqlite3.Connection, path: str, gate: WriterGate) -> tuple[int, int]:
+    """One round of the thread: copy the log; once it is large, catch up and restart it.
+
+    Catching up repeats "write the copied pages to disk, copy what was logged meanwhile"
+    until a pass finds little to copy: each pass is shorter than the one before (one
+    writer logs more slowly than this copies), so the final ``RESTART``, which holds
+    writers back, copies and syncs only a few pages. Returns ``(pages in the log, pages
+    copied)`` after the last ``PASSIVE`` step; ``(-1, -1)`` if the database was busy.
+    """
+    try:
+        log, copied = _passive(conn)
+        for _ in range(_CATCH_UP_ROUNDS if log >= RESTART_PAGES else 0):
+            before = copied
+            _flush(path + "-wal")
+            _flush(path)
+            log, copied = _passive(conn)
+            if copied - before < CAUGHT_UP_PAGES:  # little was logged meanwhile
+                with gate.closed(_WRITER_WAIT) as idle:
+                    if idle:
+                        conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                break
+        return log, copied
+    except (sqlite3.Error, OSError):
+        return -1, -1
+
+
 def checkpoint(conn: sqlite3.Connection) -> tuple[int, int]:
     """Copy the WAL into the database now; restart the log once it has grown large.
 
@@ -106,8 +221,7 @@ def checkpoint(conn: sqlite3.Connection) -> tuple[int, int]:
     database is left for the next round.
     """
     try:
-        row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        log, copied = int(row[1]), int(row[2])
+        log, copied = _passive(conn)
         if log >= RESTART_PAGES:
             conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
         return log, copied
