@@ -6,9 +6,9 @@ is compared with its candidates, joined to a person, and how two people are merg
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
@@ -41,7 +41,20 @@ from omnicrm.ids import IdGenerator
 if TYPE_CHECKING:
     from omnicrm.identity.ports import IdentityUnitOfWork
 
-__all__ = ["PlacementSteps"]
+__all__ = ["PlacementSteps", "PostingTexts"]
+
+
+@runtime_checkable
+class PostingTexts(Protocol):
+    """An optional match-key index method: postings with sources as stored text.
+
+    An index offering it (the SQL ones) saves the resolver parsing the dozens of
+    sources of a common key only to count them; the others give parsed sources.
+    """
+
+    def posting_texts(self, keys: Iterable[str], *, limit: int) -> Mapping[str, tuple[str, ...]]:
+        """Each key's sources as ``"channel:id"`` text, as ``postings`` gives them."""
+        ...
 
 
 def _scripts_differ(a: PreparedRecord, b: PreparedRecord) -> bool:
@@ -166,11 +179,18 @@ class PlacementSteps:
         ceiling = score_ceiling(new, self._config)
         if not decided and ceiling is not None and ceiling < self._config.review_threshold:
             return set()
-        postings = uow.identity_keys.postings(keys, limit=self._limit)
-        common = [refs for refs in postings.values() if len(refs) >= self._limit]
-        if len(common) == len(keys):  # every key is a common one
-            return {ref for refs in common for ref in refs}
-        return {ref for refs in postings.values() if len(refs) < self._limit for ref in refs}
+        index = uow.identity_keys
+        if not isinstance(index, PostingTexts):
+            postings = index.postings(keys, limit=self._limit)
+            common = [refs for refs in postings.values() if len(refs) >= self._limit]
+            if len(common) == len(keys):  # every key is a common one
+                return {ref for refs in common for ref in refs}
+            return {ref for refs in postings.values() if len(refs) < self._limit for ref in refs}
+        texts = index.posting_texts(keys, limit=self._limit)
+        rare = [ts for ts in texts.values() if len(ts) < self._limit]
+        if not rare and len(texts) == len(keys):  # every key is a common one
+            rare = list(texts.values())
+        return {SourceRef.parse(text) for ts in rare for text in ts}
 
     def _join(
         self,

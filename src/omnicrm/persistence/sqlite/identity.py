@@ -9,6 +9,7 @@ from typing import cast
 
 import attrs
 
+from omnicrm.channel import Channel
 from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError, StateError
 from omnicrm.identity.codec import (
     audit_from_json,
@@ -118,7 +119,22 @@ def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]
         yield items[start : start + size]
 
 
-_source = lru_cache(maxsize=1 << 16)(SourceRef.parse)
+@lru_cache(maxsize=64)
+def _channel(name: str) -> Channel:
+    return Channel(name)
+
+
+@lru_cache(maxsize=1 << 16)
+def _source(text: str) -> SourceRef:
+    """A source column read back: the channel (one of a few) is built once per name.
+
+    A common key's postings are dozens of sources per placement, most not seen lately,
+    so building the channel anew for each was most of the cost of reading them.
+    """
+    channel, sep, ident = text.partition(":")
+    if not sep:
+        return SourceRef.parse(text)  # raises the precise error
+    return SourceRef(_channel(channel), ident)
 
 
 class _Repo:
@@ -208,7 +224,7 @@ class SQLiteProfileRepository(_Repo):
 def _decoded(source: str, customer_id: str, data: str | None) -> StoredRecord:
     """A row read back; the same row text gives the same (immutable) value, decoded once."""
     return StoredRecord(
-        source=SourceRef.parse(source),
+        source=_source(source),
         customer_id=customer_id,
         record=None if data is None else record_from_json(data),
     )
@@ -285,8 +301,19 @@ class SQLiteMatchKeyRepository(_Repo):
         One statement with a ``LIMIT`` per key, so a very common key reads only its
         ``limit`` newest index entries (``identity_keys_postings``: key, seq, source).
         """
+        return {
+            key: tuple(_source(s) for s in texts)
+            for key, texts in self.posting_texts(keys, limit=limit).items()
+        }
+
+    def posting_texts(self, keys: Iterable[str], *, limit: int) -> Mapping[str, tuple[str, ...]]:
+        """:meth:`postings` with each source as stored (``"channel:id"``), not yet parsed.
+
+        The resolver reads every key's postings but compares only the rare keys'
+        sources: it parses those few and only counts the common keys' dozens.
+        """
         wanted = sorted(set(keys))
-        found: dict[str, list[tuple[int, SourceRef]]] = {}
+        found: dict[str, list[tuple[int, str]]] = {}
         for chunk in _chunks(wanted, _KEYS_PER_QUERY):
             arm = "SELECT * FROM (SELECT key, seq, source FROM identity_keys WHERE key = ? "
             arm += "ORDER BY seq DESC LIMIT ?) AS newest"
@@ -296,8 +323,8 @@ class SQLiteMatchKeyRepository(_Repo):
                 [v for key in chunk for v in (key, limit)],
             )
             for key, seq, source in rows:
-                found.setdefault(str(key), []).append((-cast("int", seq), _source(str(source))))
-        return {key: tuple(ref for _, ref in sorted(refs)) for key, refs in found.items()}
+                found.setdefault(str(key), []).append((-cast("int", seq), str(source)))
+        return {key: tuple(text for _, text in sorted(refs)) for key, refs in found.items()}
 
     def keys_of(self, source: SourceRef) -> frozenset[str]:
         """Return the keys ``source`` is indexed under."""
