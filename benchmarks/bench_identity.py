@@ -50,6 +50,7 @@ try:  # the baseline is optional: a benchmark-only dependency
 except ImportError:  # pragma: no cover
     recordlinkage = None
 
+ONLINE_MMAP_BYTES = 1 << 31  # SQLite caps it (2 GiB in common builds)
 RECORDS_PER_PERSON = 2.3  # generate_records writes about this many records per person
 
 
@@ -333,9 +334,21 @@ def _sqlite_store(
         bulk_load(loading, list(groups.values()))
         loading.close()
         if kept is None:
-            return SQLiteStore(path, background_checkpoint=True)
+            return _online_store(path)
     shutil.copyfile(str(kept), path)
-    return SQLiteStore(path, background_checkpoint=True)
+    # A fresh copy is gigabytes of dirty pages: write them out now, or the kernel does it
+    # during the measurement and the first checkpoint's sync waits for all of them.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return _online_store(path)
+
+
+def _online_store(path: Path) -> SQLiteStore:
+    """The store configuration for online placement at scale (see docs/identity.md)."""
+    return SQLiteStore(path, background_checkpoint=True, mmap_size=ONLINE_MMAP_BYTES)
 
 
 def online_scores(

@@ -37,11 +37,17 @@ class ConnectionPool:
     """Hands each thread of each process its own connection to one database file."""
 
     def __init__(
-        self, path: str, *, busy_timeout: float, autocheckpoint: int | None = None
+        self,
+        path: str,
+        *,
+        busy_timeout: float,
+        autocheckpoint: int | None = None,
+        mmap_size: int = 0,
     ) -> None:
         self._path = path
         self._busy_timeout = busy_timeout
         self._autocheckpoint = autocheckpoint
+        self._mmap_size = mmap_size
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
@@ -67,6 +73,8 @@ class ConnectionPool:
             conn.execute("PRAGMA synchronous=NORMAL")
             if self._autocheckpoint is not None:  # a background thread checkpoints
                 conn.execute(f"PRAGMA wal_autocheckpoint={int(self._autocheckpoint)}")
+            if self._mmap_size:  # read pages in place instead of copying each into the cache
+                conn.execute(f"PRAGMA mmap_size={int(self._mmap_size)}")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
         with self._guard:
