@@ -1,13 +1,15 @@
 """Identity storage details: the SQLite key-index migrations, WAL checkpoints, hot keys."""
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 
+from omnicrm.errors import OmniCRMError
 from omnicrm.identity.records import SourceRef
 from omnicrm.persistence.memory import MemoryStore
-from omnicrm.persistence.sqlite import SQLiteStore
+from omnicrm.persistence.sqlite import SQLiteStore, _checkpoint
 from omnicrm.persistence.sqlite.schema import MIGRATIONS, migrate
 
 A, B = SourceRef("ec", "1"), SourceRef("store", "2")
@@ -88,3 +90,81 @@ def test_a_very_common_key_gives_its_latest_sources(tmp_path: Path, backend: str
         assert uow.identity_keys.find(["common"], limit=2) == {refs[-1], refs[-11]}
         uow.rollback()
     store.close()
+
+
+def _log_pages(path: Path) -> int:
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        return int(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+    finally:
+        conn.close()
+
+
+def _write(store: SQLiteStore, n: int) -> None:
+    with store.unit_of_work() as uow:
+        uow.identity_keys.add(SourceRef("ec", str(n)), [f"k{n}", f"j{n}"])
+        uow.commit()
+
+
+def test_a_large_log_is_caught_up_then_restarted_between_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_checkpoint, "RESTART_PAGES", 4)
+    path = tmp_path / "crm.db"
+    store = SQLiteStore(path)
+    for n in range(12):
+        _write(store, n)
+    grown = _log_pages(path)
+    assert grown >= 12
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    log, copied = _checkpoint.background_round(conn, str(path), _checkpoint.WriterGate())
+    conn.close()
+    assert log == copied >= grown  # everything logged was copied
+    _write(store, 99)
+    assert _log_pages(path) < grown  # and the next writer started the log over
+    with store.unit_of_work(read_only=True) as uow:
+        assert uow.identity_keys.keys_of(SourceRef("ec", "11")) == {"k11", "j11"}
+        assert uow.identity_keys.keys_of(SourceRef("ec", "99")) == {"k99", "j99"}
+    store.close()
+
+
+def test_the_writer_gate_holds_new_writers_back_only_while_closed() -> None:
+    gate = _checkpoint.WriterGate()
+    gate.enter()
+    with gate.closed(0.0) as idle:
+        assert not idle  # a writer is inside: the restart is skipped
+    gate.leave()
+    entered = threading.Event()
+
+    def writer() -> None:
+        gate.enter()
+        entered.set()
+        gate.leave()
+
+    with gate.closed(0.0) as idle:
+        assert idle
+        thread = threading.Thread(target=writer)
+        thread.start()
+        assert not entered.wait(0.05)  # held back while the gate is closed
+    thread.join()
+    assert entered.is_set()  # and let in as it opened
+
+
+def test_checkpointing_store_writers_pass_the_gate_and_survive_reopening(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "crm.db", background_checkpoint=True, mmap_size=1 << 20)
+    for n in range(40):  # the thread starts on the 16th commit
+        _write(store, n)
+    assert store._checkpointer is not None
+    gate = store._checkpointer._gate
+    with gate.closed(1.0) as idle:
+        assert idle  # no unit of work left open: every writer left the gate
+    conn = store._connection()
+    assert conn.execute("PRAGMA mmap_size").fetchone()[0] == 1 << 20
+    store.close()
+    again = SQLiteStore(tmp_path / "crm.db")
+    with again.unit_of_work(read_only=True) as uow:
+        assert uow.identity_keys.keys_of(SourceRef("ec", "39")) == {"k39", "j39"}
+    assert again._connection().execute("PRAGMA mmap_size").fetchone()[0] == 0
+    again.close()
+    with pytest.raises(OmniCRMError):
+        SQLiteStore(tmp_path / "bad.db", mmap_size=-1)

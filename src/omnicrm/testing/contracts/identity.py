@@ -108,6 +108,9 @@ class IdentityRepositoryContract(StoreContract):
             assert keys.find(["k2"], limit=1) == {B}  # the latest indexed
             assert keys.postings(["k2", "k3", "k9"], limit=10) == {"k2": (B, A), "k3": (C,)}
             assert keys.postings(["k2"], limit=1) == {"k2": (B,)}
+            if hasattr(keys, "posting_texts"):  # the optional port: the same, as stored text
+                texts = keys.posting_texts(["k2", "k3", "k9"], limit=10)
+                assert texts == {"k2": (str(B), str(A)), "k3": (str(C),)}
             assert keys.keys_of(A) == {"k1", "k2"}
             keys.remove(A)
             assert keys.find(["k1", "k2"], limit=10) == {B}
