@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from omnicrm.identity._households import RELAXED_WEIGHT
 from omnicrm.identity._similarity import jaro_winkler, swap_distance
 from omnicrm.identity.compare import (
     _MOBILE_PREFIXES,
@@ -25,6 +26,7 @@ __all__ = [
     "decide",
     "deterministic_rule",
     "quick_decision",
+    "relaxed_fields",
     "score_fields",
 ]
 
@@ -66,6 +68,8 @@ def _levels(
     if levels.get("given_name") == DIFFERENT and _one_typo_apart(a, b) and _same_contact(a, b):
         levels["given_name"] = NEAR
     parts = [(f, lvl, weights[f].get(lvl, 0.0)) for f, lvl in levels.items()]
+    if config.households is False:
+        parts = [_relaxed(part) for part in parts]
     if config.forgive_one_difference:
         parts = [_forgiven(part, levels) for part in parts]
     if frequencies is not None:
@@ -112,6 +116,27 @@ def _forgiven(part: tuple[str, str, float], levels: dict[str, str]) -> tuple[str
     ):
         return field, level, FORGIVEN_WEIGHT
     return part
+
+
+_HOUSEHOLD_FIELDS = frozenset({"given_name", "birth_date"})
+
+
+def _relaxed(part: tuple[str, str, float]) -> tuple[str, str, float]:
+    """In a batch without households a different given name or birth date is a data
+    error: it weighs no less than ``RELAXED_WEIGHT``."""  # noqa: D205, D209
+    field, level, weight = part
+    if level == DIFFERENT and field in _HOUSEHOLD_FIELDS and weight < RELAXED_WEIGHT:
+        return field, level, RELAXED_WEIGHT
+    return part
+
+
+def relaxed_fields(explanation: Explanation) -> tuple[str, ...]:
+    """The fields whose household penalty was relaxed in ``explanation``."""
+    return tuple(
+        c.field
+        for c in explanation.fields
+        if c.field in _HOUSEHOLD_FIELDS and c.level == DIFFERENT and c.weight == RELAXED_WEIGHT
+    )
 
 
 def _adjusted(
@@ -169,7 +194,10 @@ def quick_decision(
     frequencies: NameFrequencies | None = None,
 ) -> tuple[str, float, str | None]:
     """:func:`decide` without building the explanation: ``(decision, score, rule)``."""
-    if cannot_link(a, b, forgive=config.forgive_one_difference) is not None:
+    if (
+        cannot_link(a, b, forgive=config.forgive_one_difference, households=config.households)
+        is not None
+    ):
         return Decision.CANNOT_LINK, 0.0, None
     score = sum(p[2] for p in _levels(a, b, config, frequencies))
     rule = deterministic_rule(a, b)
@@ -221,14 +249,23 @@ def deterministic_rule(a: PreparedRecord, b: PreparedRecord) -> str | None:
     return None
 
 
-def cannot_link(a: PreparedRecord, b: PreparedRecord, *, forgive: bool = False) -> str | None:
+def cannot_link(
+    a: PreparedRecord,
+    b: PreparedRecord,
+    *,
+    forgive: bool = False,
+    households: bool | None = True,
+) -> str | None:
     """The guard forbidding two records from being one person, if one applies.
 
     With ``forgive`` (linkage) two different dates of birth are no guard when the given
-    names agree; they are still scored.
+    names agree; they are still scored. With ``households=False`` (a batch that shows
+    no households, :class:`~omnicrm.identity.MatchConfig` ``households``) they are no
+    guard at all.
     """
     if (
-        a.birth_date
+        households is not False
+        and a.birth_date
         and b.birth_date
         and _dates_differ(a, b)
         and not (forgive and _forgivable(a, b))
@@ -259,7 +296,7 @@ def decide(
     """Decide one pair: guard, then rule, then score against the thresholds."""
     score, parts = score_fields(a, b, config, frequencies)
     ref_a, ref_b = a.record.source, b.record.source
-    guard = cannot_link(a, b, forgive=config.forgive_one_difference)
+    guard = cannot_link(a, b, forgive=config.forgive_one_difference, households=config.households)
     if guard is not None:
         return Explanation(ref_a, ref_b, Decision.CANNOT_LINK, score, parts, guard=guard)
     rule = deterministic_rule(a, b)
