@@ -36,12 +36,7 @@ def fit_weights(
     fields = [f for f in config.weights if f in COMPARATORS]
     patterns: Counter[tuple[str, ...]] = Counter()
     for count, (i, j) in enumerate(
-        candidate_pairs(
-            prepared,
-            max_block_size=config.max_block_size,
-            window=config.window,
-            secondary=config.households is False,
-        )
+        candidate_pairs(prepared, max_block_size=config.max_block_size, window=config.window)
     ):
         if count >= max_pairs:
             break

@@ -26,7 +26,13 @@ from omnicrm.identity.golden import GoldenRecord, build_golden
 from omnicrm.identity.prepared import PreparedRecord, prepare
 from omnicrm.identity.readings import learn_readings
 from omnicrm.identity.records import CustomerRecord, SourceRef
-from omnicrm.identity.scoring import decide, quick_decision, relaxed_fields
+from omnicrm.identity.scoring import (
+    corroborated,
+    decide,
+    quick_decision,
+    relaxed_fields,
+    score_fields,
+)
 
 __all__ = [
     "RejectedRow",
@@ -288,6 +294,10 @@ def resolve(
     index = {p.record.source: i for i, p in enumerate(prepared)}
     frequencies = count_names(prepared) if config.name_frequencies else None
     known_different = [(index[a], index[b]) for a, b in different if a in index and b in index]
+
+    def _corroborated(i: int, j: int) -> bool:
+        return corroborated(score_fields(prepared[i], prepared[j], config, frequencies)[1])
+
     outcomes: dict[tuple[int, int], _PairOutcome] = {}
     links: list[tuple[int, float, int, int]] = []
     for i, j in candidate_pairs(
@@ -297,6 +307,8 @@ def resolve(
         secondary=config.households is False,
     ):
         decision, score, rule = quick_decision(prepared[i], prepared[j], config, frequencies)
+        if decision == Decision.MERGE and rule is None and not _corroborated(i, j):
+            decision = Decision.REVIEW
         if decision == Decision.MERGE:
             links.append((0 if rule else 1, -score, i, j))
             outcomes[i, j] = (decision, rule, None)

@@ -70,11 +70,17 @@ def secondary_keys(p: PreparedRecord) -> Iterator[str]:
         yield f"birth_postal:{p.birth_date.isoformat()}|{p.postal_code}"
     if p.postal_code and block:
         yield f"postal_block:{p.postal_code}|{block}"
-    if p.address and block and p.address.locality:
-        yield f"street_block:{p.address.locality.split()[0]}|{block}"
+    street = p.address.locality.split()[0] if p.address and p.address.locality else ""
+    if street and block:
+        yield f"street_block:{street}|{block}"
     family = p.family_kana or p.family
     if family and p.postal_code:
         yield f"family_prefix_postal:{family[:3]}|{p.postal_code}"
+    for name in (family, p.given_kana or p.given):
+        if name and block:
+            yield f"name_block:{name}|{block}"
+        if name and street:
+            yield f"name_street:{name}|{street}"
     if p.birth_date:
         yield f"birth:{p.birth_date.isoformat()}"
 

@@ -37,11 +37,17 @@ from omnicrm.identity.batch import (
 )
 from omnicrm.identity.blocking import candidate_pairs, secondary_pairs
 from omnicrm.identity.config import MatchConfig
-from omnicrm.identity.explain import Decision, FieldComparison
+from omnicrm.identity.explain import Decision
 from omnicrm.identity.frequencies import NameFrequencies, count_names
 from omnicrm.identity.prepared import PreparedRecord
 from omnicrm.identity.records import CustomerRecord, SourceRef
-from omnicrm.identity.scoring import cannot_link, deterministic_rule, score_fields
+from omnicrm.identity.scoring import (
+    CORROBORATION,
+    cannot_link,
+    corroborated,
+    deterministic_rule,
+    score_fields,
+)
 
 __all__ = [
     "CORROBORATION",
@@ -152,17 +158,6 @@ def _cross_pairs(
             yield pair
 
 
-CORROBORATION = 2.0
-"""The least weight of the field besides the name and gender a weak link needs (a
-postal code, an address, a birth date, a phone or an e-mail agreeing; not a near date)."""
-_NAMES = frozenset({"family_name", "given_name", "gender"})
-
-
-def _corroborated(parts: Iterable[FieldComparison]) -> bool:
-    """A field besides the name and gender agrees (strangers share names)."""
-    return any(part.weight >= CORROBORATION and part.field not in _NAMES for part in parts)
-
-
 def _assign(
     prepared: list[PreparedRecord],
     split: int,
@@ -185,7 +180,7 @@ def _assign(
         rule = deterministic_rule(a, b)
         if rule is not None or score >= config.match_threshold:
             found[i, j] = (score, rule)
-        elif score >= threshold and _corroborated(parts):
+        elif score >= threshold and corroborated(parts):
             found[i, j] = (score, ONE_TO_ONE_RULE)
     values = {
         pair: score + (_RULE_BONUS if rule not in (None, ONE_TO_ONE_RULE) else 0.0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from omnicrm.identity._households import RELAXED_WEIGHT
 from omnicrm.identity._similarity import jaro_winkler, swap_distance
@@ -21,8 +21,10 @@ from omnicrm.identity.frequencies import NameFrequencies
 from omnicrm.identity.prepared import PreparedRecord
 
 __all__ = [
+    "CORROBORATION",
     "FORGIVEN_WEIGHT",
     "cannot_link",
+    "corroborated",
     "decide",
     "deterministic_rule",
     "quick_decision",
@@ -34,12 +36,33 @@ __all__ = [
 _AGREEING = frozenset({EXACT, NEAR, "reading"})
 
 
-def _swapped(a: PreparedRecord, b: PreparedRecord) -> tuple[str, str] | None:
-    """The levels of family and given names written the other way round on one side."""
+def _crossed(a: PreparedRecord, b: PreparedRecord) -> tuple[str, str]:
+    """The levels of family and given names compared the other way round on one side."""
     family = compare_name_part(a.family, a.family_kana, b.given, b.given_kana)
     given = compare_name_part(a.given, a.given_kana, b.family, b.family_kana)
+    return family, given
+
+
+def _swapped(a: PreparedRecord, b: PreparedRecord) -> tuple[str, str] | None:
+    """The levels of family and given names written the other way round on one side."""
+    family, given = _crossed(a, b)
     if family in _AGREEING and given in _AGREEING:
         return family, given
+    return None
+
+
+def _unswapped(a: PreparedRecord, b: PreparedRecord) -> tuple[str, str] | None:
+    """Family and given levels of two names, neither agreeing, written the other way round.
+
+    Both agreeing crossed: the two levels. One agreeing crossed (the names were swapped and
+    one was replaced or badly mistyped too): that one, counted as the family name (the
+    lighter weight), and ``different`` for the given name. Neither: ``None``.
+    """
+    family, given = _crossed(a, b)
+    if family in _AGREEING and given in _AGREEING:
+        return family, given
+    if family in _AGREEING or given in _AGREEING:
+        return (family if family in _AGREEING else given), DIFFERENT
     return None
 
 
@@ -62,7 +85,7 @@ def _levels(
     weights = config.weights
     levels = {field: COMPARATORS[field](a, b) for field in weights if field in COMPARATORS}
     if levels.get("family_name") == DIFFERENT and levels.get("given_name") == DIFFERENT:
-        swapped = _swapped(a, b)
+        swapped = _unswapped(a, b)
         if swapped is not None:
             levels["family_name"], levels["given_name"] = swapped
     if levels.get("given_name") == DIFFERENT and _one_typo_apart(a, b) and _same_contact(a, b):
@@ -171,6 +194,17 @@ def _same_contact(a: PreparedRecord, b: PreparedRecord) -> bool:
     if a.email and a.email == b.email:
         return True
     return bool(a.phone) and a.phone == b.phone and a.phone.startswith(_MOBILE_PREFIXES)
+
+
+CORROBORATION = 2.0
+"""The least weight of a field besides the name and gender that corroborates a link (a
+postal code, an address, a birth date, a phone or an e-mail agreeing; not a near date)."""
+_NAMES = frozenset({"family_name", "given_name", "gender"})
+
+
+def corroborated(parts: Iterable[FieldComparison]) -> bool:
+    """A field besides the name and gender weighs :data:`CORROBORATION` (strangers share names)."""
+    return any(part.weight >= CORROBORATION and part.field not in _NAMES for part in parts)
 
 
 def score_fields(
