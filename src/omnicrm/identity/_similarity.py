@@ -5,7 +5,7 @@ from __future__ import annotations
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
-__all__ = ["edit_distance", "jaro_winkler", "swap_distance", "word_similarity"]
+__all__ = ["edit_distance", "jaro_winkler", "swap_distance", "word_containment", "word_similarity"]
 
 
 def jaro_winkler(a: str, b: str) -> float:
@@ -32,3 +32,24 @@ def word_similarity(a: str, b: str) -> float:
     """
     joined = fuzz.ratio(a.replace(" ", ""), b.replace(" ", ""))
     return max(float(fuzz.token_set_ratio(a, b)), float(joined)) / 100.0
+
+
+def word_containment(a: str, b: str) -> float:
+    """The share of the words of the text with fewer words (at least two) that the other
+    text holds too, each word equal or one edit apart (a neighbouring swap counting as
+    one) when it has four letters or more: a locality written in full on one side and
+    in part, with typos, on the other. 0 when a text has fewer than two words."""  # noqa: D205, D209
+    left, right = a.split(), b.split()
+    shorter, longer = (left, right) if len(left) <= len(right) else (right, left)
+    if len(shorter) < 2:
+        return 0.0
+    held = sum(
+        1
+        for word in shorter
+        if word in longer
+        or (
+            len(word) >= 4
+            and any(OSA.distance(word, other, score_cutoff=1) <= 1 for other in longer)
+        )
+    )
+    return held / len(shorter)

@@ -73,6 +73,8 @@ def secondary_keys(p: PreparedRecord) -> Iterator[str]:
     street = p.address.locality.split()[0] if p.address and p.address.locality else ""
     if street and block:
         yield f"street_block:{street}|{block}"
+    if street and p.postal_code:
+        yield f"postal_street:{p.postal_code}|{street}"
     family = p.family_kana or p.family
     if family and p.postal_code:
         yield f"family_prefix_postal:{family[:3]}|{p.postal_code}"
@@ -106,6 +108,29 @@ def secondary_pairs(
             yield from (
                 (lefts[x], lefts[y]) for x in range(len(lefts)) for y in range(x + 1, len(lefts))
             )
+    for name in (_family_first, _given_first):
+        named = [i for i, p in enumerate(records) if name(p)]
+        ordered = sorted(named, key=lambda i: name(records[i]))
+        for x, i in enumerate(ordered):
+            for j in ordered[x + 1 : x + NEIGHBOURS + 1]:
+                if split is None or (i < split) != (j < split):
+                    yield (i, j) if i < j else (j, i)
+
+
+NEIGHBOURS = 4
+"""Records paired with each record's next ones in the order of its names (sorted
+neighbourhood), so that two records whose names agree only in their first letters are
+compared even when no other key joins them."""
+
+
+def _family_first(p: PreparedRecord) -> str:
+    family, given = p.family_kana or p.family, p.given_kana or p.given
+    return f"{family} {given}" if family and given else ""
+
+
+def _given_first(p: PreparedRecord) -> str:
+    family, given = p.family_kana or p.family, p.given_kana or p.given
+    return f"{given} {family}" if family and given else ""
 
 
 def _window_key(p: PreparedRecord) -> tuple[str, str, str]:

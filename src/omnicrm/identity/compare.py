@@ -14,6 +14,7 @@ from omnicrm.identity._similarity import (
     edit_distance,
     jaro_winkler,
     swap_distance,
+    word_containment,
     word_similarity,
 )
 from omnicrm.identity.normalize import Address, normalize_kana
@@ -180,7 +181,10 @@ def compare_address(a: Address | None, b: Address | None) -> str:
         return EXACT
     western = a.locality.isascii() and b.locality.isascii()
     if western:
-        similar = word_similarity(a.locality, b.locality) >= _WORDS_SIMILAR
+        similar = (
+            word_similarity(a.locality, b.locality) >= _WORDS_SIMILAR
+            or word_containment(a.locality, b.locality) >= _WORDS_SIMILAR
+        )
     else:
         similar = jaro_winkler(a.locality, b.locality) >= 0.9
     if similar and (a.block == b.block or (western and not (a.block and b.block))):
@@ -189,6 +193,8 @@ def compare_address(a: Address | None, b: Address | None) -> str:
         return "locality"
     if similar and a.block and b.block and edit_distance(a.block, b.block, cutoff=1) <= 1:
         return NEAR
+    if western and similar and a.block and b.block:
+        return "locality"  # a Latin street written differently, another house number
     return DIFFERENT
 
 
