@@ -53,9 +53,10 @@ def compare_text(a: str, b: str, *, near: float = NEAR_SIMILARITY) -> str:
         return MISSING
     if a == b:
         return EXACT
-    if jaro_winkler(a, b) >= near:
-        return NEAR
-    shortest = 3 if a.isascii() and b.isascii() else 4  # a Latin name of three letters
+    latin = a.isascii() and b.isascii()
+    if jaro_winkler(a, b) >= near and not (latin and swap_distance(a, b, cutoff=2) > 2):
+        return NEAR  # Latin names sharing a beginning (charles, charlotte) are not typos
+    shortest = 3 if latin else 4  # a Latin name of three letters
     if min(len(a), len(b)) >= shortest and swap_distance(a, b, cutoff=1) <= 1:
         return NEAR
     return DIFFERENT
