@@ -26,13 +26,7 @@ from omnicrm.identity.golden import GoldenRecord, build_golden
 from omnicrm.identity.prepared import PreparedRecord, prepare
 from omnicrm.identity.readings import learn_readings
 from omnicrm.identity.records import CustomerRecord, SourceRef
-from omnicrm.identity.scoring import (
-    corroborated,
-    decide,
-    quick_decision,
-    relaxed_fields,
-    score_fields,
-)
+from omnicrm.identity.scoring import decide, quick_decision, relaxed_fields
 
 __all__ = [
     "RejectedRow",
@@ -235,10 +229,13 @@ class Resolution:
         )
 
     def _explain_pair(self, i: int, j: int) -> Explanation:
-        explanation = decide(self._records[i], self._records[j], self._config, self._frequencies)
+        explanation = decide(
+            self._records[i], self._records[j], self._config, self._frequencies, corroborate=True
+        )
         relaxed = relaxed_fields(explanation)
         if relaxed:
-            explanation = attrs.evolve(explanation, note=self._relaxation_note(relaxed))
+            notes = (self._relaxation_note(relaxed), explanation.note)
+            explanation = attrs.evolve(explanation, note="; ".join(n for n in notes if n))
         outcome = self._outcomes.get((min(i, j), max(i, j)))
         if outcome is None:
             return explanation
@@ -295,9 +292,6 @@ def resolve(
     frequencies = count_names(prepared) if config.name_frequencies else None
     known_different = [(index[a], index[b]) for a, b in different if a in index and b in index]
 
-    def _corroborated(i: int, j: int) -> bool:
-        return corroborated(score_fields(prepared[i], prepared[j], config, frequencies)[1])
-
     outcomes: dict[tuple[int, int], _PairOutcome] = {}
     links: list[tuple[int, float, int, int]] = []
     for i, j in candidate_pairs(
@@ -306,9 +300,9 @@ def resolve(
         window=config.window,
         secondary=config.households is False,
     ):
-        decision, score, rule = quick_decision(prepared[i], prepared[j], config, frequencies)
-        if decision == Decision.MERGE and rule is None and not _corroborated(i, j):
-            decision = Decision.REVIEW
+        decision, score, rule = quick_decision(
+            prepared[i], prepared[j], config, frequencies, corroborate=True
+        )
         if decision == Decision.MERGE:
             links.append((0 if rule else 1, -score, i, j))
             outcomes[i, j] = (decision, rule, None)

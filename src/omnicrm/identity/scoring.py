@@ -23,6 +23,7 @@ from omnicrm.identity.prepared import PreparedRecord
 __all__ = [
     "CORROBORATION",
     "FORGIVEN_WEIGHT",
+    "UNCORROBORATED",
     "cannot_link",
     "corroborated",
     "decide",
@@ -204,7 +205,15 @@ _NAMES = frozenset({"family_name", "given_name", "gender"})
 
 def corroborated(parts: Iterable[FieldComparison]) -> bool:
     """A field besides the name and gender weighs :data:`CORROBORATION` (strangers share names)."""
-    return any(part.weight >= CORROBORATION and part.field not in _NAMES for part in parts)
+    return _corroborated((part.field, part.level, part.weight) for part in parts)
+
+
+def _corroborated(parts: Iterable[tuple[str, str, float]]) -> bool:
+    return any(weight >= CORROBORATION and field not in _NAMES for field, _, weight in parts)
+
+
+UNCORROBORATED = "merge score on the names alone (no other field weighs 2 bits): review"
+"""The note of a batch pair that reached the match threshold on its names alone."""
 
 
 def score_fields(
@@ -226,6 +235,8 @@ def quick_decision(
     b: PreparedRecord,
     config: MatchConfig,
     frequencies: NameFrequencies | None = None,
+    *,
+    corroborate: bool = False,
 ) -> tuple[str, float, str | None]:
     """:func:`decide` without building the explanation: ``(decision, score, rule)``."""
     if (
@@ -233,15 +244,21 @@ def quick_decision(
         is not None
     ):
         return Decision.CANNOT_LINK, 0.0, None
-    score = sum(p[2] for p in _levels(a, b, config, frequencies))
+    parts = _levels(a, b, config, frequencies)
+    score = sum(p[2] for p in parts)
     rule = deterministic_rule(a, b)
     if rule is not None:
         return Decision.MERGE, score, rule
-    return _by_score(score, config), score, None
+    return _by_score(score, config, parts if corroborate else None), score, None
 
 
-def _by_score(score: float, config: MatchConfig) -> str:
+def _by_score(
+    score: float, config: MatchConfig, parts: Iterable[tuple[str, str, float]] | None = None
+) -> str:
+    """The decision a score reaches; with ``parts``, a merge must be corroborated."""
     if score >= config.match_threshold:
+        if parts is not None and not _corroborated(parts):
+            return Decision.REVIEW
         return Decision.MERGE
     if score >= config.review_threshold:
         return Decision.REVIEW
@@ -326,8 +343,15 @@ def decide(
     b: PreparedRecord,
     config: MatchConfig,
     frequencies: NameFrequencies | None = None,
+    *,
+    corroborate: bool = False,
 ) -> Explanation:
-    """Decide one pair: guard, then rule, then score against the thresholds."""
+    """Decide one pair: guard, then rule, then score against the thresholds.
+
+    With ``corroborate`` (batches) a score reaching the match threshold merges only
+    when a field besides the names and gender weighs :data:`CORROBORATION`; else the
+    pair goes to review, with the note :data:`UNCORROBORATED`.
+    """
     score, parts = score_fields(a, b, config, frequencies)
     ref_a, ref_b = a.record.source, b.record.source
     guard = cannot_link(a, b, forgive=config.forgive_one_difference, households=config.households)
@@ -336,4 +360,7 @@ def decide(
     rule = deterministic_rule(a, b)
     if rule is not None:
         return Explanation(ref_a, ref_b, Decision.MERGE, score, parts, rule=rule)
-    return Explanation(ref_a, ref_b, _by_score(score, config), score, parts)
+    decision = _by_score(score, config)
+    if corroborate and decision == Decision.MERGE and not corroborated(parts):
+        return Explanation(ref_a, ref_b, Decision.REVIEW, score, parts, note=UNCORROBORATED)
+    return Explanation(ref_a, ref_b, decision, score, parts)
