@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
@@ -36,20 +38,23 @@ def word_similarity(a: str, b: str) -> float:
 
 def word_containment(a: str, b: str) -> float:
     """The share of the words of the text with fewer words (at least two) that the other
-    text holds too, each word equal or one edit apart (a neighbouring swap counting as
-    one) when it has four letters or more: a locality written in full on one side and
-    in part, with typos, on the other. 0 when a text has fewer than two words."""  # noqa: D205, D209
+    text holds too: equal, one edit apart (a neighbouring swap counting as one) when of
+    four letters or more, or run together with a neighbouring word on either side
+    (``"de lungra"`` against ``"delungra"``). A locality written in full on one side
+    and in part, with typos, on the other. 0 when a text has fewer than two words."""  # noqa: D205, D209
     left, right = a.split(), b.split()
     shorter, longer = (left, right) if len(left) <= len(right) else (right, left)
     if len(shorter) < 2:
         return 0.0
-    held = sum(
-        1
-        for word in shorter
-        if word in longer
-        or (
-            len(word) >= 4
-            and any(OSA.distance(word, other, score_cutoff=1) <= 1 for other in longer)
-        )
-    )
-    return held / len(shorter)
+    longer += [first + second for first, second in itertools.pairwise(longer)]
+    held = [_held(word, longer) for word in shorter]
+    for x in range(len(shorter) - 1):
+        if not (held[x] and held[x + 1]) and _held(shorter[x] + shorter[x + 1], longer):
+            held[x] = held[x + 1] = True
+    return sum(held) / len(shorter)
+
+
+def _held(word: str, words: list[str]) -> bool:
+    if word in words:
+        return True
+    return len(word) >= 4 and any(OSA.distance(word, other, score_cutoff=1) <= 1 for other in words)

@@ -190,6 +190,8 @@ def compare_address(a: Address | None, b: Address | None) -> str:
         similar = jaro_winkler(a.locality, b.locality) >= 0.9
     if similar and (a.block == b.block or (western and not (a.block and b.block))):
         return NEAR
+    if western and a.block and a.block == b.block and _street(a) == _street(b):
+        return NEAR  # one house number on one street, the other words written differently
     if a.locality == b.locality:
         return "locality"
     if similar and a.block and b.block and edit_distance(a.block, b.block, cutoff=1) <= 1:
@@ -197,6 +199,11 @@ def compare_address(a: Address | None, b: Address | None) -> str:
     if western and similar and a.block and b.block:
         return "locality"  # a Latin street written differently, another house number
     return DIFFERENT
+
+
+def _street(address: Address) -> str:
+    """The first word of a Latin-script locality: the street's name."""
+    return address.locality.split(maxsplit=1)[0] if address.locality else ""
 
 
 def _room(building: str) -> str:
