@@ -91,8 +91,8 @@ class HouseholdEstimate:
     def describe(self) -> str:
         """The measured figure, as an explanation quotes it."""
         return (
-            f"{self.family_pairs} of {self.pairs} same-surname, same-address pairs "
-            f"({self.share:.1%}) differ in both given name and birth date"
+            f"{self.family_pairs} of {self.pairs} same-surname, same-address pairs differ "
+            f"in both given name and birth date ({self.share:.1%})"
         )
 
 

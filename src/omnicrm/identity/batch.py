@@ -253,8 +253,8 @@ class Resolution:
         if self.households is ASSUMED:
             return f"{head}: MatchConfig(households=False)"
         return (
-            f"{head}: the batch shows no households ({self.households.describe()};"
-            f" households from {HOUSEHOLD_SHARE:.0%})"
+            f"{head}: the batch shows no households — {self.households.describe()},"
+            f" households from {HOUSEHOLD_SHARE:.0%}"
         )
 
     def explain(self, a: SourceRef, b: SourceRef) -> Explanation:
