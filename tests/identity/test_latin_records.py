@@ -41,6 +41,7 @@ def test_a_latin_name_is_near_within_two_edits(a: str, b: str, level: str) -> No
         ("16 nicholson crescent villa32 mount evelyn nsw",
          "40 nicholson crescent villa 32 mount evelyn nsw", "locality"),
         ("12 high street springfield vic", "14 low road shelbyville vic", "different"),
+        ("7 longstaff street graoville qld", "16 longstaff street loftus qld", "locality"),
         ("12 high street springfield vic", "12 low road shelbyville vic", "different"),
     ],
 )  # fmt: skip

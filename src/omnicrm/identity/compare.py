@@ -196,8 +196,8 @@ def compare_address(a: Address | None, b: Address | None) -> str:
         return "locality"
     if similar and a.block and b.block and edit_distance(a.block, b.block, cutoff=1) <= 1:
         return NEAR
-    if western and similar and a.block and b.block:
-        return "locality"  # a Latin street written differently, another house number
+    if western and a.block and b.block and (similar or _street(a) == _street(b)):
+        return "locality"  # one Latin street (written differently), another house number
     return DIFFERENT
 
 
