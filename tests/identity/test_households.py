@@ -191,3 +191,13 @@ def test_no_duplicate_pairs_are_counted_twice() -> None:
         if a.family == b.family
     }
     assert estimate_households(records).pairs == len(pairs)
+
+
+def test_a_large_batch_without_households_has_its_weights_fitted() -> None:
+    records = [*duplicates(260), REPLACED_NAME]
+    result = resolve(records)
+    assert result.households.fitted
+    note = result.explain(SourceRef("a", "0"), REPLACED_NAME.source).note
+    assert note is not None
+    assert "fitted by EM" in note
+    assert not resolve([*duplicates(260), *families(30)]).households.fitted

@@ -252,9 +252,10 @@ class Resolution:
         head = f"{what} relaxed to {RELAXED_WEIGHT:+.0f} bits"
         if self.households is ASSUMED:
             return f"{head}: MatchConfig(households=False)"
+        fitted = "; its weights were fitted by EM" if self.households.fitted else ""
         return (
             f"{head}: the batch shows no households — {self.households.describe()},"
-            f" households from {HOUSEHOLD_SHARE:.0%}"
+            f" households from {HOUSEHOLD_SHARE:.0%}{fitted}"
         )
 
     def explain(self, a: SourceRef, b: SourceRef) -> Explanation:
