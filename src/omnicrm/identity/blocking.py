@@ -108,29 +108,25 @@ def secondary_pairs(
             yield from (
                 (lefts[x], lefts[y]) for x in range(len(lefts)) for y in range(x + 1, len(lefts))
             )
-    for name in (_family_first, _given_first):
-        named = [i for i, p in enumerate(records) if name(p)]
-        ordered = sorted(named, key=lambda i: name(records[i]))
-        for x, i in enumerate(ordered):
-            for j in ordered[x + 1 : x + NEIGHBOURS + 1]:
-                if split is None or (i < split) != (j < split):
-                    yield (i, j) if i < j else (j, i)
+    named = sorted((name, i) for i, p in enumerate(records) for name in _name_orders(p))
+    for x, (_, i) in enumerate(named):
+        for _, j in named[x + 1 : x + NEIGHBOURS + 1]:
+            if i != j and (split is None or (i < split) != (j < split)):
+                yield (i, j) if i < j else (j, i)
 
 
 NEIGHBOURS = 4
-"""Records paired with each record's next ones in the order of its names (sorted
-neighbourhood), so that two records whose names agree only in their first letters are
+"""Records paired with the next ones in the order of their names (sorted neighbourhood),
+each record sorted under both orders of its names, so that two records whose names
+agree only in their first letters, or were written the other way round with a typo, are
 compared even when no other key joins them."""
 
 
-def _family_first(p: PreparedRecord) -> str:
+def _name_orders(p: PreparedRecord) -> tuple[str, ...]:
     family, given = p.family_kana or p.family, p.given_kana or p.given
-    return f"{family} {given}" if family and given else ""
-
-
-def _given_first(p: PreparedRecord) -> str:
-    family, given = p.family_kana or p.family, p.given_kana or p.given
-    return f"{given} {family}" if family and given else ""
+    if family and given:
+        return f"{family} {given}", f"{given} {family}"
+    return (family or given,) if family or given else ()
 
 
 def _window_key(p: PreparedRecord) -> tuple[str, str, str]:
