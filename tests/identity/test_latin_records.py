@@ -3,7 +3,7 @@
 import pytest
 
 from omnicrm.identity import CustomerRecord, SourceRef, prepare
-from omnicrm.identity._similarity import word_containment
+from omnicrm.identity._similarity import words_held
 from omnicrm.identity.compare import compare_address, compare_text
 from omnicrm.identity.config import MatchConfig
 from omnicrm.identity.normalize import normalize_address
@@ -49,11 +49,15 @@ def test_latin_addresses(a: str, b: str, level: str) -> None:
     assert compare_address(normalize_address(a), normalize_address(b)) == level
 
 
-def test_word_containment() -> None:
-    assert word_containment("a b", "a b c") == 1.0
-    assert word_containment("high street", "high street springfield") == 1.0
-    assert word_containment("springfield", "springfield vic") == 0.0  # one word: no measure
-    assert word_containment("high street x", "low road x") == pytest.approx(1 / 3)
+def test_words_held() -> None:
+    assert words_held("a b", "a b c", 1.0)
+    assert words_held("high street", "high street springfield", 0.9)
+    assert not words_held("springfield", "springfield vic", 0.5)  # one word: no measure
+    assert words_held("high street x", "low road x", 1 / 3)
+    assert not words_held("high street x", "low road x", 0.5)
+    assert words_held("karoola de lungra", "hall street karoola delungra", 1.0)
+    assert words_held("rhosewyn lakeclifton", "bynoe rhosewyn lake clifton", 1.0)
+    assert words_held("north stirilng downs", "florey north stirling downs", 1.0)
 
 
 def test_names_swapped_with_one_of_them_replaced_keep_the_agreeing_one() -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import math
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
-__all__ = ["edit_distance", "jaro_winkler", "swap_distance", "word_containment", "word_similarity"]
+__all__ = ["edit_distance", "jaro_winkler", "swap_distance", "words_held", "word_similarity"]
 
 
 def jaro_winkler(a: str, b: str) -> float:
@@ -36,25 +37,35 @@ def word_similarity(a: str, b: str) -> float:
     return max(float(fuzz.token_set_ratio(a, b)), float(joined)) / 100.0
 
 
-def word_containment(a: str, b: str) -> float:
-    """The share of the words of the text with fewer words (at least two) that the other
-    text holds too: equal, one edit apart (a neighbouring swap counting as one) when of
-    four letters or more, or run together with a neighbouring word on either side
-    (``"de lungra"`` against ``"delungra"``). A locality written in full on one side
-    and in part, with typos, on the other. 0 when a text has fewer than two words."""  # noqa: D205, D209
+def words_held(a: str, b: str, share: float) -> bool:
+    """Whether at least ``share`` of the words of the text with fewer words (at least
+    two) are held by the other text: equal, one edit apart (a neighbouring swap counting
+    as one) when of four letters or more, or run together with the next word, or held
+    run together with a neighbour on the other side (``"de lungra"`` / ``"delungra"``).
+    A locality written in full on one side and in part, with typos, on the other."""  # noqa: D205, D209
     left, right = a.split(), b.split()
     shorter, longer = (left, right) if len(left) <= len(right) else (right, left)
     if len(shorter) < 2:
-        return 0.0
-    longer += [first + second for first, second in itertools.pairwise(longer)]
-    held = [_held(word, longer) for word in shorter]
-    for x in range(len(shorter) - 1):
-        if not (held[x] and held[x + 1]) and _held(shorter[x] + shorter[x + 1], longer):
-            held[x] = held[x + 1] = True
-    return sum(held) / len(shorter)
+        return False
+    words = set(longer) | {first + second for first, second in itertools.pairwise(longer)}
+    choices = list(words)
+    allowed = len(shorter) - math.ceil(share * len(shorter) - 1e-9)
+    missed, x = 0, 0
+    while x < len(shorter):
+        if _held(shorter[x], words, choices):
+            x += 1
+        elif x + 1 < len(shorter) and _held(shorter[x] + shorter[x + 1], words, choices):
+            x += 2
+        else:
+            missed, x = missed + 1, x + 1
+            if missed > allowed:
+                return False
+    return True
 
 
-def _held(word: str, words: list[str]) -> bool:
+def _held(word: str, words: set[str], choices: list[str]) -> bool:
     if word in words:
         return True
-    return len(word) >= 4 and any(OSA.distance(word, other, score_cutoff=1) <= 1 for other in words)
+    if len(word) < 4:
+        return False
+    return process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=1) is not None

@@ -14,7 +14,7 @@ from omnicrm.identity._similarity import (
     edit_distance,
     jaro_winkler,
     swap_distance,
-    word_containment,
+    words_held,
     word_similarity,
 )
 from omnicrm.identity.normalize import Address, normalize_kana
@@ -182,9 +182,8 @@ def compare_address(a: Address | None, b: Address | None) -> str:
         return EXACT
     western = a.locality.isascii() and b.locality.isascii()
     if western:
-        similar = (
-            word_similarity(a.locality, b.locality) >= _WORDS_SIMILAR
-            or word_containment(a.locality, b.locality) >= _WORDS_SIMILAR
+        similar = word_similarity(a.locality, b.locality) >= _WORDS_SIMILAR or words_held(
+            a.locality, b.locality, _WORDS_SIMILAR
         )
     else:
         similar = jaro_winkler(a.locality, b.locality) >= 0.9
