@@ -8,7 +8,7 @@ import math
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
-__all__ = ["edit_distance", "jaro_winkler", "swap_distance", "words_held", "word_similarity"]
+__all__ = ["edit_distance", "jaro_winkler", "swap_distance", "word_similarity", "words_held"]
 
 
 def jaro_winkler(a: str, b: str) -> float:

@@ -14,8 +14,8 @@ from omnicrm.identity._similarity import (
     edit_distance,
     jaro_winkler,
     swap_distance,
-    words_held,
     word_similarity,
+    words_held,
 )
 from omnicrm.identity.normalize import Address, normalize_kana
 from omnicrm.identity.prepared import PreparedRecord
