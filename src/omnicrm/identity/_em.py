@@ -21,18 +21,10 @@ _CLIP = 20.0
 
 
 def fit_weights(
-    prepared: Sequence[PreparedRecord],
-    config: MatchConfig,
-    *,
-    iterations: int = 30,
+    prepared: Sequence[PreparedRecord], config: MatchConfig, *, iterations: int = 30,
     max_pairs: int = 200_000,
-) -> MatchConfig:
-    """Return ``config`` with weights fitted by EM on ``prepared``'s candidate pairs.
-
-    Starts from the configured weights (as match probabilities) and keeps the
-    thresholds; ``missing`` stays at weight 0. Raises ``ConfigurationError`` when the
-    records give fewer than 10 candidate pairs.
-    """
+) -> MatchConfig:  # fmt: skip
+    """:func:`~omnicrm.identity.estimate_weights` on records already prepared."""
     fields = [f for f in config.weights if f in COMPARATORS]
     patterns: Counter[tuple[str, ...]] = Counter()
     for count, (i, j) in enumerate(

@@ -141,7 +141,7 @@ def _cross_pairs(
 ) -> Iterator[tuple[int, int]]:
     """Each pair of one left and one right record sharing a blocking key, once.
 
-    Blocks of the linkage-only keys larger than ``max_block_size`` on either side
+    Blocks of the secondary keys larger than ``max_block_size`` on either side
     (a large household, a common name at one postcode, a common birth date) are left
     out.
     """
