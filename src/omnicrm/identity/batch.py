@@ -9,16 +9,24 @@ from functools import cached_property
 import attrs
 
 from omnicrm.errors import DuplicateError, InvalidTypeError, NotFoundError, OmniCRMError
+from omnicrm.identity._em import fit_weights
+from omnicrm.identity._households import (
+    ASSUMED,
+    HOUSEHOLD_SHARE,
+    RELAXED_WEIGHT,
+    HouseholdEstimate,
+    estimate_households,
+)
 from omnicrm.identity.blocking import candidate_pairs
 from omnicrm.identity.clusters import GuardedClusters
-from omnicrm.identity.config import MatchConfig
+from omnicrm.identity.config import DEFAULT_WEIGHTS, MatchConfig
 from omnicrm.identity.explain import Decision, Explanation
 from omnicrm.identity.frequencies import NameFrequencies, count_names
 from omnicrm.identity.golden import GoldenRecord, build_golden
 from omnicrm.identity.prepared import PreparedRecord, prepare
 from omnicrm.identity.readings import learn_readings
 from omnicrm.identity.records import CustomerRecord, SourceRef
-from omnicrm.identity.scoring import decide, quick_decision
+from omnicrm.identity.scoring import decide, quick_decision, relaxed_fields
 
 __all__ = [
     "RejectedRow",
@@ -27,6 +35,7 @@ __all__ = [
     "prepare_all",
     "prepare_rows",
     "resolve",
+    "with_households",
 ]
 
 _LAST = datetime.max.replace(tzinfo=UTC)
@@ -95,6 +104,41 @@ def prepare_rows(
     return prepared, rejected, index + 1 - start
 
 
+_RELAXED = {
+    "given_name": "the twin penalty on a different given name",
+    "birth_date": "the guard on a different birth date",
+}
+
+
+MIN_FITTED_RECORDS = 500
+"""A batch without households of at least this many records has its weights fitted by EM."""
+
+
+def with_households(
+    config: MatchConfig, prepared: Sequence[PreparedRecord]
+) -> tuple[MatchConfig, HouseholdEstimate]:
+    """``config`` as a batch measures it, when ``config.households`` is ``None``.
+
+    ``households`` is set from :func:`estimate_households`. A batch that shows no
+    households, of at least :data:`MIN_FITTED_RECORDS` records, scored with the default
+    weights, has them fitted by EM on its own candidate pairs (the default weights are
+    set for customer bases with families; without families, EM's two classes are one
+    person's records and strangers' records).
+    """
+    if config.households is not None:
+        return config, ASSUMED
+    households = estimate_households(prepared)
+    config = attrs.evolve(config, households=households.shows_households)
+    if (
+        not households.shows_households
+        and len(prepared) >= MIN_FITTED_RECORDS
+        and config.weights == DEFAULT_WEIGHTS
+    ):
+        config = fit_weights(prepared, config)
+        households = attrs.evolve(households, fitted=True)
+    return config, households
+
+
 def _age(p: PreparedRecord) -> datetime:
     return p.record.observed_at or _LAST
 
@@ -105,6 +149,9 @@ class Resolution:
     Attributes:
         clusters: every person as a frozenset of record sources.
         rejected: input rows that were not records, with their errors.
+        households: the household structure measured in the batch (when
+            ``MatchConfig.households`` is ``None``), which decides whether the twin
+            penalty and the birth-date guard hold.
 
     """
 
@@ -116,7 +163,9 @@ class Resolution:
         rejected: Sequence[RejectedRow],
         config: MatchConfig,
         frequencies: NameFrequencies | None = None,
+        households: HouseholdEstimate = ASSUMED,
     ) -> None:
+        self.households = households
         self._frequencies = frequencies
         self._records = records
         self._index = {p.record.source: i for i, p in enumerate(records)}
@@ -180,7 +229,13 @@ class Resolution:
         )
 
     def _explain_pair(self, i: int, j: int) -> Explanation:
-        explanation = decide(self._records[i], self._records[j], self._config, self._frequencies)
+        explanation = decide(
+            self._records[i], self._records[j], self._config, self._frequencies, corroborate=True
+        )
+        relaxed = relaxed_fields(explanation)
+        if relaxed:
+            notes = (self._relaxation_note(relaxed), explanation.note)
+            explanation = attrs.evolve(explanation, note="; ".join(n for n in notes if n))
         outcome = self._outcomes.get((min(i, j), max(i, j)))
         if outcome is None:
             return explanation
@@ -190,6 +245,17 @@ class Resolution:
             decision=decision,
             rule=rule or explanation.rule,
             guard=guard or explanation.guard,
+        )
+
+    def _relaxation_note(self, fields: Sequence[str]) -> str:
+        what = " and ".join(_RELAXED[f] for f in fields)
+        head = f"{what} relaxed to {RELAXED_WEIGHT:+.0f} bits"
+        if self.households is ASSUMED:
+            return f"{head}: MatchConfig(households=False)"
+        fitted = "; its weights were fitted by EM" if self.households.fitted else ""
+        return (
+            f"{head}: the batch shows no households — {self.households.describe()},"
+            f" households from {HOUSEHOLD_SHARE:.0%}{fitted}"
         )
 
     def explain(self, a: SourceRef, b: SourceRef) -> Explanation:
@@ -222,15 +288,22 @@ def resolve(
     """
     config = config or MatchConfig()
     prepared, rejected = prepare_all(records, config)
+    config, households = with_households(config, prepared)
     index = {p.record.source: i for i, p in enumerate(prepared)}
     frequencies = count_names(prepared) if config.name_frequencies else None
     known_different = [(index[a], index[b]) for a, b in different if a in index and b in index]
+
     outcomes: dict[tuple[int, int], _PairOutcome] = {}
     links: list[tuple[int, float, int, int]] = []
     for i, j in candidate_pairs(
-        prepared, max_block_size=config.max_block_size, window=config.window
+        prepared,
+        max_block_size=config.max_block_size,
+        window=config.window,
+        secondary=config.households is False,
     ):
-        decision, score, rule = quick_decision(prepared[i], prepared[j], config, frequencies)
+        decision, score, rule = quick_decision(
+            prepared[i], prepared[j], config, frequencies, corroborate=True
+        )
         if decision == Decision.MERGE:
             links.append((0 if rule else 1, -score, i, j))
             outcomes[i, j] = (decision, rule, None)
@@ -243,9 +316,13 @@ def resolve(
             links.append((-1, 0.0, i, j))
     for i, j in known_different:
         outcomes[min(i, j), max(i, j)] = (Decision.CANNOT_LINK, None, "different_people_decision")
-    clusters = GuardedClusters(prepared, known_different)
+    clusters = GuardedClusters(
+        prepared, known_different, birth_dates=config.households is not False
+    )
     for _, _, i, j in sorted(links):
         guard = clusters.union(i, j)
         if guard is not None:
             outcomes[i, j] = (Decision.CANNOT_LINK, None, guard)
-    return Resolution(prepared, clusters.components(), outcomes, rejected, config, frequencies)
+    return Resolution(
+        prepared, clusters.components(), outcomes, rejected, config, frequencies, households
+    )

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 
 from omnicrm.identity.prepared import PreparedRecord
 
-__all__ = ["blocking_keys", "candidate_pairs"]
+__all__ = ["blocking_keys", "candidate_pairs", "secondary_keys"]
 
 
 def _initial(text: str) -> str:
@@ -54,19 +54,99 @@ def blocking_keys(p: PreparedRecord) -> frozenset[str]:
     return frozenset(keys)
 
 
+def secondary_keys(p: PreparedRecord) -> Iterator[str]:
+    """Keys of pairs of fields strangers seldom share, none of them a name, so that a
+    record whose names were both replaced or mistyped is still compared: birth date and
+    postal code, postal code and house (or block) number, street and house number, the
+    family name's first three letters and postal code, the birth date alone.
+
+    Not match keys: :func:`~omnicrm.identity.link` uses them, and
+    :func:`~omnicrm.identity.resolve` in a batch without households (with households,
+    the pairs they add are family members and neighbours, whom the given names keep
+    apart anyway).
+    """  # noqa: D205
+    block = p.address.block if p.address else ""
+    if p.postal_code and p.birth_date:
+        yield f"birth_postal:{p.birth_date.isoformat()}|{p.postal_code}"
+    if p.postal_code and block:
+        yield f"postal_block:{p.postal_code}|{block}"
+    street = p.address.locality.split()[0] if p.address and p.address.locality else ""
+    if street and block:
+        yield f"street_block:{street}|{block}"
+    if street and p.postal_code:
+        yield f"postal_street:{p.postal_code}|{street}"
+    family = p.family_kana or p.family
+    if family and p.postal_code:
+        yield f"family_prefix_postal:{family[:3]}|{p.postal_code}"
+    for name in (family, p.given_kana or p.given):
+        if name and block:
+            yield f"name_block:{name}|{block}"
+        if name and street:
+            yield f"name_street:{name}|{street}"
+    if p.birth_date:
+        yield f"birth:{p.birth_date.isoformat()}"
+
+
+def secondary_pairs(
+    records: Sequence[PreparedRecord], *, max_block_size: int, split: int | None = None
+) -> Iterator[tuple[int, int]]:
+    """Pairs ``(i, j)``, ``i < j``, sharing a :func:`secondary_keys` key (maybe repeated).
+
+    A block larger than ``max_block_size`` (on either side with ``split``) is skipped.
+    With ``split`` only pairs of one record before and one from ``split`` are paired.
+    """
+    blocks: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+    for index, record in enumerate(records):
+        for key in secondary_keys(record):
+            blocks[key][split is not None and index >= split].append(index)
+    for lefts, rights in blocks.values():
+        if len(lefts) > max_block_size or len(rights) > max_block_size:
+            continue
+        if split is not None:
+            yield from ((i, j) for i in lefts for j in rights)
+        else:
+            yield from (
+                (lefts[x], lefts[y]) for x in range(len(lefts)) for y in range(x + 1, len(lefts))
+            )
+    named = sorted((name, i) for i, p in enumerate(records) for name in _name_orders(p))
+    for x, (_, i) in enumerate(named):
+        for _, j in named[x + 1 : x + NEIGHBOURS + 1]:
+            if i != j and (split is None or (i < split) != (j < split)):
+                yield (i, j) if i < j else (j, i)
+
+
+NEIGHBOURS = 4
+"""Records paired with the next ones in the order of their names (sorted neighbourhood),
+each record sorted under both orders of its names, so that two records whose names
+agree only in their first letters, or were written the other way round with a typo, are
+compared even when no other key joins them."""
+
+
+def _name_orders(p: PreparedRecord) -> tuple[str, ...]:
+    family, given = p.family_kana or p.family, p.given_kana or p.given
+    if family and given:
+        return f"{family} {given}", f"{given} {family}"
+    return (family or given,) if family or given else ()
+
+
 def _window_key(p: PreparedRecord) -> tuple[str, str, str]:
     birth = p.birth_date.isoformat() if p.birth_date else ""
     return (p.given_kana or p.given, birth, p.postal_code)
 
 
 def candidate_pairs(
-    records: Sequence[PreparedRecord], *, max_block_size: int, window: int
+    records: Sequence[PreparedRecord],
+    *,
+    max_block_size: int,
+    window: int,
+    secondary: bool = False,
 ) -> Iterator[tuple[int, int]]:
     """Yield each pair of indexes ``(i, j)``, ``i < j``, sharing a blocking key, once.
 
     A block larger than ``max_block_size`` (a very common name) is sorted by given
     name, birth date and postal code and only records within ``window`` of each other
-    are paired, so the number of pairs grows near-linearly with the records.
+    are paired, so the number of pairs grows near-linearly with the records. With
+    ``secondary``, pairs sharing a :func:`secondary_keys` key follow.
     """
     blocks: dict[str, list[int]] = defaultdict(list)
     for index, record in enumerate(records):
@@ -91,6 +171,11 @@ def candidate_pairs(
             )
         for i, j in pairs:
             pair = (i, j) if i < j else (j, i)
+            if pair not in seen:
+                seen.add(pair)
+                yield pair
+    if secondary:
+        for pair in secondary_pairs(records, max_block_size=max_block_size):
             if pair not in seen:
                 seen.add(pair)
                 yield pair

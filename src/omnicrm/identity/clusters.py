@@ -22,18 +22,24 @@ class GuardedClusters:
     Args:
         records: the prepared records, by index.
         different: pairs of indexes recorded as different people.
+        birth_dates: whether two different dates of birth forbid a union (``False`` in a
+            batch that shows no households).
 
     """
 
     def __init__(
-        self, records: Sequence[PreparedRecord], different: Iterable[tuple[int, int]] = ()
+        self,
+        records: Sequence[PreparedRecord],
+        different: Iterable[tuple[int, int]] = (),
+        *,
+        birth_dates: bool = True,
     ) -> None:
         self._parent = list(range(len(records)))
         self._births: dict[int, set[date]] = {}
         self._emails: dict[int, set[str]] = {}
         self._forbid: dict[int, set[int]] = {}
         for index, record in enumerate(records):
-            if record.birth_date is not None:
+            if birth_dates and record.birth_date is not None:
                 self._births[index] = {record.birth_date}
             if record.email_verified:
                 self._emails[index] = {record.email}

@@ -15,6 +15,7 @@ from omnicrm.identity._similarity import (
     jaro_winkler,
     swap_distance,
     word_similarity,
+    words_held,
 )
 from omnicrm.identity.normalize import Address, normalize_kana
 from omnicrm.identity.prepared import PreparedRecord
@@ -52,9 +53,10 @@ def compare_text(a: str, b: str, *, near: float = NEAR_SIMILARITY) -> str:
         return MISSING
     if a == b:
         return EXACT
-    if jaro_winkler(a, b) >= near:
-        return NEAR
-    shortest = 3 if a.isascii() and b.isascii() else 4  # a Latin name of three letters
+    latin = a.isascii() and b.isascii()
+    if jaro_winkler(a, b) >= near and not (latin and swap_distance(a, b, cutoff=2) > 2):
+        return NEAR  # Latin names sharing a beginning (charles, charlotte) are not typos
+    shortest = 3 if latin else 4  # a Latin name of three letters
     if min(len(a), len(b)) >= shortest and swap_distance(a, b, cutoff=1) <= 1:
         return NEAR
     return DIFFERENT
@@ -180,16 +182,27 @@ def compare_address(a: Address | None, b: Address | None) -> str:
         return EXACT
     western = a.locality.isascii() and b.locality.isascii()
     if western:
-        similar = word_similarity(a.locality, b.locality) >= _WORDS_SIMILAR
+        similar = word_similarity(a.locality, b.locality) >= _WORDS_SIMILAR or words_held(
+            a.locality, b.locality, _WORDS_SIMILAR
+        )
     else:
         similar = jaro_winkler(a.locality, b.locality) >= 0.9
     if similar and (a.block == b.block or (western and not (a.block and b.block))):
         return NEAR
+    if western and a.block and a.block == b.block and _street(a) == _street(b):
+        return NEAR  # one house number on one street, the other words written differently
     if a.locality == b.locality:
         return "locality"
     if similar and a.block and b.block and edit_distance(a.block, b.block, cutoff=1) <= 1:
         return NEAR
+    if western and a.block and b.block and (similar or _street(a) == _street(b)):
+        return "locality"  # one Latin street (written differently), another house number
     return DIFFERENT
+
+
+def _street(address: Address) -> str:
+    """The first word of a Latin-script locality: the street's name."""
+    return address.locality.split(maxsplit=1)[0] if address.locality else ""
 
 
 def _room(building: str) -> str:

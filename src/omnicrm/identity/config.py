@@ -83,6 +83,11 @@ def _check_thresholds(instance: MatchConfig, attribute: Any, value: Any) -> None
         raise ConfigurationError(attribute.name, value, "must be >= review_threshold")
 
 
+def _check_optional_bool(_instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise InvalidTypeError(attribute.name, value, "must be True, False or None")
+
+
 def _check_positive(_instance: Any, attribute: Any, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 2:
         raise ConfigurationError(attribute.name, value, "must be an int >= 2")
@@ -116,6 +121,13 @@ class MatchConfig:
             or two e-mail addresses differ. Off for deduplication, where it would
             merge twins; :func:`~omnicrm.identity.link` turns it on, where each record
             has at most one partner and candidates compete.
+        households: whether the records hold households (twins, parents and
+            children), which make a different given name (−20 bits) and a different
+            date of birth (a guard) mean two people. ``None`` (the default): measured
+            from each batch by :func:`~omnicrm.identity.resolve` and
+            :func:`~omnicrm.identity.link` (``Resolution.households``), assumed
+            online; ``True``: always assumed; ``False``: never — both weigh
+            ``RELAXED_WEIGHT`` (−4) and no birth-date guard holds.
 
     """
 
@@ -134,6 +146,7 @@ class MatchConfig:
     learn_readings: bool = True
     name_frequencies: bool = True
     forgive_one_difference: bool = False
+    households: bool | None = attrs.field(default=None, validator=_check_optional_bool)
 
     def weight(self, field: str, level: str) -> float:
         """The weight of ``level`` for ``field`` (0 for ``missing`` or an unlisted level)."""

@@ -11,24 +11,14 @@ EM finds *a* two-class split, which on odd data may not be "same person".
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Iterable, Mapping
 
-import attrs
-
-from omnicrm.errors import ConfigurationError
+from omnicrm.identity._em import fit_weights
 from omnicrm.identity.batch import prepare_all
-from omnicrm.identity.blocking import candidate_pairs
-from omnicrm.identity.compare import COMPARATORS, MISSING
 from omnicrm.identity.config import MatchConfig
-from omnicrm.identity.prepared import PreparedRecord
 from omnicrm.identity.records import CustomerRecord
 
 __all__ = ["estimate_weights"]
-
-_FLOOR = 1e-6
-_CLIP = 20.0
 
 
 def estimate_weights(
@@ -46,94 +36,4 @@ def estimate_weights(
     """
     config = config or MatchConfig()
     prepared, _ = prepare_all(records, config)
-    fields = [f for f in config.weights if f in COMPARATORS]
-    patterns: Counter[tuple[str, ...]] = Counter()
-    for count, (i, j) in enumerate(
-        candidate_pairs(prepared, max_block_size=config.max_block_size, window=config.window)
-    ):
-        if count >= max_pairs:
-            break
-        a, b = prepared[i], prepared[j]
-        patterns[tuple(COMPARATORS[f](a, b) for f in fields)] += 1
-    total = sum(patterns.values())
-    if total < 10:
-        raise ConfigurationError("records", total, "too few candidate pairs to estimate from")
-    m, _ = _start(config, fields, patterns)
-    u = _u_from_spread_pairs(prepared, fields, patterns, max_pairs)
-    share = 0.1
-    for _ in range(iterations):
-        m, share = _step(fields, patterns, m, u, share)
-    weights = {
-        f: {
-            level: max(-_CLIP, min(_CLIP, math.log2(m[f][level] / u[f].get(level, _FLOOR))))
-            for level in m[f]
-            if level != MISSING
-        }
-        for f in fields
-    }
-    return attrs.evolve(config, weights=weights)
-
-
-def _start(
-    config: MatchConfig, fields: list[str], patterns: Counter[tuple[str, ...]]
-) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
-    m: dict[str, dict[str, float]] = {}
-    u: dict[str, dict[str, float]] = {}
-    for k, f in enumerate(fields):
-        levels = {p[k] for p in patterns}
-        prior = {lvl: 2.0 ** config.weight(f, lvl) for lvl in levels}
-        m[f] = _normal({lvl: prior[lvl] for lvl in levels})
-        u[f] = _normal({lvl: 1.0 / prior[lvl] for lvl in levels})
-    return m, u
-
-
-def _u_from_spread_pairs(
-    prepared: list[PreparedRecord],
-    fields: list[str],
-    patterns: Counter[tuple[str, ...]],
-    max_pairs: int,
-) -> dict[str, dict[str, float]]:
-    """``u``: level frequencies among pairs spread across the data (almost all non-matches).
-
-    Pairs are chosen by a fixed stride, not at random, so the estimate is reproducible.
-    """
-    n = len(prepared)
-    counts = {f: Counter({p[k]: 1 for p in patterns}) for k, f in enumerate(fields)}
-    for i in range(min(n * 4, max_pairs)):
-        a, b = prepared[i % n], prepared[(i * 7919 + 1 + i // n) % n]
-        if a is b:
-            continue
-        for f in fields:
-            counts[f][COMPARATORS[f](a, b)] += 1
-    return {f: _normal({lvl: float(c) for lvl, c in counts[f].items()}) for f in fields}
-
-
-def _normal(table: dict[str, float]) -> dict[str, float]:
-    total = sum(table.values())
-    return {k: max(v / total, _FLOOR) for k, v in table.items()}
-
-
-def _step(
-    fields: list[str],
-    patterns: Counter[tuple[str, ...]],
-    m: dict[str, dict[str, float]],
-    u: dict[str, dict[str, float]],
-    share: float,
-) -> tuple[dict[str, dict[str, float]], float]:
-    m_new = {f: dict.fromkeys(m[f], _FLOOR) for f in fields}
-    matched = 0.0
-    total = 0
-    for pattern, count in patterns.items():
-        pm, pu = share, 1.0 - share
-        for f, level in zip(fields, pattern, strict=True):
-            pm *= m[f][level]
-            pu *= u[f][level]
-        posterior = pm / (pm + pu) if pm + pu > 0 else 0.0
-        matched += posterior * count
-        total += count
-        for f, level in zip(fields, pattern, strict=True):
-            m_new[f][level] += posterior * count
-    return (
-        {f: _normal(m_new[f]) for f in fields},
-        min(max(matched / total, _FLOOR), 1 - _FLOOR),
-    )
+    return fit_weights(prepared, config, iterations=iterations, max_pairs=max_pairs)

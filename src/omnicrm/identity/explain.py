@@ -49,6 +49,8 @@ class Explanation:
         fields: each field's level and weight.
         rule: the deterministic rule or recorded decision that linked them, if any.
         guard: the cannot-link guard that kept them apart, if any.
+        note: what the batch measured that changed this pair's weighing (the twin
+            penalty or birth-date guard relaxed in a batch without households), if any.
 
     """
 
@@ -59,6 +61,7 @@ class Explanation:
     fields: tuple[FieldComparison, ...]
     rule: str | None = None
     guard: str | None = None
+    note: str | None = None
 
     def __str__(self) -> str:
         head = f"{self.a} ~ {self.b}: {self.decision} (score {self.score:+.1f})"
@@ -71,4 +74,5 @@ class Explanation:
             for c in self.fields
             if c.level != "missing"
         ]
-        return "\n".join([head, *rows])
+        notes = [f"  note: {self.note}"] if self.note else []
+        return "\n".join([head, *rows, *notes])

@@ -28,14 +28,26 @@ from collections.abc import Iterable, Iterator, Mapping
 import attrs
 
 from omnicrm.errors import ConfigurationError, InvalidTypeError
-from omnicrm.identity.batch import Resolution, _PairOutcome, fill_readings, prepare_rows
-from omnicrm.identity.blocking import candidate_pairs
+from omnicrm.identity.batch import (
+    Resolution,
+    _PairOutcome,
+    fill_readings,
+    prepare_rows,
+    with_households,
+)
+from omnicrm.identity.blocking import candidate_pairs, secondary_pairs
 from omnicrm.identity.config import MatchConfig
-from omnicrm.identity.explain import Decision, FieldComparison
+from omnicrm.identity.explain import Decision
 from omnicrm.identity.frequencies import NameFrequencies, count_names
 from omnicrm.identity.prepared import PreparedRecord
 from omnicrm.identity.records import CustomerRecord, SourceRef
-from omnicrm.identity.scoring import cannot_link, deterministic_rule, score_fields
+from omnicrm.identity.scoring import (
+    CORROBORATION,
+    cannot_link,
+    corroborated,
+    deterministic_rule,
+    score_fields,
+)
 
 __all__ = [
     "CORROBORATION",
@@ -105,6 +117,7 @@ def link(
     prepared = lefts + rights
     if config.learn_readings:
         prepared = fill_readings(prepared)
+    config, households = with_households(config, prepared)
     frequencies = count_names(prepared) if config.name_frequencies else None
     outcomes = _assign(prepared, len(lefts), config, frequencies, float(threshold))
     partner = {i: j for (i, j), (decision, _, _) in outcomes.items() if decision == Decision.MERGE}
@@ -113,23 +126,14 @@ def link(
     components += [[i] for i in range(len(prepared)) if i not in linked]
     components.sort(key=lambda group: group[0])
     return Resolution(
-        prepared, components, outcomes, rejected + rejected_right, config, frequencies
+        prepared,
+        components,
+        outcomes,
+        rejected + rejected_right,
+        config,
+        frequencies,
+        households,
     )
-
-
-def _extra_keys(p: PreparedRecord) -> Iterator[str]:
-    """Keys linkage adds to the blocking keys: pairs of fields strangers seldom share,
-    so that a record whose names were both replaced or mistyped is still compared."""  # noqa: D205, D209
-    block = p.address.block if p.address else ""
-    if p.postal_code and p.birth_date:
-        yield f"birth_postal:{p.birth_date.isoformat()}|{p.postal_code}"
-    if p.postal_code and block:
-        yield f"postal_block:{p.postal_code}|{block}"
-    family = p.family_kana or p.family
-    if family and p.postal_code:
-        yield f"family_prefix_postal:{family[:3]}|{p.postal_code}"
-    if p.birth_date:
-        yield f"birth:{p.birth_date.isoformat()}"
 
 
 def _cross_pairs(
@@ -137,7 +141,7 @@ def _cross_pairs(
 ) -> Iterator[tuple[int, int]]:
     """Each pair of one left and one right record sharing a blocking key, once.
 
-    Blocks of the linkage-only keys larger than ``max_block_size`` on either side
+    Blocks of the secondary keys larger than ``max_block_size`` on either side
     (a large household, a common name at one postcode, a common birth date) are left
     out.
     """
@@ -148,30 +152,10 @@ def _cross_pairs(
         if (i < split) != (j < split):
             seen.add((i, j))
             yield i, j
-    blocks: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-    for index, record in enumerate(prepared):
-        for key in _extra_keys(record):
-            blocks[key][index >= split].append(index)
-    limit = config.max_block_size
-    for lefts, rights in blocks.values():
-        if len(lefts) > limit or len(rights) > limit:
-            continue
-        for i in lefts:
-            for j in rights:
-                if (i, j) not in seen:
-                    seen.add((i, j))
-                    yield i, j
-
-
-CORROBORATION = 2.0
-"""The least weight of the field besides the name and gender a weak link needs (a
-postal code, an address, a birth date, a phone or an e-mail agreeing; not a near date)."""
-_NAMES = frozenset({"family_name", "given_name", "gender"})
-
-
-def _corroborated(parts: Iterable[FieldComparison]) -> bool:
-    """A field besides the name and gender agrees (strangers share names)."""
-    return any(part.weight >= CORROBORATION and part.field not in _NAMES for part in parts)
+    for pair in secondary_pairs(prepared, max_block_size=config.max_block_size, split=split):
+        if pair not in seen:
+            seen.add(pair)
+            yield pair
 
 
 def _assign(
@@ -186,7 +170,9 @@ def _assign(
     outcomes: dict[tuple[int, int], _PairOutcome] = {}
     for i, j in _cross_pairs(prepared, split, config):
         a, b = prepared[i], prepared[j]
-        guard = cannot_link(a, b, forgive=config.forgive_one_difference)
+        guard = cannot_link(
+            a, b, forgive=config.forgive_one_difference, households=config.households
+        )
         if guard is not None:
             outcomes[i, j] = (Decision.CANNOT_LINK, None, guard)
             continue
@@ -194,7 +180,7 @@ def _assign(
         rule = deterministic_rule(a, b)
         if rule is not None or score >= config.match_threshold:
             found[i, j] = (score, rule)
-        elif score >= threshold and _corroborated(parts):
+        elif score >= threshold and corroborated(parts):
             found[i, j] = (score, ONE_TO_ONE_RULE)
     values = {
         pair: score + (_RULE_BONUS if rule not in (None, ONE_TO_ONE_RULE) else 0.0)

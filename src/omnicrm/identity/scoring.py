@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
+from omnicrm.identity._households import RELAXED_WEIGHT
 from omnicrm.identity._similarity import jaro_winkler, swap_distance
 from omnicrm.identity.compare import (
     _MOBILE_PREFIXES,
@@ -20,11 +21,15 @@ from omnicrm.identity.frequencies import NameFrequencies
 from omnicrm.identity.prepared import PreparedRecord
 
 __all__ = [
+    "CORROBORATION",
     "FORGIVEN_WEIGHT",
+    "UNCORROBORATED",
     "cannot_link",
+    "corroborated",
     "decide",
     "deterministic_rule",
     "quick_decision",
+    "relaxed_fields",
     "score_fields",
 ]
 
@@ -32,12 +37,33 @@ __all__ = [
 _AGREEING = frozenset({EXACT, NEAR, "reading"})
 
 
-def _swapped(a: PreparedRecord, b: PreparedRecord) -> tuple[str, str] | None:
-    """The levels of family and given names written the other way round on one side."""
+def _crossed(a: PreparedRecord, b: PreparedRecord) -> tuple[str, str]:
+    """The levels of family and given names compared the other way round on one side."""
     family = compare_name_part(a.family, a.family_kana, b.given, b.given_kana)
     given = compare_name_part(a.given, a.given_kana, b.family, b.family_kana)
+    return family, given
+
+
+def _swapped(a: PreparedRecord, b: PreparedRecord) -> tuple[str, str] | None:
+    """The levels of family and given names written the other way round on one side."""
+    family, given = _crossed(a, b)
     if family in _AGREEING and given in _AGREEING:
         return family, given
+    return None
+
+
+def _unswapped(a: PreparedRecord, b: PreparedRecord) -> tuple[str, str] | None:
+    """Family and given levels of two names, neither agreeing, written the other way round.
+
+    Both agreeing crossed: the two levels. One agreeing crossed (the names were swapped and
+    one was replaced or badly mistyped too): that one, counted as the family name (the
+    lighter weight), and ``different`` for the given name. Neither: ``None``.
+    """
+    family, given = _crossed(a, b)
+    if family in _AGREEING and given in _AGREEING:
+        return family, given
+    if family in _AGREEING or given in _AGREEING:
+        return (family if family in _AGREEING else given), DIFFERENT
     return None
 
 
@@ -60,12 +86,14 @@ def _levels(
     weights = config.weights
     levels = {field: COMPARATORS[field](a, b) for field in weights if field in COMPARATORS}
     if levels.get("family_name") == DIFFERENT and levels.get("given_name") == DIFFERENT:
-        swapped = _swapped(a, b)
+        swapped = _unswapped(a, b)
         if swapped is not None:
             levels["family_name"], levels["given_name"] = swapped
     if levels.get("given_name") == DIFFERENT and _one_typo_apart(a, b) and _same_contact(a, b):
         levels["given_name"] = NEAR
     parts = [(f, lvl, weights[f].get(lvl, 0.0)) for f, lvl in levels.items()]
+    if config.households is False:
+        parts = [_relaxed(part) for part in parts]
     if config.forgive_one_difference:
         parts = [_forgiven(part, levels) for part in parts]
     if frequencies is not None:
@@ -114,6 +142,27 @@ def _forgiven(part: tuple[str, str, float], levels: dict[str, str]) -> tuple[str
     return part
 
 
+_HOUSEHOLD_FIELDS = frozenset({"given_name", "birth_date"})
+
+
+def _relaxed(part: tuple[str, str, float]) -> tuple[str, str, float]:
+    """In a batch without households a different given name or birth date is a data
+    error: it weighs no less than ``RELAXED_WEIGHT``."""  # noqa: D205, D209
+    field, level, weight = part
+    if level == DIFFERENT and field in _HOUSEHOLD_FIELDS and weight < RELAXED_WEIGHT:
+        return field, level, RELAXED_WEIGHT
+    return part
+
+
+def relaxed_fields(explanation: Explanation) -> tuple[str, ...]:
+    """The fields whose household penalty was relaxed in ``explanation``."""
+    return tuple(
+        c.field
+        for c in explanation.fields
+        if c.field in _HOUSEHOLD_FIELDS and c.level == DIFFERENT and c.weight == RELAXED_WEIGHT
+    )
+
+
 def _adjusted(
     part: tuple[str, str, float], a: PreparedRecord, frequencies: NameFrequencies
 ) -> tuple[str, str, float]:
@@ -148,6 +197,25 @@ def _same_contact(a: PreparedRecord, b: PreparedRecord) -> bool:
     return bool(a.phone) and a.phone == b.phone and a.phone.startswith(_MOBILE_PREFIXES)
 
 
+CORROBORATION = 2.0
+"""The least weight of a field besides the name and gender that corroborates a link (a
+postal code, an address, a birth date, a phone or an e-mail agreeing; not a near date)."""
+_NAMES = frozenset({"family_name", "given_name", "gender"})
+
+
+def corroborated(parts: Iterable[FieldComparison]) -> bool:
+    """A field besides the name and gender weighs :data:`CORROBORATION` (strangers share names)."""
+    return _corroborated((part.field, part.level, part.weight) for part in parts)
+
+
+def _corroborated(parts: Iterable[tuple[str, str, float]]) -> bool:
+    return any(weight >= CORROBORATION and field not in _NAMES for field, _, weight in parts)
+
+
+UNCORROBORATED = "merge score on the names alone (no other field weighs 2 bits): review"
+"""The note of a batch pair that reached the match threshold on its names alone."""
+
+
 def score_fields(
     a: PreparedRecord,
     b: PreparedRecord,
@@ -167,19 +235,30 @@ def quick_decision(
     b: PreparedRecord,
     config: MatchConfig,
     frequencies: NameFrequencies | None = None,
+    *,
+    corroborate: bool = False,
 ) -> tuple[str, float, str | None]:
     """:func:`decide` without building the explanation: ``(decision, score, rule)``."""
-    if cannot_link(a, b, forgive=config.forgive_one_difference) is not None:
+    if (
+        cannot_link(a, b, forgive=config.forgive_one_difference, households=config.households)
+        is not None
+    ):
         return Decision.CANNOT_LINK, 0.0, None
-    score = sum(p[2] for p in _levels(a, b, config, frequencies))
+    parts = _levels(a, b, config, frequencies)
+    score = sum(p[2] for p in parts)
     rule = deterministic_rule(a, b)
     if rule is not None:
         return Decision.MERGE, score, rule
-    return _by_score(score, config), score, None
+    return _by_score(score, config, parts if corroborate else None), score, None
 
 
-def _by_score(score: float, config: MatchConfig) -> str:
+def _by_score(
+    score: float, config: MatchConfig, parts: Iterable[tuple[str, str, float]] | None = None
+) -> str:
+    """The decision a score reaches; with ``parts``, a merge must be corroborated."""
     if score >= config.match_threshold:
+        if parts is not None and not _corroborated(parts):
+            return Decision.REVIEW
         return Decision.MERGE
     if score >= config.review_threshold:
         return Decision.REVIEW
@@ -221,14 +300,23 @@ def deterministic_rule(a: PreparedRecord, b: PreparedRecord) -> str | None:
     return None
 
 
-def cannot_link(a: PreparedRecord, b: PreparedRecord, *, forgive: bool = False) -> str | None:
+def cannot_link(
+    a: PreparedRecord,
+    b: PreparedRecord,
+    *,
+    forgive: bool = False,
+    households: bool | None = True,
+) -> str | None:
     """The guard forbidding two records from being one person, if one applies.
 
     With ``forgive`` (linkage) two different dates of birth are no guard when the given
-    names agree; they are still scored.
+    names agree; they are still scored. With ``households=False`` (a batch that shows
+    no households, :class:`~omnicrm.identity.MatchConfig` ``households``) they are no
+    guard at all.
     """
     if (
-        a.birth_date
+        households is not False
+        and a.birth_date
         and b.birth_date
         and _dates_differ(a, b)
         and not (forgive and _forgivable(a, b))
@@ -255,14 +343,24 @@ def decide(
     b: PreparedRecord,
     config: MatchConfig,
     frequencies: NameFrequencies | None = None,
+    *,
+    corroborate: bool = False,
 ) -> Explanation:
-    """Decide one pair: guard, then rule, then score against the thresholds."""
+    """Decide one pair: guard, then rule, then score against the thresholds.
+
+    With ``corroborate`` (batches) a score reaching the match threshold merges only
+    when a field besides the names and gender weighs :data:`CORROBORATION`; else the
+    pair goes to review, with the note :data:`UNCORROBORATED`.
+    """
     score, parts = score_fields(a, b, config, frequencies)
     ref_a, ref_b = a.record.source, b.record.source
-    guard = cannot_link(a, b, forgive=config.forgive_one_difference)
+    guard = cannot_link(a, b, forgive=config.forgive_one_difference, households=config.households)
     if guard is not None:
         return Explanation(ref_a, ref_b, Decision.CANNOT_LINK, score, parts, guard=guard)
     rule = deterministic_rule(a, b)
     if rule is not None:
         return Explanation(ref_a, ref_b, Decision.MERGE, score, parts, rule=rule)
-    return Explanation(ref_a, ref_b, _by_score(score, config), score, parts)
+    decision = _by_score(score, config)
+    if corroborate and decision == Decision.MERGE and not corroborated(parts):
+        return Explanation(ref_a, ref_b, Decision.REVIEW, score, parts, note=UNCORROBORATED)
+    return Explanation(ref_a, ref_b, decision, score, parts)
