@@ -5,6 +5,7 @@ records, explanations). Online: :class:`IdentityService` places one record at si
 login or POS time using the stored match-key index, merges, unmerges and erases.
 """
 
+from omnicrm.identity._households import HouseholdEstimate, estimate_households
 from omnicrm.identity.batch import RejectedRow, Resolution, resolve
 from omnicrm.identity.blocking import blocking_keys
 from omnicrm.identity.compare import COMPARATORS
@@ -61,6 +62,7 @@ __all__ = [
     "FieldComparison",
     "FieldValue",
     "GoldenRecord",
+    "HouseholdEstimate",
     "IdentityProfile",
     "IdentityService",
     "MatchConfig",
@@ -80,6 +82,7 @@ __all__ = [
     "cannot_link",
     "decide",
     "deterministic_rule",
+    "estimate_households",
     "estimate_weights",
     "learn_readings",
     "link",
