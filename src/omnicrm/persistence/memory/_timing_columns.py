@@ -13,10 +13,11 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from omnicrm.frozenmap import FrozenMap
 from omnicrm.persistence.memory._tables import Journal
+from omnicrm.timing.ports import Shape
 from omnicrm.timing.records import Enrollment, trusted_enrollment
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "EMPTY",
     "HOLDOUT",
     "NO_DUE",
+    "Fixed",
     "Names",
     "PositionTable",
     "Row",
@@ -77,14 +79,33 @@ def from_us(micros: int) -> datetime:
     return _EPOCH + timedelta(0, 0, micros)
 
 
-class Names:
-    """Ids (journeys, steps, event types) interned to small integers; additions journaled."""
+class Fixed(NamedTuple):
+    """The columns of a :data:`~omnicrm.timing.ports.Shape`'s rows that every entry shares."""
 
-    __slots__ = ("ids", "names")
+    shape: Shape
+    journeys: array[int]
+    steps: array[int]
+    waits: array[int]
+    ones: array[int]  # runs and versions
+    zeros: array[int]  # deferrals
+    active: bytes  # flags: active, not held out
+    kept: bytes  # the entry log's holdout flags: none
+
+
+class Names:
+    """Ids (journeys, steps, event types) interned to small integers; additions journaled.
+
+    ``shapes`` keeps the :class:`Fixed` columns of the shapes entered so far, by the
+    shape's ``id`` (it holds the shape, so the id is not reused while kept); it is
+    emptied whenever a name is taken back (an undo), so no kept index is stale.
+    """
+
+    __slots__ = ("ids", "names", "shapes")
 
     def __init__(self) -> None:
         self.names: list[str] = []
         self.ids: dict[str, int] = {}
+        self.shapes: dict[int, Fixed] = {}
 
     def id(self, name: str, journal: Journal) -> int:
         """Return the index of ``name``, adding it if new."""
@@ -97,6 +118,22 @@ class Names:
 
     def _forget_last(self) -> None:
         del self.ids[self.names.pop()]
+        self.shapes.clear()
+
+    def fixed(self, shape: Shape, journal: Journal) -> Fixed:
+        """Return the shared columns of ``shape``'s rows (names added as needed)."""
+        name = self.id
+        rows = [  # named row by row, as the rows' own writes would
+            (name(j, journal), name(s, journal), -1 if w is None else name(w, journal))
+            for j, s, w in zip(*shape, strict=True)
+        ]
+        journeys, steps, waits = zip(*rows, strict=True) if rows else ((), (), ())
+        count = len(rows)
+        return Fixed(
+            shape, array("i", journeys), array("i", steps), array("i", waits),
+            array("q", [1]) * count, array("i", [0]) * count, bytes([ACTIVE]) * count,
+            bytes(count),
+        )  # fmt: skip
 
 
 class PositionTable:
@@ -239,20 +276,29 @@ class PositionTable:
             self.next[before] = slot
         return slot
 
-    def add_chain(self, customer_id: str, columns: Sequence[Sequence[Any]]) -> int:
+    def add_chain(self, customers: list[str], columns: Sequence[Sequence[Any]]) -> int:
         """Add the first slots of a customer with none: ``columns`` in :data:`Row` order.
 
-        Each column holds the rows' values in journey-id order; one ``extend`` each.
-        Returns the first slot (the chain runs on from it).
+        ``customers`` repeats the customer id once a row; each column holds the rows'
+        values in journey-id order, one ``extend`` each. Returns the first slot (the
+        chain runs on from it).
         """
         start = len(self.customer)
-        count = len(columns[0])
-        self.customer.extend([customer_id] * count)
-        for column, values in zip(self._columns(), columns, strict=True):
-            column.extend(values)
-        self.next.extend(range(start + 1, start + count))
-        self.next.append(-1)
-        self.slot_of[customer_id] = start
+        journey, run, step, flags, entered, due, waiting, facts, deferrals, version = columns
+        self.customer.extend(customers)
+        self.journey.extend(journey)
+        self.run.extend(run)
+        self.step.extend(step)
+        self.flags.extend(flags)
+        self.entered.extend(entered)
+        self.due.extend(due)
+        self.waiting.extend(waiting)
+        self.facts.extend(facts)
+        self.deferrals.extend(deferrals)
+        self.version.extend(version)
+        self.next.extend(range(start + 1, start + len(customers) + 1))
+        self.next[-1] = -1
+        self.slot_of[customers[0]] = start
         return start
 
     def drop_chain(self, customer_id: str, count: int) -> None:

@@ -14,7 +14,7 @@ from functools import partial
 from itertools import pairwise
 from typing import Any
 
-from omnicrm.errors import ConcurrencyError, DuplicateError
+from omnicrm.errors import ConcurrencyError, DuplicateError, ValidationError
 from omnicrm.frozenmap import FrozenMap
 from omnicrm.persistence.memory._tables import Journal, Table
 from omnicrm.persistence.memory._timing_columns import (
@@ -29,7 +29,7 @@ from omnicrm.persistence.memory._timing_columns import (
     to_us,
 )
 from omnicrm.persistence.memory._timing_due import DueIndex
-from omnicrm.timing.ports import Opened
+from omnicrm.timing.ports import Opened, Shape
 from omnicrm.timing.records import (
     ActionStatus,
     DueAction,
@@ -52,6 +52,8 @@ __all__ = [
     "TimingRepositories",
     "TimingTables",
 ]
+
+_SHAPES = 4096  # shapes whose shared columns are kept
 
 
 class TimingTables:
@@ -202,69 +204,86 @@ class MemoryEnrollmentRepository:
     ) -> None:
         """Enter a customer at ``at`` into journeys that start with a wait; see the port.
 
-        See :class:`~omnicrm.timing.ports.FreshEntryRepository`. A customer in no
-        journey yet gets its rows written as column values, no record built.
+        See :class:`~omnicrm.timing.ports.FreshEntryRepository`: :meth:`enter_shape`
+        of the rows by column (in journey-id order).
         """
+        ordered = sorted(rows, key=_first) if len(rows) > 1 else rows
+        journeys, steps, dues, waits, holdouts = zip(*ordered, strict=True) if rows else ((),) * 5
+        self._enter_shape(customer_id, at, facts, (journeys, steps, waits), dues, holdouts, False)
+
+    def enter_shape(
+        self, customer_id: str, at: datetime, facts: FrozenMap, shape: Shape,
+        dues: Sequence[datetime | None], holdouts: Sequence[bool] | None,
+    ) -> None:  # fmt: skip
+        """Enter a customer at ``at`` into the journeys of ``shape``; see the port.
+
+        See :class:`~omnicrm.timing.ports.FreshEntryRepository`. A customer in no
+        journey yet gets its rows written as column values, no record built; the
+        columns every entry of ``shape`` shares are worked out once (:class:`Fixed`).
+        """
+        self._enter_shape(customer_id, at, facts, shape, dues, holdouts, True)
+
+    def _enter_shape(
+        self, customer_id: str, at: datetime, facts: FrozenMap, shape: Shape,
+        dues: Sequence[datetime | None], holdouts: Sequence[bool] | None, keep: bool,
+    ) -> None:  # fmt: skip
+        """:meth:`enter_shape`; ``keep``: remember the shape's :class:`Fixed` columns."""
         table = self._p
-        if customer_id in table.slot_of or not rows:  # rows of its own: the general path
+        count = len(shape[0])
+        if customer_id in table.slot_of or not count:  # rows of its own: the general path
+            held = (False,) * count if holdouts is None else holdouts
             self.enter([
                 trusted_enrollment(customer_id, journey_id, 1, step_id, True, at, due_at,
                                    wait_event, facts, 0, holdout, 1)
-                for journey_id, step_id, due_at, wait_event, holdout in rows
+                for journey_id, step_id, wait_event, due_at, holdout
+                in zip(*shape, dues, held, strict=True)
             ])  # fmt: skip
             return
-        ordered = sorted(rows, key=_first) if len(rows) > 1 else rows
-        ids, name, journal = table.names.ids, table.names.id, self._journal
-        journeys: list[int] = []
-        steps: list[int] = []
-        holdouts: list[bool] = []
-        dues: list[int] = []
-        waits: list[int] = []
-        last, due = None, NO_DUE  # the journeys an event enters often wait as long
-        for journey_id, step_id, due_at, wait_event, holdout in ordered:
-            j, s = ids.get(journey_id), ids.get(step_id)
-            w = -1 if wait_event is None else ids.get(wait_event)
-            if j is None or s is None or w is None:
-                j, s = name(journey_id, journal), name(step_id, journal)
-                w = -1 if wait_event is None else name(wait_event, journal)
-            if due_at is not last:
-                last, due = due_at, NO_DUE if due_at is None else due_us(due_at)
-            journeys.append(j)
-            steps.append(s)
-            holdouts.append(holdout)
-            dues.append(due)
-            waits.append(w)
-        count = len(ordered)
-        if len(set(journeys)) < count:  # no row written yet
-            raise DuplicateError("enrollment", (customer_id, _twice(ordered)))
-        ones = [1] * count
-        flags = [ACTIVE | HOLDOUT * h for h in holdouts] if any(holdouts) else [ACTIVE] * count
-        columns = (journeys, ones, steps, flags, [to_us(at)] * count, dues, waits,
-                   [facts] * count, [0] * count, ones)  # fmt: skip
-        self._enter_rows(customer_id, columns, count, holdouts)
+        shapes = table.names.shapes
+        fixed = shapes.get(id(shape))
+        if fixed is None or fixed.shape is not shape:
+            _check_order(customer_id, shape[0])  # nothing written yet
+            fixed = table.names.fixed(shape, self._journal)
+            if keep:
+                if len(shapes) >= _SHAPES:
+                    shapes.clear()
+                shapes[id(shape)] = fixed
+        first = dues[0]
+        if dues.count(first) == count:  # the journeys an event enters often wait as long
+            due = [NO_DUE if first is None else due_us(first)] * count
+        else:
+            due = [NO_DUE if d is None else due_us(d) for d in dues]
+        flags: Sequence[int] = fixed.active
+        logged: Sequence[int] = fixed.kept
+        if holdouts is not None and any(holdouts):
+            flags, logged = bytes([ACTIVE | HOLDOUT * h for h in holdouts]), bytes(holdouts)
+        columns = (fixed.journeys, fixed.ones, fixed.steps, flags, [to_us(at)] * count, due,
+                   fixed.waits, [facts] * count, fixed.zeros, fixed.ones)  # fmt: skip
+        self._enter_rows(customer_id, columns, count, logged)
 
     def _enter_rows(
         self, customer_id: str, columns: Sequence[Sequence[Any]], change: int,
-        holdouts: Sequence[bool],
+        holdouts: Sequence[int],
     ) -> None:  # fmt: skip
         """Write a customer's first rows (:data:`Row` columns, journey-id order), log them.
 
         ``change`` is how many are active; ``holdouts``, their holdout flags.
         """
         table = self._p
-        start = table.add_chain(customer_id, columns)
-        journeys, runs, _, flags, entered, dues = columns[:6]
-        count = len(flags)
+        count = len(holdouts)
+        customers = [customer_id] * count
+        start = table.add_chain(customers, columns)
+        dues = columns[5]
         if change < count:  # an inactive row does not wake up
-            dues = [d if f & ACTIVE else NO_DUE for f, d in zip(flags, dues, strict=True)]
+            dues = [d if f & ACTIVE else NO_DUE for f, d in zip(columns[3], dues, strict=True)]
         self._due.add_run(start, dues)
         table.active += change
         # the entries, from the columns just written
         log_customers, log_journeys, log_runs, log_ats, log_holdouts = self._t.entries
-        log_customers.extend([customer_id] * count)
-        log_journeys.extend(journeys)
-        log_runs.extend(runs)
-        log_ats.extend(entered)
+        log_customers.extend(customers)
+        log_journeys.extend(columns[0])
+        log_runs.extend(columns[1])
+        log_ats.extend(columns[4])
         log_holdouts.extend(holdouts)
         self._journal.record(partial(self._unenter, customer_id, count, change))
 
@@ -483,9 +502,13 @@ def _first(row: Opened) -> str:
     return row[0]
 
 
-def _twice(rows: Sequence[Opened]) -> str:
-    """Return a journey id two of ``rows`` (in journey-id order) share."""
-    return next(a[0] for a, b in pairwise(rows) if a[0] == b[0])
+def _check_order(customer_id: str, journeys: Sequence[str]) -> None:
+    """Raise unless ``journeys`` are in id order, each once (``DuplicateError`` if not once)."""
+    for a, b in pairwise(journeys):
+        if a == b:
+            raise DuplicateError("enrollment", (customer_id, a))
+        if a > b:
+            raise ValidationError("shape", journeys, "journeys must be in id order")
 
 
 def _log(
