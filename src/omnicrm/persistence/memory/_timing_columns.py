@@ -4,8 +4,10 @@ A million waits must fit in a few hundred megabytes, so a position is not kept a
 record object: each field is one entry of a machine-integer column (instants as epoch
 microseconds; journey, step and event-type ids as indexes into a table of the names
 seen), and :class:`~omnicrm.timing.records.Enrollment` values are built when read. A
-customer's slots are chained through ``next`` in journey-id order, the first one found
-through ``slot_of``. Removed rows leave a blank slot (customer and facts cleared).
+customer's slots are chained through ``next`` in journey-id order (each slot says how
+far on the next one is, so rows written together link alike wherever they land), the
+first one found through ``slot_of``. Removed rows leave a blank slot (customer and facts
+cleared).
 """
 
 from __future__ import annotations
@@ -92,6 +94,17 @@ class Fixed(NamedTuple):
     kept: bytes  # the entry log's holdout flags: none
 
 
+_LINKS: dict[int, array[int]] = {}
+
+
+def _links(count: int) -> array[int]:
+    """Return the ``next`` column of ``count`` slots chained in a row (each one on, then 0)."""
+    found = _LINKS.get(count)
+    if found is None:
+        found = _LINKS[count] = array("i", [1] * (count - 1) + [0])
+    return found
+
+
 class Names:
     """Ids (journeys, steps, event types) interned to small integers; additions journaled.
 
@@ -158,7 +171,7 @@ class PositionTable:
         self.facts: list[FrozenMap] = []
         self.deferrals = array("i")
         self.version = array("q")
-        self.next = array("i")  # -1: the customer's last slot
+        self.next = array("i")  # how far on the chain's next slot is (0: the last slot)
         self.active = 0
         # the columns' append methods, in :data:`Row` order (the columns are never replaced)
         self._appends = (
@@ -240,7 +253,8 @@ class PositionTable:
                 return before, slot
             if name > journey_id:
                 break
-            before, slot = slot, nexts[slot]
+            step = nexts[slot]
+            before, slot = slot, slot + step if step else -1
         return before, -1
 
     def add(self, row: Enrollment, version: int, before: int, journal: Journal) -> int:
@@ -268,12 +282,13 @@ class PositionTable:
         facts_(facts)
         deferrals(row.deferrals)
         versions(version)
+        self.next.append(0)
         if before < 0:
-            self.next.append(self.slot_of.get(customer_id, -1))
+            self._point(slot, self.slot_of.get(customer_id, -1))
             self.slot_of[customer_id] = slot
         else:
-            self.next.append(self.next[before])
-            self.next[before] = slot
+            self._point(slot, self.after(before))
+            self._point(before, slot)
         return slot
 
     def add_chain(self, customers: list[str], columns: Sequence[Sequence[Any]]) -> int:
@@ -296,8 +311,7 @@ class PositionTable:
         self.facts.extend(facts)
         self.deferrals.extend(deferrals)
         self.version.extend(version)
-        self.next.extend(range(start + 1, start + len(customers) + 1))
-        self.next[-1] = -1
+        self.next.extend(_links(len(customers)))
         self.slot_of[customers[0]] = start
         return start
 
@@ -315,13 +329,15 @@ class PositionTable:
 
     def pop(self, before: int) -> None:
         """Undo :meth:`add` of the last slot (linked after ``before``)."""
-        self._bypass(self.customer.pop(), before, self.next.pop())
+        after = self.after(len(self.next) - 1)
+        self.next.pop()
+        self._bypass(self.customer.pop(), before, after)
         for column in self._columns():
             column.pop()
 
     def unlink(self, before: int, slot: int) -> None:
         """Take ``slot`` out of its customer's chain and blank it (customer, facts, flags)."""
-        self._bypass(self.customer[slot], before, self.next[slot])
+        self._bypass(self.customer[slot], before, self.after(slot))
         self.customer[slot] = ""
         self.facts[slot] = EMPTY
         self.flags[slot] = 0
@@ -330,7 +346,7 @@ class PositionTable:
     def _bypass(self, customer_id: str, before: int, after: int) -> None:
         """Link ``before`` (-1: the chain's head) to ``after``, leaving a slot out."""
         if before >= 0:
-            self.next[before] = after
+            self._point(before, after)
         elif after >= 0:
             self.slot_of[customer_id] = after
         else:
@@ -341,10 +357,10 @@ class PositionTable:
         self.store(slot, values)
         self.customer[slot] = customer_id
         if before >= 0:
-            self.next[slot] = self.next[before]
-            self.next[before] = slot
+            self._point(slot, self.after(before))
+            self._point(before, slot)
         else:
-            self.next[slot] = self.slot_of.get(customer_id, -1)
+            self._point(slot, self.slot_of.get(customer_id, -1))
             self.slot_of[customer_id] = slot
 
     def chain(self, customer_id: str) -> list[int]:
@@ -353,5 +369,15 @@ class PositionTable:
         slot, nexts = self.slot_of.get(customer_id, -1), self.next
         while slot >= 0:
             slots.append(slot)
-            slot = nexts[slot]
+            step = nexts[slot]
+            slot = slot + step if step else -1
         return slots
+
+    def after(self, slot: int) -> int:
+        """Return the slot after ``slot`` in its customer's chain (-1: none)."""
+        step = self.next[slot]
+        return slot + step if step else -1
+
+    def _point(self, slot: int, target: int) -> None:
+        """Make ``target`` (-1: none) the slot after ``slot``."""
+        self.next[slot] = target - slot if target >= 0 else 0

@@ -209,25 +209,21 @@ class MemoryEnrollmentRepository:
         """
         ordered = sorted(rows, key=_first) if len(rows) > 1 else rows
         journeys, steps, dues, waits, holdouts = zip(*ordered, strict=True) if rows else ((),) * 5
-        self._enter_shape(customer_id, at, facts, (journeys, steps, waits), dues, holdouts, False)
+        self.enter_shape(
+            customer_id, at, facts, (journeys, steps, waits), dues, holdouts, keep=False
+        )
 
     def enter_shape(
         self, customer_id: str, at: datetime, facts: FrozenMap, shape: Shape,
-        dues: Sequence[datetime | None], holdouts: Sequence[bool] | None,
+        dues: Sequence[datetime | None], holdouts: Sequence[bool] | None, *, keep: bool = True,
     ) -> None:  # fmt: skip
         """Enter a customer at ``at`` into the journeys of ``shape``; see the port.
 
         See :class:`~omnicrm.timing.ports.FreshEntryRepository`. A customer in no
         journey yet gets its rows written as column values, no record built; the
-        columns every entry of ``shape`` shares are worked out once (:class:`Fixed`).
+        columns every entry of ``shape`` shares are worked out once (:class:`Fixed`)
+        and kept, unless ``keep`` is false (a shape that will not come again).
         """
-        self._enter_shape(customer_id, at, facts, shape, dues, holdouts, True)
-
-    def _enter_shape(
-        self, customer_id: str, at: datetime, facts: FrozenMap, shape: Shape,
-        dues: Sequence[datetime | None], holdouts: Sequence[bool] | None, keep: bool,
-    ) -> None:  # fmt: skip
-        """:meth:`enter_shape`; ``keep``: remember the shape's :class:`Fixed` columns."""
         table = self._p
         count = len(shape[0])
         if customer_id in table.slot_of or not count:  # rows of its own: the general path
@@ -257,8 +253,9 @@ class MemoryEnrollmentRepository:
         logged: Sequence[int] = fixed.kept
         if holdouts is not None and any(holdouts):
             flags, logged = bytes([ACTIVE | HOLDOUT * h for h in holdouts]), bytes(holdouts)
-        columns = (fixed.journeys, fixed.ones, fixed.steps, flags, [to_us(at)] * count, due,
-                   fixed.waits, [facts] * count, fixed.zeros, fixed.ones)  # fmt: skip
+        entered = array("q", (to_us(at),)) * count  # written twice: rows and entries
+        columns = (fixed.journeys, fixed.ones, fixed.steps, flags, entered, due, fixed.waits,
+                   [facts] * count, fixed.zeros, fixed.ones)  # fmt: skip
         self._enter_rows(customer_id, columns, count, logged)
 
     def _enter_rows(
