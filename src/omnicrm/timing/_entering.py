@@ -85,7 +85,7 @@ class FreshPlan:
         facts: FrozenMap,
     ) -> None:  # fmt: skip
         """Enter ``customer_id`` (in no journey yet) at ``at`` into the plan's journeys."""
-        local = at.astimezone(zone(time_zone))
+        local = at.astimezone(_ZONES.get(time_zone) or zone(time_zone))
         dues: tuple[datetime, ...]
         if self.span is not None:
             dues = ((local + self.span).astimezone(UTC),) * self.count

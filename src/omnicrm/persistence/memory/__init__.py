@@ -63,17 +63,6 @@ class MemoryStore:
             lock_keys(locks)
         return MemoryUnitOfWork(self, read_only=read_only)
 
-    def _acquire(self) -> None:
-        me = threading.get_ident()
-        if self._owner == me:
-            raise StateError("a unit of work is already open on this thread; finish it first")
-        self._lock.acquire()
-        self._owner = me
-
-    def _release(self) -> None:
-        self._owner = None
-        self._lock.release()
-
     def close(self) -> None:
         """Nothing to release; kept for the :class:`~omnicrm.unit_of_work.Store` protocol."""
 
@@ -244,7 +233,11 @@ class MemoryUnitOfWork(BaseUnitOfWork):
         return self._store._identity_repos.audit
 
     def _begin(self) -> None:
-        self._store._acquire()
+        store, me = self._store, threading.get_ident()
+        if store._owner == me:
+            raise StateError("a unit of work is already open on this thread; finish it first")
+        store._lock.acquire()
+        store._owner = me
         self._locked = True
         self._journal.forget()  # empty already, unless an undo raised in an earlier one
 
@@ -257,4 +250,5 @@ class MemoryUnitOfWork(BaseUnitOfWork):
     def _end(self) -> None:
         if self._locked:
             self._locked = False
-            self._store._release()
+            self._store._owner = None
+            self._store._lock.release()
