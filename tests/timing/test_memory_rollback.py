@@ -33,6 +33,15 @@ def _entries(store: MemoryStore) -> set[tuple[int, int]]:
     return store._timing.due.live()
 
 
+def _same_tables(
+    store: MemoryStore, other: MemoryStore
+) -> tuple[tuple[object, ...], set[tuple[int, int]]]:
+    """Assert both stores hold the same tables; return ``store``'s (to compare with later)."""
+    assert _snapshot(store) == _snapshot(other)
+    assert _entries(store) == _entries(other)
+    return _snapshot(store), _entries(store)
+
+
 def test_a_rolled_back_unit_of_work_leaves_the_tables_as_they_were() -> None:
     store = MemoryStore()
     with store.unit_of_work() as uow:
@@ -191,9 +200,7 @@ def test_enter_fresh_writes_what_enter_writes_and_rolls_back_exactly() -> None:
                 for j, s, d, w, h in rows
             ])  # fmt: skip
             uow.commit()
-    assert _snapshot(fresh) == _snapshot(entered)
-    assert _entries(fresh) == _entries(entered)
-    before, heap = _snapshot(fresh), _entries(fresh)
+    before, heap = _same_tables(fresh, entered)
     with fresh.unit_of_work() as uow:
         repo = cast(FreshEntryRepository, uow.timing_enrollments)
         repo.enter_fresh("c3", T0, facts, [("j4", "new", due, "other", True),
@@ -251,9 +258,7 @@ def test_enter_shape_writes_what_enter_fresh_writes_and_rolls_back_exactly() -> 
                 list(zip(shape[0], shape[1], dues, shape[2], held, strict=True)),
             )
             uow.commit()
-    assert _snapshot(shaped) == _snapshot(fresh)
-    assert _entries(shaped) == _entries(fresh)
-    before, heap = _snapshot(shaped), _entries(shaped)
+    before, heap = _same_tables(shaped, fresh)
     with shaped.unit_of_work() as uow:
         repo = cast(FreshEntryRepository, uow.timing_enrollments)
         repo.enter_shape("c4", T0, facts, shape, (due, due, due), (True, False, True))

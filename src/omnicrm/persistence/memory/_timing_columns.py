@@ -311,7 +311,7 @@ class PositionTable:
         self.facts.extend(facts)
         self.deferrals.extend(deferrals)
         self.version.extend(version)
-        self.next.extend(_links(len(customers)))
+        self.next.extend(_LINKS.get(len(customers)) or _links(len(customers)))
         self.slot_of[customers[0]] = start
         return start
 
