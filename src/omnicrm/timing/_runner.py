@@ -82,7 +82,7 @@ class Runner:
         at = event.occurred_at
         repo = uow.timing_enrollments
         positions = repo.for_customer(event.customer_id)
-        facts = Facts(event.properties, ctx.profile, ctx.segment)
+        facts = tuple.__new__(Facts, (event.properties, ctx.profile, ctx.segment))  # no frame
         if positions:
             positions = self.catch_up(uow, positions, at, ctx, out)
             for position in positions:

@@ -25,8 +25,10 @@ from omnicrm.timing.records import Enrollment, trusted_enrollment
 __all__ = [
     "ACTIVE",
     "EMPTY",
+    "EPOCH",
     "HOLDOUT",
     "NO_DUE",
+    "US",
     "Fixed",
     "Names",
     "PositionTable",
@@ -46,8 +48,9 @@ EMPTY = FrozenMap()
 Row = tuple[int, int, int, int, int, int, int, FrozenMap, int, int]
 """A slot's values: journey, run, step, flags, entered, due, waiting, facts, deferrals, version."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+US = timedelta(microseconds=1)
+"""``(instant - EPOCH) // US``: an aware instant as epoch microseconds."""
 
 
 def _remembering() -> Callable[[datetime], int]:
@@ -63,7 +66,7 @@ def _remembering() -> Callable[[datetime], int]:
         seen = last[0]
         if instant is seen[0] or instant == seen[0]:
             return seen[1]
-        micros = (instant - _EPOCH) // _US
+        micros = (instant - EPOCH) // US
         last[0] = (instant, micros)
         return micros
 
@@ -78,7 +81,7 @@ due_us = _remembering()
 
 def from_us(micros: int) -> datetime:
     """Return the UTC instant ``micros`` after the epoch."""
-    return _EPOCH + timedelta(0, 0, micros)
+    return EPOCH + timedelta(0, 0, micros)
 
 
 class Fixed(NamedTuple):

@@ -19,8 +19,10 @@ from omnicrm.frozenmap import FrozenMap
 from omnicrm.persistence.memory._tables import Journal, Table
 from omnicrm.persistence.memory._timing_columns import (
     ACTIVE,
+    EPOCH,
     HOLDOUT,
     NO_DUE,
+    US,
     Names,
     PositionTable,
     Row,
@@ -246,14 +248,14 @@ class MemoryEnrollmentRepository:
                 shapes[id(shape)] = fixed
         first = dues[0]
         if dues.count(first) == count:  # the journeys an event enters often wait as long
-            due = [NO_DUE if first is None else due_us(first)] * count
+            due = [NO_DUE if first is None else (first - EPOCH) // US] * count
         else:
             due = [NO_DUE if d is None else due_us(d) for d in dues]
         flags: Sequence[int] = fixed.active
         logged: Sequence[int] = fixed.kept
         if holdouts is not None and any(holdouts):
             flags, logged = bytes([ACTIVE | HOLDOUT * h for h in holdouts]), bytes(holdouts)
-        entered = array("q", (to_us(at),)) * count  # written twice: rows and entries
+        entered = array("q", ((at - EPOCH) // US,)) * count  # written twice: rows, entries
         columns = (fixed.journeys, fixed.ones, fixed.steps, flags, entered, due, fixed.waits,
                    [facts] * count, fixed.zeros, fixed.ones)  # fmt: skip
         self._enter_rows(customer_id, columns, count, logged)
