@@ -2,7 +2,8 @@
 
 Positions are stored by column (:mod:`._timing_columns`), about a hundred bytes a
 waiting position, and found for a wake-up through time buckets (:mod:`._timing_due`),
-so ``tick`` reads a bucket at a time instead of a heap entry per position.
+so ``tick`` reads a bucket at a time instead of a heap entry per position. The
+repositories of actions, outcomes and merge records are in :mod:`._timing_actions`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from typing import Any
 from omnicrm.errors import ConcurrencyError, DuplicateError, ValidationError
 from omnicrm.frozenmap import FrozenMap
 from omnicrm.persistence.memory._tables import Journal, Table
+from omnicrm.persistence.memory._timing_actions import (
+    MemoryActionRepository,
+    MemoryMergeRepository,
+    MemoryOutcomeRepository,
+)
 from omnicrm.persistence.memory._timing_columns import (
     ACTIVE,
     EPOCH,
@@ -33,16 +39,14 @@ from omnicrm.persistence.memory._timing_columns import (
 from omnicrm.persistence.memory._timing_due import DueIndex
 from omnicrm.timing.ports import Opened, Shape
 from omnicrm.timing.records import (
-    ActionStatus,
     DueAction,
     Enrollment,
     EntryRecord,
     Outcome,
-    OutcomeKind,
     trusted_enrollment,
     trusted_entry,
 )
-from omnicrm.validation import check_aware, check_id, check_int
+from omnicrm.validation import check_aware, check_int
 
 __all__ = [
     "MemoryActionRepository",
@@ -538,122 +542,6 @@ def _reinsert(columns: tuple[Any, ...], index: int, row: list[Any]) -> Callable[
             column.insert(index, value)
 
     return undo
-
-
-class MemoryActionRepository:
-    """:class:`~omnicrm.timing.ports.ActionRepository` with a per-customer send index."""
-
-    def __init__(self, tables: TimingTables, journal: Journal) -> None:
-        self._t = tables
-        self._journal = journal
-
-    def add(self, action: DueAction) -> bool:
-        """Store the action; ``False`` if its id exists."""
-        t = self._t
-        if action.action_id in t.actions:
-            return False
-        t.actions.put(self._journal, action.action_id, action)
-        if action.status == ActionStatus.DUE and action.channel is not None:
-            earlier = t.sends.get(action.customer_id) or ()
-            t.sends.put(
-                self._journal, action.customer_id, (*earlier, (action.due_at, action.channel))
-            )
-        return True
-
-    def get(self, action_id: str) -> DueAction | None:
-        """Return the action or ``None``."""
-        return self._t.actions.get(check_id("action_id", action_id))
-
-    def sends(self, customer_id: str, since: datetime) -> Sequence[tuple[datetime, str]]:
-        """Return the customer's due sends after ``since``."""
-        return tuple(s for s in self._t.sends.get(customer_id) or () if s[0] > since)
-
-    def all(self) -> Sequence[DueAction]:
-        """Return every action by ``(due_at, action_id)``."""
-        return tuple(sorted(self._t.actions.values(), key=lambda a: (a.due_at, a.action_id)))
-
-    def for_customer(self, customer_id: str) -> Sequence[DueAction]:
-        """Return the customer's actions by ``(due_at, action_id)`` (a scan of the table)."""
-        found = (a for a in self._t.actions.values() if a.customer_id == customer_id)
-        return tuple(sorted(found, key=lambda a: (a.due_at, a.action_id)))
-
-    def remove(self, action_id: str) -> bool:
-        """Delete the action and its send; ``False`` if unknown."""
-        t = self._t
-        action = t.actions.get(action_id)
-        if action is None:
-            return False
-        t.actions.delete(self._journal, action_id)
-        if action.status == ActionStatus.DUE and action.channel is not None:
-            sends = list(t.sends.get(action.customer_id) or ())
-            sends.remove((action.due_at, action.channel))
-            if sends:
-                t.sends.put(self._journal, action.customer_id, tuple(sends))
-            else:
-                t.sends.delete(self._journal, action.customer_id)
-        return True
-
-
-class MemoryOutcomeRepository:
-    """:class:`~omnicrm.timing.ports.OutcomeRepository` over a journaled dict."""
-
-    def __init__(self, tables: TimingTables, journal: Journal) -> None:
-        self._t = tables
-        self._journal = journal
-
-    def add(self, outcome: Outcome) -> bool:
-        """Store the outcome; ``False`` if that kind was already reported."""
-        key = (outcome.action_id, outcome.kind)
-        if key in self._t.outcomes:
-            return False
-        self._t.outcomes.put(self._journal, key, outcome)
-        return True
-
-    def all(self) -> Sequence[Outcome]:
-        """Return every outcome in order."""
-        return tuple(sorted(self._t.outcomes.values(), key=lambda o: (o.at, o.action_id, o.kind)))
-
-    def remove(self, action_id: str) -> int:
-        """Delete every outcome of ``action_id``; return how many."""
-        removed = 0
-        for kind in OutcomeKind.ALL:
-            if (action_id, kind) in self._t.outcomes:
-                self._t.outcomes.delete(self._journal, (action_id, kind))
-                removed += 1
-        return removed
-
-
-class MemoryMergeRepository:
-    """:class:`~omnicrm.timing.ports.MergeRepository` over a journaled dict."""
-
-    def __init__(self, tables: TimingTables, journal: Journal) -> None:
-        self._t = tables
-        self._journal = journal
-
-    def add(self, survivor: str, absorbed: str, data: str) -> bool:
-        """Store the record; ``False`` if the pair has one."""
-        if (survivor, absorbed) in self._t.merges:
-            return False
-        self._t.merges.put(self._journal, (survivor, absorbed), data)
-        return True
-
-    def get(self, survivor: str, absorbed: str) -> str | None:
-        """Return the record of the pair, or ``None``."""
-        return self._t.merges.get((survivor, absorbed))
-
-    def remove(self, survivor: str, absorbed: str) -> bool:
-        """Delete the record of the pair; ``False`` if none."""
-        if (survivor, absorbed) not in self._t.merges:
-            return False
-        self._t.merges.delete(self._journal, (survivor, absorbed))
-        return True
-
-    def remove_customer(self, customer_id: str) -> int:
-        """Delete every record naming ``customer_id``; return how many."""
-        keys = [k for k, _ in self._t.merges.items() if customer_id in k]
-        for key in keys:
-            self._t.merges.delete(self._journal, key)
-        return len(keys)
 
 
 class TimingRepositories:
