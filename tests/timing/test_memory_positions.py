@@ -8,14 +8,17 @@ records, and a rollback leaves every column and the index's live entries as they
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from omnicrm.errors import DuplicateError
+from omnicrm.frozenmap import FrozenMap
 from omnicrm.persistence.memory import MemoryStore
 from omnicrm.persistence.memory._timing_due import SPAN
-from omnicrm.timing import Enrollment
+from omnicrm.timing import Enrollment, FreshEntryRepository
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 STEP = timedelta(microseconds=SPAN // 3)  # three instants a bucket
@@ -66,6 +69,43 @@ class Positions(RuleBasedStateMachine):
     def put_waiting(self, rows: list[tuple[str, str, int]], step: str) -> None:
         for customer, journey, k in rows:
             self.put(customer, journey, T0 + k * STEP, True, step, None)
+
+    @rule(customer=CUSTOMERS, journeys=st.sets(JOURNEYS, min_size=1),
+          k=st.integers(0, 40), held=st.booleans(), rollback=st.booleans())  # fmt: skip
+    def enter_shape(
+        self, customer: str, journeys: set[str], k: int, held: bool, rollback: bool
+    ) -> None:
+        # a customer's rows written as one block (a chain linked ahead of time)
+        ids = tuple(sorted(journeys))
+        shape = (ids, ("w",) * len(ids), tuple("booked" if j == "j1" else None for j in ids))
+        due = T0 + k * STEP
+        rows = {
+            (customer, j): Enrollment(
+                customer_id=customer, journey_id=j, run=1, step_id="w", active=True,
+                entered_at=T0, due_at=due, wait_event=w, facts={}, holdout=held and j == "j2",
+                version=1,
+            )
+            for j, w in zip(ids, shape[2], strict=True)
+        }  # fmt: skip
+        fresh = all(c != customer for c, _ in self.model)
+        before = _tables(self.store)
+        with self.store.unit_of_work() as uow:
+            repo = cast(FreshEntryRepository, uow.timing_enrollments)
+            try:
+                repo.enter_shape(customer, T0, FrozenMap(), shape, (due,) * len(ids),
+                                 tuple(r.holdout for r in rows.values()))  # fmt: skip
+            except DuplicateError:
+                assert not fresh
+                assert any(key in self.model for key in rows)
+                return
+            if rollback:
+                uow.rollback()
+            else:
+                uow.commit()
+        if rollback:
+            assert _tables(self.store) == before
+        else:
+            self.model.update(rows)
 
     @rule(customer=CUSTOMERS, journey=JOURNEYS)
     def remove(self, customer: str, journey: str) -> None:

@@ -5,11 +5,11 @@ from typing import cast
 
 import pytest
 
-from omnicrm.errors import DuplicateError
+from omnicrm.errors import DuplicateError, ValidationError
 from omnicrm.frozenmap import FrozenMap
 from omnicrm.persistence.memory import MemoryStore
 from omnicrm.timing import Enrollment, EntryRecord, FreshEntryRepository
-from omnicrm.timing.ports import Opened
+from omnicrm.timing.ports import Opened, Shape
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -31,6 +31,15 @@ def _snapshot(store: MemoryStore) -> tuple[object, ...]:
 def _entries(store: MemoryStore) -> set[tuple[int, int]]:
     """The due index's live entries (stale ones are dropped as they are met)."""
     return store._timing.due.live()
+
+
+def _same_tables(
+    store: MemoryStore, other: MemoryStore
+) -> tuple[tuple[object, ...], set[tuple[int, int]]]:
+    """Assert both stores hold the same tables; return ``store``'s (to compare with later)."""
+    assert _snapshot(store) == _snapshot(other)
+    assert _entries(store) == _entries(other)
+    return _snapshot(store), _entries(store)
 
 
 def test_a_rolled_back_unit_of_work_leaves_the_tables_as_they_were() -> None:
@@ -191,9 +200,7 @@ def test_enter_fresh_writes_what_enter_writes_and_rolls_back_exactly() -> None:
                 for j, s, d, w, h in rows
             ])  # fmt: skip
             uow.commit()
-    assert _snapshot(fresh) == _snapshot(entered)
-    assert _entries(fresh) == _entries(entered)
-    before, heap = _snapshot(fresh), _entries(fresh)
+    before, heap = _same_tables(fresh, entered)
     with fresh.unit_of_work() as uow:
         repo = cast(FreshEntryRepository, uow.timing_enrollments)
         repo.enter_fresh("c3", T0, facts, [("j4", "new", due, "other", True),
@@ -219,3 +226,84 @@ def test_enter_fresh_wakes_rows_due_before_what_was_read_already() -> None:
         assert [(p.customer_id, p.journey_id) for p in due] == [
             ("c2", "j2"), ("c1", "j1"), ("c2", "j1"),
         ]  # fmt: skip
+
+
+def test_enter_shape_writes_what_enter_fresh_writes_and_rolls_back_exactly() -> None:
+    # FreshEntryRepository.enter_shape: the rows by column, the shared columns kept
+    due, later = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    facts = FrozenMap({"k": "v"})
+    shape: Shape = (("j1", "j2", "j3"), ("w", "w", "x"), (None, "booked", None))
+    calls: list[tuple[str, tuple[datetime | None, ...], tuple[bool, ...] | None]] = [
+        ("c1", (due, due, due), None),
+        ("c2", (due, later, None), (False, True, False)),
+        ("c1", (later, later, later), None),  # a customer with rows: the general path
+        ("c3", (later, later, later), (False, False, False)),
+    ]
+    shaped, fresh = MemoryStore(), MemoryStore()
+    for customer, dues, holdouts in calls:
+        with shaped.unit_of_work() as uow:
+            repo = cast(FreshEntryRepository, uow.timing_enrollments)
+            if customer == "c1" and dues[0] == later:
+                with pytest.raises(DuplicateError):
+                    repo.enter_shape(customer, T0, facts, shape, dues, holdouts)
+                continue
+            repo.enter_shape(customer, T0, facts, shape, dues, holdouts)
+            uow.commit()
+        held = holdouts or (False,) * 3
+        with fresh.unit_of_work() as uow:
+            cast(FreshEntryRepository, uow.timing_enrollments).enter_fresh(
+                customer,
+                T0,
+                facts,
+                list(zip(shape[0], shape[1], dues, shape[2], held, strict=True)),
+            )
+            uow.commit()
+    before, heap = _same_tables(shaped, fresh)
+    with shaped.unit_of_work() as uow:
+        repo = cast(FreshEntryRepository, uow.timing_enrollments)
+        repo.enter_shape("c4", T0, facts, shape, (due, due, due), (True, False, True))
+        repo.enter_shape("c5", T0, facts, (("j0", "j9"), ("w", "w"), (None, "new")),
+                         (due, due), None)  # fmt: skip
+        assert uow.timing_enrollments.count_active() == 14
+    assert _snapshot(shaped) == before
+    assert _entries(shaped) == heap
+
+
+def test_enter_shape_forgets_the_kept_columns_of_names_taken_back() -> None:
+    # the shared columns of a shape hold name indexes: an undo that takes a name back
+    # must not leave them behind, or a later entry would name the wrong journey
+    store = MemoryStore()
+    shape: Shape = (("j1", "j2"), ("w", "w"), (None, None))
+    for commit in (False, True):
+        with store.unit_of_work() as uow:
+            if commit:  # other names first: indexes differ from the rolled-back ones
+                cast(FreshEntryRepository, uow.timing_enrollments).enter_fresh(
+                    "c0", T0, FrozenMap(), [("a", "b", T0, "c", False)]
+                )
+            cast(FreshEntryRepository, uow.timing_enrollments).enter_shape(
+                "c1", T0, FrozenMap(), shape, (T0, T0), None
+            )
+            if commit:
+                uow.commit()
+    with store.unit_of_work() as uow:
+        repo = cast(FreshEntryRepository, uow.timing_enrollments)
+        repo.enter_shape("c2", T0, FrozenMap(), shape, (T0, T0), None)
+        rows = [uow.timing_enrollments.for_customer(c) for c in ("c0", "c1", "c2")]
+        assert [[(p.journey_id, p.step_id, p.wait_event) for p in r] for r in rows] == [
+            [("a", "b", "c")], [("j1", "w", None), ("j2", "w", None)],
+            [("j1", "w", None), ("j2", "w", None)],
+        ]  # fmt: skip
+
+
+def test_enter_shape_refuses_journeys_out_of_order_or_twice() -> None:
+    store = MemoryStore()
+    with store.unit_of_work() as uow:
+        repo = cast(FreshEntryRepository, uow.timing_enrollments)
+        with pytest.raises(ValidationError):
+            repo.enter_shape("c1", T0, FrozenMap(), (("j2", "j1"), ("w", "w"), (None, None)),
+                             (T0, T0), None)  # fmt: skip
+        with pytest.raises(DuplicateError):
+            repo.enter_shape("c1", T0, FrozenMap(), (("j1", "j1"), ("w", "w"), (None, None)),
+                             (T0, T0), None)  # fmt: skip
+        assert uow.timing_enrollments.count_active() == 0
+        assert store._timing.names.names == []

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 import attrs
 from dateutil.relativedelta import relativedelta
@@ -14,6 +12,8 @@ from omnicrm.clock import to_micros
 from omnicrm.errors import ValidationError
 from omnicrm.frozenmap import FrozenMap
 from omnicrm.timing._compiled import CompiledJourney, Dispatch, matches
+from omnicrm.timing._entering import FreshPlan, digest, enter_rows, fresh_plan, in_holdout
+from omnicrm.timing._entering import zone as _zone
 from omnicrm.timing._seat import Seat
 from omnicrm.timing.channels import ChannelPolicy, choose_channel
 from omnicrm.timing.conditions import Facts
@@ -28,11 +28,7 @@ from omnicrm.timing.model import (
     WaitRelative,
     WaitUntil,
 )
-from omnicrm.timing.ports import (
-    EnrollmentRepository,
-    Opened,
-    TimingUnitOfWork,
-)
+from omnicrm.timing.ports import Opened, TimingUnitOfWork
 from omnicrm.timing.records import (
     ActionStatus,
     CustomerContext,
@@ -46,48 +42,14 @@ from omnicrm.timing.waits import add_local, relative_due, until_due
 
 __all__ = ["Runner", "action_id", "in_holdout"]
 
-_ZONES: dict[str, tzinfo] = {}
 _SPANNED = (Wait, WaitForEvent)
 _PLAIN_WAITS = (Wait, WaitUntil, WaitRelative)
-
-
-def _zone(name: str) -> tzinfo:
-    found = _ZONES.get(name)
-    if found is None:
-        found = _ZONES[name] = ZoneInfo(name)
-    return found
-
-
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+_PLANS = 4096  # matched journey sets whose plan is kept, per runner
 
 
 def action_id(journey_id: str, customer_id: str, run: int, step_id: str, at: datetime) -> str:
     """Return the deterministic id of the action a step takes for a customer at ``at``."""
-    return "act_" + _digest(journey_id, customer_id, str(run), step_id, str(to_micros(at)))[:32]
-
-
-def in_holdout(journey_id: str, customer_id: str, basis_points: int) -> bool:
-    """Return ``True`` if the customer falls in the journey's control group (by hashing)."""
-    if basis_points <= 0:
-        return False
-    return int(_digest("holdout", journey_id, customer_id)[:8], 16) % 10_000 < basis_points
-
-
-def _enter_fresh(
-    repo: EnrollmentRepository, customer_id: str, at: datetime, facts: FrozenMap,
-    rows: list[Opened],
-) -> None:  # fmt: skip
-    """Enter the journeys ``rows`` open, from plain values where the backend takes them."""
-    fresh = getattr(repo, "enter_fresh", None)  # FreshEntryRepository, where implemented
-    if fresh is not None:
-        fresh(customer_id, at, facts, rows)
-        return
-    repo.enter([
-        trusted_enrollment(customer_id, journey_id, 1, step_id, True, at, due_at, wait_event,
-                           facts, 0, holdout, 1)
-        for journey_id, step_id, due_at, wait_event, holdout in rows
-    ])  # fmt: skip
+    return "act_" + digest(journey_id, customer_id, str(run), step_id, str(to_micros(at)))[:32]
 
 
 class Runner:
@@ -98,6 +60,7 @@ class Runner:
         self.guards = guards
         self.channels = channels
         self._history = max((c.window for c in guards.caps), default=timedelta(0))
+        self._plans: dict[tuple[str, ...], FreshPlan | None] = {}  # None: one by one
         # by journey and wait step: the exit the wait leads to straight away, if any
         self.ends: dict[str, dict[str, str]] = {
             journey_id: {
@@ -119,7 +82,7 @@ class Runner:
         at = event.occurred_at
         repo = uow.timing_enrollments
         positions = repo.for_customer(event.customer_id)
-        facts = Facts(event.properties, ctx.profile, ctx.segment)
+        facts = tuple.__new__(Facts, (event.properties, ctx.profile, ctx.segment))  # no frame
         if positions:
             positions = self.catch_up(uow, positions, at, ctx, out)
             for position in positions:
@@ -129,8 +92,9 @@ class Runner:
         if matcher is None:
             return out
         by_id = self.dispatch.by_id
+        matched = matcher(facts)
         if positions:
-            for journey_id in matcher(facts):
+            for journey_id in matched:
                 compiled = by_id[journey_id]
                 if (
                     self._enter(uow, compiled, ctx, at, event.properties, out)
@@ -138,18 +102,31 @@ class Runner:
                 ):
                     break
             return out
+        if not matched:
+            return out
         # a customer in no journey yet: nothing to look up, and the journeys that start
-        # with a wait are entered together, in one repository call
+        # with a wait are entered together, in one repository call; the same matched
+        # journeys open the same rows, worked out once (a plan)
+        key, plans = tuple(matched), self._plans
+        plan = plans.get(key)
+        if plan is None and key not in plans:
+            if len(plans) >= _PLANS:
+                plans.clear()
+            plan = plans[key] = fresh_plan(key, by_id)
+        if plan is not None:
+            plan.enter(repo, ctx.customer_id, ctx.time_zone, at, event.properties)
+            return out
+        # a journey with a window or the step machine among them: one by one
         entering: list[Opened] = []
         dues: dict[timedelta | relativedelta, datetime] = {}
         local: datetime | None = None
         customer_id, properties = ctx.customer_id, event.properties
-        for journey_id in matcher(facts):
+        for journey_id in matched:
             compiled = by_id[journey_id]
             opening = compiled.opening
             if opening is None:  # the step machine; what is gathered is written first
                 if entering:
-                    _enter_fresh(repo, customer_id, at, properties, entering)
+                    enter_rows(repo, customer_id, at, properties, entering)
                     entering = []
                 if (
                     self._enter(uow, compiled, ctx, at, properties, out, fresh=True)
@@ -172,7 +149,7 @@ class Runner:
             if exclusive:
                 break
         if entering:
-            _enter_fresh(repo, customer_id, at, properties, entering)
+            enter_rows(repo, customer_id, at, properties, entering)
         return out
 
     def catch_up(

@@ -24,6 +24,7 @@ __all__ = [
     "MergeRepository",
     "OutcomeRepository",
     "ProcessedEventRepository",
+    "Shape",
     "TimingUnitOfWork",
 ]
 
@@ -126,6 +127,12 @@ Opened = tuple[str, str, datetime | None, str | None, bool]
 """A journey entered at its opening wait: journey, step, due time, awaited event, holdout."""
 
 
+Shape = tuple[tuple[str, ...], tuple[str, ...], tuple[str | None, ...]]
+"""Journeys entered at their opening wait: their ids in id order (each once), the steps
+they rest at and the events they await (:data:`Opened` by column, without the values
+that vary by customer)."""
+
+
 class FreshEntryRepository(Protocol):
     """An optional extension of :class:`EnrollmentRepository`: ``enter`` from plain values.
 
@@ -144,6 +151,18 @@ class FreshEntryRepository(Protocol):
         ``Enrollment(customer_id, journey_id, run=1, step_id, active=True,
         entered_at=at, due_at, wait_event, facts, deferrals=0, holdout, version=1)``.
         The values are the engine's own, not checked again.
+        """
+        ...
+
+    def enter_shape(
+        self, customer_id: str, at: datetime, facts: FrozenMap, shape: Shape,
+        dues: Sequence[datetime | None], holdouts: Sequence[bool] | None,
+    ) -> None:  # fmt: skip
+        """Do what :meth:`enter_fresh` does with the rows ``zip(*shape, dues, holdouts)``.
+
+        ``holdouts`` is ``None`` when no row is held out. The engine hands the same
+        ``shape`` object in for the same journeys (a few shapes per event type), so a
+        backend may keep what it works out of one, found by identity.
         """
         ...
 

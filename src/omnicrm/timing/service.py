@@ -126,6 +126,7 @@ class Engine:
         batch: int = 1000,
     ) -> None:
         self._store = store
+        self._open = cast("Callable[..., TimingUnitOfWork]", store.unit_of_work)
         self.journeys = tuple(journeys)
         for journey in self.journeys:
             if not isinstance(journey, Journey):
@@ -153,7 +154,7 @@ class Engine:
         return self.dispatch.matching(event.event_type, facts)
 
     def _uow(self, *locks: str) -> TimingUnitOfWork:
-        return cast("TimingUnitOfWork", self._store.unit_of_work(locks=locks))
+        return self._open(locks=locks)
 
     def _context(self, customer_id: str, given: CustomerContext | None) -> CustomerContext:
         if given is None:
@@ -174,17 +175,22 @@ class Engine:
         The customer's waits due by the event's time are resumed first, then exits and
         awaited events, then journey entries in priority order.
         """
-        self._check(event)
-        ctx = self._context(event.customer_id, customer)
+        if type(event) is not CustomerEvent or event.event_type not in self.event_types:
+            self._check(event)  # raises, but for a subclass of a known type
+        customer_id = event.customer_id
+        ctx = (
+            self.directory.context(customer_id)
+            if customer is None
+            else self._context(customer_id, customer)
+        )
         # It writes only this customer's positions, entries and actions (caps count
         # their sends; holdouts hash their id) and the event id (unique, conditional).
-        locks = (f"timing:{event.customer_id}",) if self._locking else ()
-        with self._uow(*locks) as uow:
+        with self._open(locks=(f"timing:{customer_id}",) if self._locking else ()) as uow:
             if not uow.timing_events.add(event.event_id, event.occurred_at):
                 return ()
             out = self._runner.handle(uow, event, ctx)
             uow.commit()
-        return tuple(out)
+        return tuple(out) if out else ()
 
     def handle_many(self, events: Iterable[CustomerEvent]) -> tuple[DueAction, ...]:
         """Apply events in order in ONE unit of work; return the actions now due, in order.

@@ -59,19 +59,9 @@ class MemoryStore:
 
         ``locks`` is checked and otherwise ignored: every unit of work runs alone.
         """
-        lock_keys(locks)
+        if type(locks) is not tuple or locks:  # none named (the common case): nothing to check
+            lock_keys(locks)
         return MemoryUnitOfWork(self, read_only=read_only)
-
-    def _acquire(self) -> None:
-        me = threading.get_ident()
-        if self._owner == me:
-            raise StateError("a unit of work is already open on this thread; finish it first")
-        self._lock.acquire()
-        self._owner = me
-
-    def _release(self) -> None:
-        self._owner = None
-        self._lock.release()
 
     def close(self) -> None:
         """Nothing to release; kept for the :class:`~omnicrm.unit_of_work.Store` protocol."""
@@ -82,176 +72,172 @@ class MemoryUnitOfWork(BaseUnitOfWork):
 
     def __init__(self, store: MemoryStore, *, read_only: bool = False) -> None:
         super().__init__(read_only=read_only)
-        self._store = store
+        self._store = store  # its repositories serve every unit of work (see the store)
         self._journal = store._journal
         self._locked = False
-        self._customers = store._customer_repo
-        self._idempotency = store._idempotency_repo
-        self._timing_repos = store._timing_repos
-        self._loyalty_repos = store._loyalty_repos
-        self._inventory_repos = store._inventory_repos
-        self._identity_repos = store._identity_repos
-        self._purchases_repos = store._purchases_repo
-        self._watches_repos = store._watches_repo
 
     @property
     def omni_purchases(self) -> _omni.MemoryPurchaseLog:
         """The composition root's purchase log."""
         self._require_active()
-        return self._purchases_repos
+        return self._store._purchases_repo
 
     @property
     def omni_watches(self) -> _omni.MemoryWatchList:
         """The composition root's watch list."""
         self._require_active()
-        return self._watches_repos
+        return self._store._watches_repo
 
     @property
     def customers(self) -> MemoryCustomerRepository:
         """The customers repository."""
         self._require_active()
-        return self._customers
+        return self._store._customer_repo
 
     @property
     def idempotency(self) -> MemoryIdempotencyRepository:
         """The idempotency-record repository."""
         self._require_active()
-        return self._idempotency
+        return self._store._idempotency_repo
 
     @property
     def timing_events(self) -> _timing.MemoryProcessedEventRepository:
         """Processed event ids (timing engine)."""
         self._require_active()
-        return self._timing_repos.events
+        return self._store._timing_repos.events
 
     @property
     def timing_enrollments(self) -> _timing.MemoryEnrollmentRepository:
         """Positions in journeys (timing engine)."""
         self._require_active()
-        return self._timing_repos.enrollments
+        return self._store._timing_repos.enrollments
 
     @property
     def timing_entries(self) -> _timing.MemoryEntryRepository:
         """Entries into journeys (timing engine)."""
         self._require_active()
-        return self._timing_repos.entries
+        return self._store._timing_repos.entries
 
     @property
     def timing_actions(self) -> _timing.MemoryActionRepository:
         """Action decisions (timing engine)."""
         self._require_active()
-        return self._timing_repos.actions
+        return self._store._timing_repos.actions
 
     @property
     def timing_merges(self) -> _timing.MemoryMergeRepository:
         """Records of customer merges (timing engine)."""
         self._require_active()
-        return self._timing_repos.merges
+        return self._store._timing_repos.merges
 
     @property
     def timing_outcomes(self) -> _timing.MemoryOutcomeRepository:
         """Reported outcomes (timing engine)."""
         self._require_active()
-        return self._timing_repos.outcomes
+        return self._store._timing_repos.outcomes
 
     @property
     def loyalty_accounts(self) -> _loyalty.MemoryAccountRepository:
         """The loyalty accounts repository."""
         self._require_active()
-        return self._loyalty_repos.accounts
+        return self._store._loyalty_repos.accounts
 
     @property
     def loyalty_grants(self) -> _loyalty.MemoryGrantRepository:
         """The loyalty grants repository."""
         self._require_active()
-        return self._loyalty_repos.grants
+        return self._store._loyalty_repos.grants
 
     @property
     def loyalty_holds(self) -> _loyalty.MemoryHoldRepository:
         """The loyalty holds repository."""
         self._require_active()
-        return self._loyalty_repos.holds
+        return self._store._loyalty_repos.holds
 
     @property
     def loyalty_orders(self) -> _loyalty.MemoryOrderRepository:
         """The loyalty orders repository."""
         self._require_active()
-        return self._loyalty_repos.orders
+        return self._store._loyalty_repos.orders
 
     @property
     def loyalty_ledger(self) -> _loyalty.MemoryLedgerRepository:
         """The loyalty ledger repository."""
         self._require_active()
-        return self._loyalty_repos.ledger
+        return self._store._loyalty_repos.ledger
 
     @property
     def loyalty_summaries(self) -> _loyalty.MemorySummaryRepository:
         """The loyalty balance summaries repository."""
         self._require_active()
-        return self._loyalty_repos.summaries
+        return self._store._loyalty_repos.summaries
 
     @property
     def locations(self) -> _inventory.MemoryLocationRepository:
         """The inventory locations repository."""
         self._require_active()
-        return self._inventory_repos.locations
+        return self._store._inventory_repos.locations
 
     @property
     def channel_routes(self) -> _inventory.MemoryChannelRouteRepository:
         """The channel-to-locations routes repository."""
         self._require_active()
-        return self._inventory_repos.channel_routes
+        return self._store._inventory_repos.channel_routes
 
     @property
     def items(self) -> _inventory.MemoryItemRepository:
         """The inventory item catalogue."""
         self._require_active()
-        return self._inventory_repos.items
+        return self._store._inventory_repos.items
 
     @property
     def stock(self) -> _inventory.MemoryStockRepository:
         """Stock levels and movements."""
         self._require_active()
-        return self._inventory_repos.stock
+        return self._store._inventory_repos.stock
 
     @property
     def holds(self) -> _inventory.MemoryHoldRepository:
         """Inventory holds."""
         self._require_active()
-        return self._inventory_repos.holds
+        return self._store._inventory_repos.holds
 
     @property
     def identity_profiles(self) -> _identity.MemoryProfileRepository:
         """Identity: people."""
         self._require_active()
-        return self._identity_repos.profiles
+        return self._store._identity_repos.profiles
 
     @property
     def identity_records(self) -> _identity.MemorySourceRecordRepository:
         """Identity: source records."""
         self._require_active()
-        return self._identity_repos.records
+        return self._store._identity_repos.records
 
     @property
     def identity_keys(self) -> _identity.MemoryMatchKeyRepository:
         """Identity: the match-key index."""
         self._require_active()
-        return self._identity_repos.keys
+        return self._store._identity_repos.keys
 
     @property
     def identity_decisions(self) -> _identity.MemoryDecisionRepository:
         """Identity: review queue and decisions."""
         self._require_active()
-        return self._identity_repos.decisions
+        return self._store._identity_repos.decisions
 
     @property
     def identity_audit(self) -> _identity.MemoryAuditRepository:
         """Identity: the audit trail."""
         self._require_active()
-        return self._identity_repos.audit
+        return self._store._identity_repos.audit
 
     def _begin(self) -> None:
-        self._store._acquire()
+        store, me = self._store, threading.get_ident()
+        if store._owner == me:
+            raise StateError("a unit of work is already open on this thread; finish it first")
+        store._lock.acquire()
+        store._owner = me
         self._locked = True
         self._journal.forget()  # empty already, unless an undo raised in an earlier one
 
@@ -264,4 +250,5 @@ class MemoryUnitOfWork(BaseUnitOfWork):
     def _end(self) -> None:
         if self._locked:
             self._locked = False
-            self._store._release()
+            self._store._owner = None
+            self._store._lock.release()

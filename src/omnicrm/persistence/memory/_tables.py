@@ -12,16 +12,19 @@ V = TypeVar("V")
 
 
 class Journal:
-    """The undo log of one unit of work."""
+    """The undo log of one unit of work.
 
-    __slots__ = ("_undo",)
+    ``record(undo)`` remembers how to reverse one write; ``forget()`` drops the log (the
+    writes are committed). Both are the log list's own methods, called on every write
+    and every unit of work without a Python frame of their own.
+    """
+
+    __slots__ = ("_undo", "forget", "record")
 
     def __init__(self) -> None:
         self._undo: list[Callable[[], None]] = []
-
-    def record(self, undo: Callable[[], None]) -> None:
-        """Remember how to reverse one write."""
-        self._undo.append(undo)
+        self.record: Callable[[Callable[[], None]], None] = self._undo.append
+        self.forget: Callable[[], None] = self._undo.clear
 
     @property
     def clean(self) -> bool:
@@ -32,10 +35,6 @@ class Journal:
         """Reverse every recorded write, newest first."""
         while self._undo:
             self._undo.pop()()
-
-    def forget(self) -> None:
-        """Drop the log: the writes are committed."""
-        self._undo.clear()
 
 
 class Table(Generic[K, V]):

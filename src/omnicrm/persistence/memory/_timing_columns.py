@@ -4,8 +4,10 @@ A million waits must fit in a few hundred megabytes, so a position is not kept a
 record object: each field is one entry of a machine-integer column (instants as epoch
 microseconds; journey, step and event-type ids as indexes into a table of the names
 seen), and :class:`~omnicrm.timing.records.Enrollment` values are built when read. A
-customer's slots are chained through ``next`` in journey-id order, the first one found
-through ``slot_of``. Removed rows leave a blank slot (customer and facts cleared).
+customer's slots are chained through ``next`` in journey-id order (each slot says how
+far on the next one is, so rows written together link alike wherever they land), the
+first one found through ``slot_of``. Removed rows leave a blank slot (customer and facts
+cleared).
 """
 
 from __future__ import annotations
@@ -13,17 +15,21 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from omnicrm.frozenmap import FrozenMap
 from omnicrm.persistence.memory._tables import Journal
+from omnicrm.timing.ports import Shape
 from omnicrm.timing.records import Enrollment, trusted_enrollment
 
 __all__ = [
     "ACTIVE",
     "EMPTY",
+    "EPOCH",
     "HOLDOUT",
     "NO_DUE",
+    "US",
+    "Fixed",
     "Names",
     "PositionTable",
     "Row",
@@ -42,8 +48,9 @@ EMPTY = FrozenMap()
 Row = tuple[int, int, int, int, int, int, int, FrozenMap, int, int]
 """A slot's values: journey, run, step, flags, entered, due, waiting, facts, deferrals, version."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+US = timedelta(microseconds=1)
+"""``(instant - EPOCH) // US``: an aware instant as epoch microseconds."""
 
 
 def _remembering() -> Callable[[datetime], int]:
@@ -59,7 +66,7 @@ def _remembering() -> Callable[[datetime], int]:
         seen = last[0]
         if instant is seen[0] or instant == seen[0]:
             return seen[1]
-        micros = (instant - _EPOCH) // _US
+        micros = (instant - EPOCH) // US
         last[0] = (instant, micros)
         return micros
 
@@ -74,17 +81,47 @@ due_us = _remembering()
 
 def from_us(micros: int) -> datetime:
     """Return the UTC instant ``micros`` after the epoch."""
-    return _EPOCH + timedelta(0, 0, micros)
+    return EPOCH + timedelta(0, 0, micros)
+
+
+class Fixed(NamedTuple):
+    """The columns of a :data:`~omnicrm.timing.ports.Shape`'s rows that every entry shares."""
+
+    shape: Shape
+    journeys: array[int]
+    steps: array[int]
+    waits: array[int]
+    ones: array[int]  # runs and versions
+    zeros: array[int]  # deferrals
+    active: bytes  # flags: active, not held out
+    kept: bytes  # the entry log's holdout flags: none
+
+
+_LINKS: dict[int, array[int]] = {}
+
+
+def _links(count: int) -> array[int]:
+    """Return the ``next`` column of ``count`` slots chained in a row (each one on, then 0)."""
+    found = _LINKS.get(count)
+    if found is None:
+        found = _LINKS[count] = array("i", [1] * (count - 1) + [0])
+    return found
 
 
 class Names:
-    """Ids (journeys, steps, event types) interned to small integers; additions journaled."""
+    """Ids (journeys, steps, event types) interned to small integers; additions journaled.
 
-    __slots__ = ("ids", "names")
+    ``shapes`` keeps the :class:`Fixed` columns of the shapes entered so far, by the
+    shape's ``id`` (it holds the shape, so the id is not reused while kept); it is
+    emptied whenever a name is taken back (an undo), so no kept index is stale.
+    """
+
+    __slots__ = ("ids", "names", "shapes")
 
     def __init__(self) -> None:
         self.names: list[str] = []
         self.ids: dict[str, int] = {}
+        self.shapes: dict[int, Fixed] = {}
 
     def id(self, name: str, journal: Journal) -> int:
         """Return the index of ``name``, adding it if new."""
@@ -97,6 +134,22 @@ class Names:
 
     def _forget_last(self) -> None:
         del self.ids[self.names.pop()]
+        self.shapes.clear()
+
+    def fixed(self, shape: Shape, journal: Journal) -> Fixed:
+        """Return the shared columns of ``shape``'s rows (names added as needed)."""
+        name = self.id
+        rows = [  # named row by row, as the rows' own writes would
+            (name(j, journal), name(s, journal), -1 if w is None else name(w, journal))
+            for j, s, w in zip(*shape, strict=True)
+        ]
+        journeys, steps, waits = zip(*rows, strict=True) if rows else ((), (), ())
+        count = len(rows)
+        return Fixed(
+            shape, array("i", journeys), array("i", steps), array("i", waits),
+            array("q", [1]) * count, array("i", [0]) * count, bytes([ACTIVE]) * count,
+            bytes(count),
+        )  # fmt: skip
 
 
 class PositionTable:
@@ -121,7 +174,7 @@ class PositionTable:
         self.facts: list[FrozenMap] = []
         self.deferrals = array("i")
         self.version = array("q")
-        self.next = array("i")  # -1: the customer's last slot
+        self.next = array("i")  # how far on the chain's next slot is (0: the last slot)
         self.active = 0
         # the columns' append methods, in :data:`Row` order (the columns are never replaced)
         self._appends = (
@@ -203,7 +256,8 @@ class PositionTable:
                 return before, slot
             if name > journey_id:
                 break
-            before, slot = slot, nexts[slot]
+            step = nexts[slot]
+            before, slot = slot, slot + step if step else -1
         return before, -1
 
     def add(self, row: Enrollment, version: int, before: int, journal: Journal) -> int:
@@ -231,28 +285,37 @@ class PositionTable:
         facts_(facts)
         deferrals(row.deferrals)
         versions(version)
+        self.next.append(0)
         if before < 0:
-            self.next.append(self.slot_of.get(customer_id, -1))
+            self._point(slot, self.slot_of.get(customer_id, -1))
             self.slot_of[customer_id] = slot
         else:
-            self.next.append(self.next[before])
-            self.next[before] = slot
+            self._point(slot, self.after(before))
+            self._point(before, slot)
         return slot
 
-    def add_chain(self, customer_id: str, columns: Sequence[Sequence[Any]]) -> int:
+    def add_chain(self, customers: list[str], columns: Sequence[Sequence[Any]]) -> int:
         """Add the first slots of a customer with none: ``columns`` in :data:`Row` order.
 
-        Each column holds the rows' values in journey-id order; one ``extend`` each.
-        Returns the first slot (the chain runs on from it).
+        ``customers`` repeats the customer id once a row; each column holds the rows'
+        values in journey-id order, one ``extend`` each. Returns the first slot (the
+        chain runs on from it).
         """
         start = len(self.customer)
-        count = len(columns[0])
-        self.customer.extend([customer_id] * count)
-        for column, values in zip(self._columns(), columns, strict=True):
-            column.extend(values)
-        self.next.extend(range(start + 1, start + count))
-        self.next.append(-1)
-        self.slot_of[customer_id] = start
+        journey, run, step, flags, entered, due, waiting, facts, deferrals, version = columns
+        self.customer.extend(customers)
+        self.journey.extend(journey)
+        self.run.extend(run)
+        self.step.extend(step)
+        self.flags.extend(flags)
+        self.entered.extend(entered)
+        self.due.extend(due)
+        self.waiting.extend(waiting)
+        self.facts.extend(facts)
+        self.deferrals.extend(deferrals)
+        self.version.extend(version)
+        self.next.extend(_LINKS.get(len(customers)) or _links(len(customers)))
+        self.slot_of[customers[0]] = start
         return start
 
     def drop_chain(self, customer_id: str, count: int) -> None:
@@ -269,13 +332,15 @@ class PositionTable:
 
     def pop(self, before: int) -> None:
         """Undo :meth:`add` of the last slot (linked after ``before``)."""
-        self._bypass(self.customer.pop(), before, self.next.pop())
+        after = self.after(len(self.next) - 1)
+        self.next.pop()
+        self._bypass(self.customer.pop(), before, after)
         for column in self._columns():
             column.pop()
 
     def unlink(self, before: int, slot: int) -> None:
         """Take ``slot`` out of its customer's chain and blank it (customer, facts, flags)."""
-        self._bypass(self.customer[slot], before, self.next[slot])
+        self._bypass(self.customer[slot], before, self.after(slot))
         self.customer[slot] = ""
         self.facts[slot] = EMPTY
         self.flags[slot] = 0
@@ -284,7 +349,7 @@ class PositionTable:
     def _bypass(self, customer_id: str, before: int, after: int) -> None:
         """Link ``before`` (-1: the chain's head) to ``after``, leaving a slot out."""
         if before >= 0:
-            self.next[before] = after
+            self._point(before, after)
         elif after >= 0:
             self.slot_of[customer_id] = after
         else:
@@ -295,10 +360,10 @@ class PositionTable:
         self.store(slot, values)
         self.customer[slot] = customer_id
         if before >= 0:
-            self.next[slot] = self.next[before]
-            self.next[before] = slot
+            self._point(slot, self.after(before))
+            self._point(before, slot)
         else:
-            self.next[slot] = self.slot_of.get(customer_id, -1)
+            self._point(slot, self.slot_of.get(customer_id, -1))
             self.slot_of[customer_id] = slot
 
     def chain(self, customer_id: str) -> list[int]:
@@ -307,5 +372,15 @@ class PositionTable:
         slot, nexts = self.slot_of.get(customer_id, -1), self.next
         while slot >= 0:
             slots.append(slot)
-            slot = nexts[slot]
+            step = nexts[slot]
+            slot = slot + step if step else -1
         return slots
+
+    def after(self, slot: int) -> int:
+        """Return the slot after ``slot`` in its customer's chain (-1: none)."""
+        step = self.next[slot]
+        return slot + step if step else -1
+
+    def _point(self, slot: int, target: int) -> None:
+        """Make ``target`` (-1: none) the slot after ``slot``."""
+        self.next[slot] = target - slot if target >= 0 else 0

@@ -62,6 +62,16 @@ class DueIndex:
     def add_run(self, start: int, dues: Sequence[int]) -> None:
         """:meth:`add` ``(dues[i], start + i)`` for each due time but :data:`NO_DUE`."""
         key, bucket, buckets, bound = NO_DUE, _NONE, self.buckets, self.bound
+        first = dues[0] if dues else NO_DUE
+        if first > bound and dues.count(first) == len(dues):  # one wake-up time for them all
+            key = first >> _BITS
+            bucket = buckets.get(key, _NONE)
+            if bucket is _NONE:
+                bucket = buckets[key] = array("q")
+                heapq.heappush(self.keys, key)
+            base = (first - (key << _BITS)) << 32
+            bucket.extend(range(base + start, base + start + len(dues)))
+            return
         for slot, due in enumerate(dues, start):
             if due == NO_DUE:
                 continue

@@ -2,7 +2,8 @@
 
 Positions are stored by column (:mod:`._timing_columns`), about a hundred bytes a
 waiting position, and found for a wake-up through time buckets (:mod:`._timing_due`),
-so ``tick`` reads a bucket at a time instead of a heap entry per position.
+so ``tick`` reads a bucket at a time instead of a heap entry per position. The
+repositories of actions, outcomes and merge records are in :mod:`._timing_actions`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,20 @@ from functools import partial
 from itertools import pairwise
 from typing import Any
 
-from omnicrm.errors import ConcurrencyError, DuplicateError
+from omnicrm.errors import ConcurrencyError, DuplicateError, ValidationError
 from omnicrm.frozenmap import FrozenMap
 from omnicrm.persistence.memory._tables import Journal, Table
+from omnicrm.persistence.memory._timing_actions import (
+    MemoryActionRepository,
+    MemoryMergeRepository,
+    MemoryOutcomeRepository,
+)
 from omnicrm.persistence.memory._timing_columns import (
     ACTIVE,
+    EPOCH,
     HOLDOUT,
     NO_DUE,
+    US,
     Names,
     PositionTable,
     Row,
@@ -29,18 +37,16 @@ from omnicrm.persistence.memory._timing_columns import (
     to_us,
 )
 from omnicrm.persistence.memory._timing_due import DueIndex
-from omnicrm.timing.ports import Opened
+from omnicrm.timing.ports import Opened, Shape
 from omnicrm.timing.records import (
-    ActionStatus,
     DueAction,
     Enrollment,
     EntryRecord,
     Outcome,
-    OutcomeKind,
     trusted_enrollment,
     trusted_entry,
 )
-from omnicrm.validation import check_aware, check_id, check_int
+from omnicrm.validation import check_aware, check_int
 
 __all__ = [
     "MemoryActionRepository",
@@ -52,6 +58,8 @@ __all__ = [
     "TimingRepositories",
     "TimingTables",
 ]
+
+_SHAPES = 4096  # shapes whose shared columns are kept
 
 
 class TimingTables:
@@ -202,69 +210,83 @@ class MemoryEnrollmentRepository:
     ) -> None:
         """Enter a customer at ``at`` into journeys that start with a wait; see the port.
 
+        See :class:`~omnicrm.timing.ports.FreshEntryRepository`: :meth:`enter_shape`
+        of the rows by column (in journey-id order).
+        """
+        ordered = sorted(rows, key=_first) if len(rows) > 1 else rows
+        journeys, steps, dues, waits, holdouts = zip(*ordered, strict=True) if rows else ((),) * 5
+        self.enter_shape(
+            customer_id, at, facts, (journeys, steps, waits), dues, holdouts, keep=False
+        )
+
+    def enter_shape(
+        self, customer_id: str, at: datetime, facts: FrozenMap, shape: Shape,
+        dues: Sequence[datetime | None], holdouts: Sequence[bool] | None, *, keep: bool = True,
+    ) -> None:  # fmt: skip
+        """Enter a customer at ``at`` into the journeys of ``shape``; see the port.
+
         See :class:`~omnicrm.timing.ports.FreshEntryRepository`. A customer in no
-        journey yet gets its rows written as column values, no record built.
+        journey yet gets its rows written as column values, no record built; the
+        columns every entry of ``shape`` shares are worked out once (:class:`Fixed`)
+        and kept, unless ``keep`` is false (a shape that will not come again).
         """
         table = self._p
-        if customer_id in table.slot_of or not rows:  # rows of its own: the general path
+        count = len(shape[0])
+        if customer_id in table.slot_of or not count:  # rows of its own: the general path
+            held = (False,) * count if holdouts is None else holdouts
             self.enter([
                 trusted_enrollment(customer_id, journey_id, 1, step_id, True, at, due_at,
                                    wait_event, facts, 0, holdout, 1)
-                for journey_id, step_id, due_at, wait_event, holdout in rows
+                for journey_id, step_id, wait_event, due_at, holdout
+                in zip(*shape, dues, held, strict=True)
             ])  # fmt: skip
             return
-        ordered = sorted(rows, key=_first) if len(rows) > 1 else rows
-        ids, name, journal = table.names.ids, table.names.id, self._journal
-        journeys: list[int] = []
-        steps: list[int] = []
-        holdouts: list[bool] = []
-        dues: list[int] = []
-        waits: list[int] = []
-        last, due = None, NO_DUE  # the journeys an event enters often wait as long
-        for journey_id, step_id, due_at, wait_event, holdout in ordered:
-            j, s = ids.get(journey_id), ids.get(step_id)
-            w = -1 if wait_event is None else ids.get(wait_event)
-            if j is None or s is None or w is None:
-                j, s = name(journey_id, journal), name(step_id, journal)
-                w = -1 if wait_event is None else name(wait_event, journal)
-            if due_at is not last:
-                last, due = due_at, NO_DUE if due_at is None else due_us(due_at)
-            journeys.append(j)
-            steps.append(s)
-            holdouts.append(holdout)
-            dues.append(due)
-            waits.append(w)
-        count = len(ordered)
-        if len(set(journeys)) < count:  # no row written yet
-            raise DuplicateError("enrollment", (customer_id, _twice(ordered)))
-        ones = [1] * count
-        flags = [ACTIVE | HOLDOUT * h for h in holdouts] if any(holdouts) else [ACTIVE] * count
-        columns = (journeys, ones, steps, flags, [to_us(at)] * count, dues, waits,
-                   [facts] * count, [0] * count, ones)  # fmt: skip
-        self._enter_rows(customer_id, columns, count, holdouts)
+        shapes = table.names.shapes
+        fixed = shapes.get(id(shape))
+        if fixed is None or fixed.shape is not shape:
+            _check_order(customer_id, shape[0])  # nothing written yet
+            fixed = table.names.fixed(shape, self._journal)
+            if keep:
+                if len(shapes) >= _SHAPES:
+                    shapes.clear()
+                shapes[id(shape)] = fixed
+        first = dues[0]
+        if dues.count(first) == count:  # the journeys an event enters often wait as long
+            due = [NO_DUE if first is None else (first - EPOCH) // US] * count
+        else:
+            due = [NO_DUE if d is None else due_us(d) for d in dues]
+        flags: Sequence[int] = fixed.active
+        logged: Sequence[int] = fixed.kept
+        if holdouts is not None and any(holdouts):
+            flags, logged = bytes([ACTIVE | HOLDOUT * h for h in holdouts]), bytes(holdouts)
+        entered = array("q", ((at - EPOCH) // US,)) * count  # written twice: rows, entries
+        columns = (fixed.journeys, fixed.ones, fixed.steps, flags, entered, due, fixed.waits,
+                   [facts] * count, fixed.zeros, fixed.ones)  # fmt: skip
+        self._enter_rows(customer_id, columns, count, logged)
 
     def _enter_rows(
         self, customer_id: str, columns: Sequence[Sequence[Any]], change: int,
-        holdouts: Sequence[bool],
+        holdouts: Sequence[int],
     ) -> None:  # fmt: skip
         """Write a customer's first rows (:data:`Row` columns, journey-id order), log them.
 
         ``change`` is how many are active; ``holdouts``, their holdout flags.
         """
         table = self._p
-        start = table.add_chain(customer_id, columns)
-        journeys, runs, _, flags, entered, dues = columns[:6]
-        count = len(flags)
+        count = len(holdouts)
+        customers = [customer_id] * count
+        start = table.add_chain(customers, columns)
+        dues = columns[5]
         if change < count:  # an inactive row does not wake up
-            dues = [d if f & ACTIVE else NO_DUE for f, d in zip(flags, dues, strict=True)]
+            dues = [d if f & ACTIVE else NO_DUE for f, d in zip(columns[3], dues, strict=True)]
         self._due.add_run(start, dues)
         table.active += change
         # the entries, from the columns just written
         log_customers, log_journeys, log_runs, log_ats, log_holdouts = self._t.entries
-        log_customers.extend([customer_id] * count)
-        log_journeys.extend(journeys)
-        log_runs.extend(runs)
-        log_ats.extend(entered)
+        log_customers.extend(customers)
+        log_journeys.extend(columns[0])
+        log_runs.extend(columns[1])
+        log_ats.extend(columns[4])
         log_holdouts.extend(holdouts)
         self._journal.record(partial(self._unenter, customer_id, count, change))
 
@@ -483,9 +505,13 @@ def _first(row: Opened) -> str:
     return row[0]
 
 
-def _twice(rows: Sequence[Opened]) -> str:
-    """Return a journey id two of ``rows`` (in journey-id order) share."""
-    return next(a[0] for a, b in pairwise(rows) if a[0] == b[0])
+def _check_order(customer_id: str, journeys: Sequence[str]) -> None:
+    """Raise unless ``journeys`` are in id order, each once (``DuplicateError`` if not once)."""
+    for a, b in pairwise(journeys):
+        if a == b:
+            raise DuplicateError("enrollment", (customer_id, a))
+        if a > b:
+            raise ValidationError("shape", journeys, "journeys must be in id order")
 
 
 def _log(
@@ -516,122 +542,6 @@ def _reinsert(columns: tuple[Any, ...], index: int, row: list[Any]) -> Callable[
             column.insert(index, value)
 
     return undo
-
-
-class MemoryActionRepository:
-    """:class:`~omnicrm.timing.ports.ActionRepository` with a per-customer send index."""
-
-    def __init__(self, tables: TimingTables, journal: Journal) -> None:
-        self._t = tables
-        self._journal = journal
-
-    def add(self, action: DueAction) -> bool:
-        """Store the action; ``False`` if its id exists."""
-        t = self._t
-        if action.action_id in t.actions:
-            return False
-        t.actions.put(self._journal, action.action_id, action)
-        if action.status == ActionStatus.DUE and action.channel is not None:
-            earlier = t.sends.get(action.customer_id) or ()
-            t.sends.put(
-                self._journal, action.customer_id, (*earlier, (action.due_at, action.channel))
-            )
-        return True
-
-    def get(self, action_id: str) -> DueAction | None:
-        """Return the action or ``None``."""
-        return self._t.actions.get(check_id("action_id", action_id))
-
-    def sends(self, customer_id: str, since: datetime) -> Sequence[tuple[datetime, str]]:
-        """Return the customer's due sends after ``since``."""
-        return tuple(s for s in self._t.sends.get(customer_id) or () if s[0] > since)
-
-    def all(self) -> Sequence[DueAction]:
-        """Return every action by ``(due_at, action_id)``."""
-        return tuple(sorted(self._t.actions.values(), key=lambda a: (a.due_at, a.action_id)))
-
-    def for_customer(self, customer_id: str) -> Sequence[DueAction]:
-        """Return the customer's actions by ``(due_at, action_id)`` (a scan of the table)."""
-        found = (a for a in self._t.actions.values() if a.customer_id == customer_id)
-        return tuple(sorted(found, key=lambda a: (a.due_at, a.action_id)))
-
-    def remove(self, action_id: str) -> bool:
-        """Delete the action and its send; ``False`` if unknown."""
-        t = self._t
-        action = t.actions.get(action_id)
-        if action is None:
-            return False
-        t.actions.delete(self._journal, action_id)
-        if action.status == ActionStatus.DUE and action.channel is not None:
-            sends = list(t.sends.get(action.customer_id) or ())
-            sends.remove((action.due_at, action.channel))
-            if sends:
-                t.sends.put(self._journal, action.customer_id, tuple(sends))
-            else:
-                t.sends.delete(self._journal, action.customer_id)
-        return True
-
-
-class MemoryOutcomeRepository:
-    """:class:`~omnicrm.timing.ports.OutcomeRepository` over a journaled dict."""
-
-    def __init__(self, tables: TimingTables, journal: Journal) -> None:
-        self._t = tables
-        self._journal = journal
-
-    def add(self, outcome: Outcome) -> bool:
-        """Store the outcome; ``False`` if that kind was already reported."""
-        key = (outcome.action_id, outcome.kind)
-        if key in self._t.outcomes:
-            return False
-        self._t.outcomes.put(self._journal, key, outcome)
-        return True
-
-    def all(self) -> Sequence[Outcome]:
-        """Return every outcome in order."""
-        return tuple(sorted(self._t.outcomes.values(), key=lambda o: (o.at, o.action_id, o.kind)))
-
-    def remove(self, action_id: str) -> int:
-        """Delete every outcome of ``action_id``; return how many."""
-        removed = 0
-        for kind in OutcomeKind.ALL:
-            if (action_id, kind) in self._t.outcomes:
-                self._t.outcomes.delete(self._journal, (action_id, kind))
-                removed += 1
-        return removed
-
-
-class MemoryMergeRepository:
-    """:class:`~omnicrm.timing.ports.MergeRepository` over a journaled dict."""
-
-    def __init__(self, tables: TimingTables, journal: Journal) -> None:
-        self._t = tables
-        self._journal = journal
-
-    def add(self, survivor: str, absorbed: str, data: str) -> bool:
-        """Store the record; ``False`` if the pair has one."""
-        if (survivor, absorbed) in self._t.merges:
-            return False
-        self._t.merges.put(self._journal, (survivor, absorbed), data)
-        return True
-
-    def get(self, survivor: str, absorbed: str) -> str | None:
-        """Return the record of the pair, or ``None``."""
-        return self._t.merges.get((survivor, absorbed))
-
-    def remove(self, survivor: str, absorbed: str) -> bool:
-        """Delete the record of the pair; ``False`` if none."""
-        if (survivor, absorbed) not in self._t.merges:
-            return False
-        self._t.merges.delete(self._journal, (survivor, absorbed))
-        return True
-
-    def remove_customer(self, customer_id: str) -> int:
-        """Delete every record naming ``customer_id``; return how many."""
-        keys = [k for k, _ in self._t.merges.items() if customer_id in k]
-        for key in keys:
-            self._t.merges.delete(self._journal, key)
-        return len(keys)
 
 
 class TimingRepositories:
