@@ -8,7 +8,7 @@ from typing import Any
 
 from omnicrm.clock import from_micros, to_micros
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision
-from omnicrm.identity.records import CustomerRecord, SourceRef
+from omnicrm.identity.records import CustomerRecord, SourceRef, stored_record
 
 __all__ = [
     "audit_from_json",
@@ -62,20 +62,25 @@ def record_to_json(record: CustomerRecord) -> str:
     return json.dumps(record_to_dict(record), ensure_ascii=False, sort_keys=True)
 
 
-def record_from_json(text: str | dict[str, Any]) -> CustomerRecord:
-    """The record written by :func:`record_to_json` (or its dict)."""
+def record_from_json(text: str | dict[str, Any], *, stored: bool = False) -> CustomerRecord:
+    """The record written by :func:`record_to_json` (or its dict).
+
+    ``stored=True`` is for a store reading back a row it wrote: the record is built
+    without running its validators again (:func:`~omnicrm.identity.records.stored_record`).
+    """
     data = dict(json.loads(text)) if isinstance(text, str) else dict(text)
     source = SourceRef.parse(data.pop("source"))
     birth = data.pop("birth_date", None)
     if isinstance(birth, dict):
-        birth = date.fromisoformat(birth["date"])
+        data["birth_date"] = date.fromisoformat(birth["date"])
+    elif birth is not None:
+        data["birth_date"] = birth
     observed = data.pop("observed_us", None)
-    return CustomerRecord(
-        source=source,
-        birth_date=birth,
-        observed_at=None if observed is None else from_micros(observed),
-        **data,
-    )
+    if observed is not None:
+        data["observed_at"] = from_micros(observed)
+    if stored:
+        return stored_record(source, data)
+    return CustomerRecord(source=source, **data)
 
 
 def profile_to_dict(profile: IdentityProfile) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 import attrs
@@ -12,7 +13,7 @@ from omnicrm.errors import InvalidTypeError
 from omnicrm.frozenmap import FrozenMap, to_frozen_map
 from omnicrm.validation import check_aware, check_id, check_optional_text
 
-__all__ = ["MAX_FIELD_LENGTH", "CustomerRecord", "SourceRef"]
+__all__ = ["MAX_FIELD_LENGTH", "CustomerRecord", "SourceRef", "stored_record"]
 
 MAX_FIELD_LENGTH = 1_000
 """The longest text a record field may hold; longer values are refused precisely."""
@@ -24,7 +25,13 @@ def _check_channel(_instance: Any, attribute: Any, value: Any) -> None:
 
 
 def _to_channel(value: Any) -> Any:
-    return Channel(value) if isinstance(value, str) else value
+    return _channel(value) if isinstance(value, str) else value
+
+
+@lru_cache(maxsize=256)
+def _channel(name: str) -> Channel:
+    """A channel by name, built (and checked) once per name: channels are few."""
+    return Channel(name)
 
 
 @attrs.frozen(order=False)
@@ -66,7 +73,7 @@ class SourceRef:
         channel, sep, ident = str(text).partition(":")
         if not sep:
             raise InvalidTypeError("source", text, "must be written 'channel:id'")
-        return cls(Channel(channel), ident)
+        return cls(_channel(channel), ident)
 
 
 def _check_source(_instance: Any, attribute: Any, value: Any) -> None:
@@ -172,3 +179,37 @@ class CustomerRecord:
             if isinstance(exc, InvalidTypeError):
                 raise
             raise InvalidTypeError("record", sorted(data), f"has unknown fields: {exc}") from exc
+
+
+_TEXT_DEFAULTS: dict[str, Any] = {
+    a.name: a.default
+    for a in attrs.fields(CustomerRecord)
+    if a.name not in ("source", "attributes")
+}
+
+
+def stored_record(source: SourceRef, fields: dict[str, Any]) -> CustomerRecord:
+    """A record read back from a row a store wrote itself, built without re-checking it.
+
+    Only for a store's read path: every stored record passed :class:`CustomerRecord`'s
+    validators when it was built, and a store writes nothing else, so checking each
+    candidate row again on every placement (a dozen text checks per row, a dozen rows
+    per placement) would only repeat them. ``fields`` holds the fields that are set
+    (plain values of the right types: texts, a ``date`` or text birth date, an aware
+    ``observed_at``, an attributes mapping); an unknown name raises ``TypeError``.
+    Anything from outside the store goes through ``CustomerRecord(...)``.
+    """
+    unknown = fields.keys() - _TEXT_DEFAULTS.keys() - {"attributes"}
+    if unknown:
+        raise TypeError(f"unknown record fields: {sorted(unknown)}")
+    record: CustomerRecord = object.__new__(CustomerRecord)
+    put = object.__setattr__
+    put(record, "source", source)
+    for name, default in _TEXT_DEFAULTS.items():
+        put(record, name, fields.get(name, default))
+    attributes = fields.get("attributes")
+    put(record, "attributes", FrozenMap(attributes) if attributes else _NO_ATTRIBUTES)
+    return record
+
+
+_NO_ATTRIBUTES = FrozenMap()

@@ -226,7 +226,7 @@ def _decoded(source: str, customer_id: str, data: str | None) -> StoredRecord:
     return StoredRecord(
         source=_source(source),
         customer_id=customer_id,
-        record=None if data is None else record_from_json(data),
+        record=None if data is None else record_from_json(data, stored=True),
     )
 
 
