@@ -34,7 +34,7 @@ from omnicrm.identity.model import (
 from omnicrm.identity.outcomes import Placement
 from omnicrm.identity.prepared import PreparedRecord, prepare
 from omnicrm.identity.readings import Readings, learn_readings
-from omnicrm.identity.records import CustomerRecord, SourceRef
+from omnicrm.identity.records import CustomerRecord, SourceRef, stored_source
 from omnicrm.identity.scoring import decide, quick_decision
 from omnicrm.ids import IdGenerator
 
@@ -190,7 +190,7 @@ class PlacementSteps:
         rare = [ts for ts in texts.values() if len(ts) < self._limit]
         if not rare and len(texts) == len(keys):  # every key is a common one
             rare = list(texts.values())
-        return {SourceRef.parse(text) for ts in rare for text in ts}
+        return {stored_source(text) for text in {text for ts in rare for text in ts}}
 
     def _join(
         self,

@@ -8,7 +8,7 @@ from typing import Any
 
 from omnicrm.clock import from_micros, to_micros
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision
-from omnicrm.identity.records import CustomerRecord, SourceRef, stored_record
+from omnicrm.identity.records import CustomerRecord, SourceRef, stored_record, stored_source
 
 __all__ = [
     "audit_from_json",
@@ -69,7 +69,7 @@ def record_from_json(text: str | dict[str, Any], *, stored: bool = False) -> Cus
     without running its validators again (:func:`~omnicrm.identity.records.stored_record`).
     """
     data = dict(json.loads(text)) if isinstance(text, str) else dict(text)
-    source = SourceRef.parse(data.pop("source"))
+    source = (stored_source if stored else SourceRef.parse)(data.pop("source"))
     birth = data.pop("birth_date", None)
     if isinstance(birth, dict):
         data["birth_date"] = date.fromisoformat(birth["date"])

@@ -13,7 +13,7 @@ from omnicrm.errors import InvalidTypeError
 from omnicrm.frozenmap import FrozenMap, to_frozen_map
 from omnicrm.validation import check_aware, check_id, check_optional_text
 
-__all__ = ["MAX_FIELD_LENGTH", "CustomerRecord", "SourceRef", "stored_record"]
+__all__ = ["MAX_FIELD_LENGTH", "CustomerRecord", "SourceRef", "stored_record", "stored_source"]
 
 MAX_FIELD_LENGTH = 1_000
 """The longest text a record field may hold; longer values are refused precisely."""
@@ -74,6 +74,18 @@ class SourceRef:
         if not sep:
             raise InvalidTypeError("source", text, "must be written 'channel:id'")
         return cls(_channel(channel), ident)
+
+
+@lru_cache(maxsize=1 << 16)
+def stored_source(text: str) -> SourceRef:
+    """:meth:`SourceRef.parse` for a source read back from a store, kept for reuse.
+
+    A placement reads dozens of sources from the match-key index and the record rows,
+    the same ones again within one placement (a record shares several keys with a
+    candidate) and, on a small store, across placements: each text is parsed once
+    while it stays among the most recent ``65,536``.
+    """
+    return SourceRef.parse(text)
 
 
 def _check_source(_instance: Any, attribute: Any, value: Any) -> None:
