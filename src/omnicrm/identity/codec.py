@@ -100,7 +100,7 @@ def profile_from_dict(data: dict[str, Any]) -> IdentityProfile:
     """The profile written by :func:`profile_to_dict`."""
     return IdentityProfile(
         customer_id=data["customer_id"],
-        members=frozenset(SourceRef.parse(m) for m in data["members"]),
+        members=frozenset(stored_source(m) for m in data["members"]),
         created_at=from_micros(data["created_us"]),
         updated_at=from_micros(data["updated_us"]),
         version=data["version"],
@@ -128,8 +128,8 @@ def decision_from_json(text: str) -> PairDecision:
     """The decision written by :func:`decision_to_json`."""
     data = json.loads(text)
     return PairDecision(
-        a=SourceRef.parse(data["a"]),
-        b=SourceRef.parse(data["b"]),
+        a=stored_source(data["a"]),
+        b=stored_source(data["b"]),
         verdict=data["verdict"],
         score=float(data["score"]),
         levels=tuple((f, lvl, float(w)) for f, lvl, w in data["levels"]),
