@@ -145,7 +145,7 @@ class PlacementSteps:
                 new_filled = readings.fill(new)
             else:
                 new_filled = new
-            verdict = verdicts.get(frozenset((record.source, ref)))
+            verdict = verdicts.get(frozenset((record.source, ref))) if verdicts else None
             if verdict == Verdict.DIFFERENT:
                 continue
             decision, score, _ = quick_decision(new_filled, candidate, self._config)

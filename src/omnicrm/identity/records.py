@@ -34,11 +34,12 @@ def _channel(name: str) -> Channel:
     return Channel(name)
 
 
-@attrs.frozen(order=False)
+@attrs.frozen(order=False, cache_hash=True)
 class SourceRef:
     """Where a record comes from: a channel and that channel's own id for the person.
 
-    Sources order by channel name, then id.
+    Sources order by channel name, then id. A source's hash is computed once: sources
+    key the sets and dicts of every placement.
 
     Attributes:
         channel: the channel (``Channel.STORE``, ``Channel.EC``, ...); a name is accepted.
