@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from omnicrm.errors import OmniCRMError
 from omnicrm.identity.codec import record_from_json, record_to_json
-from omnicrm.identity.records import CustomerRecord, SourceRef, stored_record
+from omnicrm.identity.records import CustomerRecord, SourceRef, stored_record, stored_source
 from omnicrm.testing import strategies_identity  # noqa: F401  (registers the strategies)
 
 
@@ -49,3 +50,22 @@ def test_a_stored_record_sets_every_field_and_refuses_unknown_ones() -> None:
 
 def test_source_refs_share_one_channel_per_name() -> None:
     assert SourceRef.parse("ec:1").channel is SourceRef.parse("ec:2").channel
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.from_type(SourceRef))
+def test_a_stored_source_equals_the_parsed_one(source: SourceRef) -> None:
+    stored_source.cache_clear()
+    read = stored_source(str(source))
+    assert read == SourceRef.parse(str(source)) == source
+    assert hash(read) == hash(source)
+    assert str(read) == str(source)
+    assert not read < source
+    assert not source < read
+
+
+def test_a_stored_source_still_refuses_text_that_is_no_source() -> None:
+    with pytest.raises(OmniCRMError):
+        stored_source("no-colon")
+    with pytest.raises(OmniCRMError):
+        stored_source("Bad Channel:1")
