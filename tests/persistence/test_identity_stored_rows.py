@@ -1,5 +1,6 @@
 """Rows read back by a store: records built without re-validation equal validated ones."""
 
+import json
 from datetime import UTC, date, datetime
 
 import attrs
@@ -8,8 +9,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from omnicrm.errors import OmniCRMError
-from omnicrm.identity.codec import record_from_json, record_to_json
-from omnicrm.identity.records import CustomerRecord, SourceRef, stored_record, stored_source
+from omnicrm.identity.codec import (
+    profile_from_dict,
+    profile_to_dict,
+    record_from_json,
+    record_to_json,
+)
+from omnicrm.identity.model import IdentityProfile, StoredRecord
+from omnicrm.identity.records import (
+    CustomerRecord,
+    SourceRef,
+    stored_record,
+    stored_source,
+    stored_value,
+)
 from omnicrm.testing import strategies_identity  # noqa: F401  (registers the strategies)
 
 
@@ -69,3 +82,38 @@ def test_a_stored_source_still_refuses_text_that_is_no_source() -> None:
         stored_source("no-colon")
     with pytest.raises(OmniCRMError):
         stored_source("Bad Channel:1")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.frozensets(st.from_type(SourceRef), max_size=5), st.integers(0, 9), st.booleans())
+def test_a_stored_profile_reads_back_equal_to_the_validated_one(
+    members: frozenset[SourceRef], version: int, erased: bool
+) -> None:
+    at = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+    profile = IdentityProfile(
+        customer_id="ec:1",
+        members=members,
+        created_at=at,
+        updated_at=at,
+        version=version,
+        erased=erased,
+        merged_into="store:2" if erased else None,
+    )
+    data = json.loads(json.dumps(profile_to_dict(profile)))
+    fast = profile_from_dict(data, stored=True)
+    assert fast == profile_from_dict(data) == profile
+    assert hash(fast) == hash(profile)
+
+
+def test_a_stored_value_is_built_checked_when_its_slots_hold_more_than_its_fields() -> None:
+    @attrs.frozen(cache_hash=True)
+    class Cached:
+        name: str
+
+    value = stored_value(Cached, {"name": "x"})
+    assert value == Cached("x")
+    assert hash(value) == hash(Cached("x"))
+    row = stored_value(
+        StoredRecord, {"source": SourceRef("ec", "1"), "customer_id": "ec:1", "record": None}
+    )
+    assert row == StoredRecord(source=SourceRef("ec", "1"), customer_id="ec:1")

@@ -8,7 +8,13 @@ from typing import Any
 
 from omnicrm.clock import from_micros, to_micros
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision
-from omnicrm.identity.records import CustomerRecord, SourceRef, stored_record, stored_source
+from omnicrm.identity.records import (
+    CustomerRecord,
+    SourceRef,
+    stored_record,
+    stored_source,
+    stored_value,
+)
 
 __all__ = [
     "audit_from_json",
@@ -96,17 +102,22 @@ def profile_to_dict(profile: IdentityProfile) -> dict[str, Any]:
     }
 
 
-def profile_from_dict(data: dict[str, Any]) -> IdentityProfile:
-    """The profile written by :func:`profile_to_dict`."""
-    return IdentityProfile(
-        customer_id=data["customer_id"],
-        members=frozenset(stored_source(m) for m in data["members"]),
-        created_at=from_micros(data["created_us"]),
-        updated_at=from_micros(data["updated_us"]),
-        version=data["version"],
-        erased=data["erased"],
-        merged_into=data["merged_into"],
-    )
+def profile_from_dict(data: dict[str, Any], *, stored: bool = False) -> IdentityProfile:
+    """The profile written by :func:`profile_to_dict`.
+
+    ``stored=True`` is for a store reading back a row it wrote: built without running
+    the profile's validators again (:func:`~omnicrm.identity.records.stored_value`).
+    """
+    values = {
+        "customer_id": data["customer_id"],
+        "members": frozenset(stored_source(m) for m in data["members"]),
+        "created_at": from_micros(data["created_us"]),
+        "updated_at": from_micros(data["updated_us"]),
+        "version": data["version"],
+        "erased": data["erased"],
+        "merged_into": data["merged_into"],
+    }
+    return stored_value(IdentityProfile, values) if stored else IdentityProfile(**values)
 
 
 def decision_to_json(decision: PairDecision) -> str:

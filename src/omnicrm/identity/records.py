@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -13,7 +13,16 @@ from omnicrm.errors import InvalidTypeError
 from omnicrm.frozenmap import FrozenMap, to_frozen_map
 from omnicrm.validation import check_aware, check_id, check_optional_text
 
-__all__ = ["MAX_FIELD_LENGTH", "CustomerRecord", "SourceRef", "stored_record", "stored_source"]
+__all__ = [
+    "MAX_FIELD_LENGTH",
+    "CustomerRecord",
+    "SourceRef",
+    "stored_record",
+    "stored_source",
+    "stored_value",
+]
+
+T = TypeVar("T")
 
 MAX_FIELD_LENGTH = 1_000
 """The longest text a record field may hold; longer values are refused precisely."""
@@ -222,14 +231,37 @@ def stored_record(source: SourceRef, fields: dict[str, Any]) -> CustomerRecord:
     unknown = fields.keys() - _TEXT_DEFAULTS.keys() - {"attributes"}
     if unknown:
         raise TypeError(f"unknown record fields: {sorted(unknown)}")
-    record: CustomerRecord = object.__new__(CustomerRecord)
-    put = object.__setattr__
-    put(record, "source", source)
-    for name, default in _TEXT_DEFAULTS.items():
-        put(record, name, fields.get(name, default))
+    values = {**_TEXT_DEFAULTS, **fields, "source": source}
     attributes = fields.get("attributes")
-    put(record, "attributes", FrozenMap(attributes) if attributes else _NO_ATTRIBUTES)
-    return record
+    values["attributes"] = FrozenMap(attributes) if attributes else _NO_ATTRIBUTES
+    return stored_value(CustomerRecord, values)
+
+
+_PLAIN_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _plain_fields(cls: type) -> tuple[str, ...] | None:
+    """The attrs field names of ``cls`` if its slots hold those fields and nothing else."""
+    if cls not in _PLAIN_FIELDS:
+        names = tuple(a.name for a in attrs.fields(cls))
+        slots = set(getattr(cls, "__slots__", ())) - {"__weakref__"}
+        _PLAIN_FIELDS[cls] = names if slots == set(names) else None
+    return _PLAIN_FIELDS[cls]
+
+
+def stored_value(cls: type[T], values: dict[str, Any]) -> T:
+    """An attrs value a store wrote, read back without running its validators again.
+
+    ``values`` must give every field, already of the stored types. For a class with
+    more than its fields in its slots (a cached hash), it is built the checked way.
+    """
+    names = _plain_fields(cls)
+    if names is None:
+        return cls(**values)
+    value: T = object.__new__(cls)
+    for name in names:
+        object.__setattr__(value, name, values[name])
+    return value
 
 
 _NO_ATTRIBUTES = FrozenMap()

@@ -21,7 +21,7 @@ from omnicrm.identity.codec import (
     record_to_json,
 )
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision, StoredRecord, Verdict
-from omnicrm.identity.records import SourceRef, stored_source
+from omnicrm.identity.records import SourceRef, stored_source, stored_value
 from omnicrm.persistence._sql import INTEGRITY_ERRORS, SQLConnection, translate_errors
 from omnicrm.validation import check_id
 
@@ -128,7 +128,7 @@ class _Repo:
 
 
 def _profile(data: object) -> IdentityProfile:
-    return profile_from_dict(json.loads(str(data)))
+    return profile_from_dict(json.loads(str(data)), stored=True)
 
 
 class SQLiteProfileRepository(_Repo):
@@ -204,11 +204,12 @@ class SQLiteProfileRepository(_Repo):
 @lru_cache(maxsize=1 << 16)
 def _decoded(source: str, customer_id: str, data: str | None) -> StoredRecord:
     """A row read back; the same row text gives the same (immutable) value, decoded once."""
-    return StoredRecord(
-        source=stored_source(source),
-        customer_id=customer_id,
-        record=None if data is None else record_from_json(data, stored=True),
-    )
+    values = {
+        "source": stored_source(source),
+        "customer_id": customer_id,
+        "record": None if data is None else record_from_json(data, stored=True),
+    }
+    return stored_value(StoredRecord, values)
 
 
 def _stored(source: object, customer_id: object, data: object) -> StoredRecord:
