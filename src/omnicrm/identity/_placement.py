@@ -34,7 +34,7 @@ from omnicrm.identity.model import (
 from omnicrm.identity.outcomes import Placement
 from omnicrm.identity.prepared import PreparedRecord, prepare
 from omnicrm.identity.readings import Readings, learn_readings
-from omnicrm.identity.records import CustomerRecord, SourceRef
+from omnicrm.identity.records import CustomerRecord, SourceRef, stored_source
 from omnicrm.identity.scoring import decide, quick_decision
 from omnicrm.ids import IdGenerator
 
@@ -91,9 +91,24 @@ class PlacementSteps:
             day_first=c.day_first,
         )
 
-    def _members(self, uow: IdentityUnitOfWork, profile: IdentityProfile) -> list[PreparedRecord]:
-        rows = uow.identity_records.get_many(sorted(profile.members))
-        return [self._prepare(r.record) for r in rows.values() if r.record is not None]
+    def _members(
+        self,
+        uow: IdentityUnitOfWork,
+        profile: IdentityProfile,
+        known: Mapping[SourceRef, StoredRecord] | None = None,
+    ) -> list[PreparedRecord]:
+        """The person's records, prepared, in source order.
+
+        ``known`` holds rows this unit of work already read (a placement's candidates,
+        often the very members of the person it joins): only the others are read.
+        """
+        members = sorted(profile.members)
+        rows = dict(known or {})
+        missing = [m for m in members if m not in rows]
+        if missing:
+            rows.update(uow.identity_records.get_many(missing))
+        found = (rows.get(m) for m in members)
+        return [self._prepare(r.record) for r in found if r is not None and r.record is not None]
 
     def _place(self, uow: IdentityUnitOfWork, record: CustomerRecord) -> Placement:
         now = self._clock.now()
@@ -124,13 +139,13 @@ class PlacementSteps:
                 readings = person_readings.get(row.customer_id)
                 if readings is None:
                     profile = uow.identity_profiles.get(row.customer_id)
-                    readings = learn_readings([new, *self._members(uow, profile)])
+                    readings = learn_readings([new, *self._members(uow, profile, stored)])
                     person_readings[row.customer_id] = readings
                 candidate = readings.fill(candidate)
                 new_filled = readings.fill(new)
             else:
                 new_filled = new
-            verdict = verdicts.get(frozenset((record.source, ref)))
+            verdict = verdicts.get(frozenset((record.source, ref))) if verdicts else None
             if verdict == Verdict.DIFFERENT:
                 continue
             decision, score, _ = quick_decision(new_filled, candidate, self._config)
@@ -143,7 +158,7 @@ class PlacementSteps:
             decide(new, self._prepare(stored[ref].record), self._config)  # type: ignore[arg-type]
             for _, ref in sorted(review_refs)[: self._review_limit]
         ]
-        target, merged, joined = self._join(uow, record.source, new, links, now)
+        target, merged, joined = self._join(uow, record.source, new, links, stored, now)
         if target is None:
             target = str(record.source)
             uow.identity_profiles.add(
@@ -190,7 +205,7 @@ class PlacementSteps:
         rare = [ts for ts in texts.values() if len(ts) < self._limit]
         if not rare and len(texts) == len(keys):  # every key is a common one
             rare = list(texts.values())
-        return {SourceRef.parse(text) for ts in rare for text in ts}
+        return {stored_source(text) for text in {text for ts in rare for text in ts}}
 
     def _join(
         self,
@@ -198,6 +213,7 @@ class PlacementSteps:
         source: SourceRef,
         new: PreparedRecord,
         links: dict[str, list[Explanation]],
+        stored: Mapping[SourceRef, StoredRecord],
         now: datetime,
     ) -> tuple[str | None, list[str], bool]:
         """Join the linked people that can be one person with the record; merge them."""
@@ -223,7 +239,7 @@ class PlacementSteps:
         group_refs = frozenset({source})
         accepted: list[IdentityProfile] = []
         for profile in order:
-            members = self._members(uow, profile)
+            members = self._members(uow, profile, stored)
             decided = uow.identity_decisions.involving(sorted(profile.members | group_refs))
             if person_guard(group_records, members) or different_between(
                 decided, group_refs, profile.members

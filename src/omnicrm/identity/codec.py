@@ -8,7 +8,13 @@ from typing import Any
 
 from omnicrm.clock import from_micros, to_micros
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision
-from omnicrm.identity.records import CustomerRecord, SourceRef
+from omnicrm.identity.records import (
+    CustomerRecord,
+    SourceRef,
+    stored_record,
+    stored_source,
+    stored_value,
+)
 
 __all__ = [
     "audit_from_json",
@@ -62,20 +68,25 @@ def record_to_json(record: CustomerRecord) -> str:
     return json.dumps(record_to_dict(record), ensure_ascii=False, sort_keys=True)
 
 
-def record_from_json(text: str | dict[str, Any]) -> CustomerRecord:
-    """The record written by :func:`record_to_json` (or its dict)."""
+def record_from_json(text: str | dict[str, Any], *, stored: bool = False) -> CustomerRecord:
+    """The record written by :func:`record_to_json` (or its dict).
+
+    ``stored=True`` is for a store reading back a row it wrote: the record is built
+    without running its validators again (:func:`~omnicrm.identity.records.stored_record`).
+    """
     data = dict(json.loads(text)) if isinstance(text, str) else dict(text)
-    source = SourceRef.parse(data.pop("source"))
+    source = (stored_source if stored else SourceRef.parse)(data.pop("source"))
     birth = data.pop("birth_date", None)
     if isinstance(birth, dict):
-        birth = date.fromisoformat(birth["date"])
+        data["birth_date"] = date.fromisoformat(birth["date"])
+    elif birth is not None:
+        data["birth_date"] = birth
     observed = data.pop("observed_us", None)
-    return CustomerRecord(
-        source=source,
-        birth_date=birth,
-        observed_at=None if observed is None else from_micros(observed),
-        **data,
-    )
+    if observed is not None:
+        data["observed_at"] = from_micros(observed)
+    if stored:
+        return stored_record(source, data)
+    return CustomerRecord(source=source, **data)
 
 
 def profile_to_dict(profile: IdentityProfile) -> dict[str, Any]:
@@ -91,17 +102,22 @@ def profile_to_dict(profile: IdentityProfile) -> dict[str, Any]:
     }
 
 
-def profile_from_dict(data: dict[str, Any]) -> IdentityProfile:
-    """The profile written by :func:`profile_to_dict`."""
-    return IdentityProfile(
-        customer_id=data["customer_id"],
-        members=frozenset(SourceRef.parse(m) for m in data["members"]),
-        created_at=from_micros(data["created_us"]),
-        updated_at=from_micros(data["updated_us"]),
-        version=data["version"],
-        erased=data["erased"],
-        merged_into=data["merged_into"],
-    )
+def profile_from_dict(data: dict[str, Any], *, stored: bool = False) -> IdentityProfile:
+    """The profile written by :func:`profile_to_dict`.
+
+    ``stored=True`` is for a store reading back a row it wrote: built without running
+    the profile's validators again (:func:`~omnicrm.identity.records.stored_value`).
+    """
+    values = {
+        "customer_id": data["customer_id"],
+        "members": frozenset(stored_source(m) for m in data["members"]),
+        "created_at": from_micros(data["created_us"]),
+        "updated_at": from_micros(data["updated_us"]),
+        "version": data["version"],
+        "erased": data["erased"],
+        "merged_into": data["merged_into"],
+    }
+    return stored_value(IdentityProfile, values) if stored else IdentityProfile(**values)
 
 
 def decision_to_json(decision: PairDecision) -> str:
@@ -123,8 +139,8 @@ def decision_from_json(text: str) -> PairDecision:
     """The decision written by :func:`decision_to_json`."""
     data = json.loads(text)
     return PairDecision(
-        a=SourceRef.parse(data["a"]),
-        b=SourceRef.parse(data["b"]),
+        a=stored_source(data["a"]),
+        b=stored_source(data["b"]),
         verdict=data["verdict"],
         score=float(data["score"]),
         levels=tuple((f, lvl, float(w)) for f, lvl, w in data["levels"]),

@@ -91,7 +91,13 @@ def _read(
 
 
 def _text(field: str, value: str | None, reader: Callable[[str], str], bad: list[str]) -> str:
-    found = _read(field, value, reader, bad)
+    if value is None:  # most fields of most records: no call into the reader at all
+        return ""
+    try:
+        found = reader(value)
+    except OmniCRMError:
+        bad.append(field)
+        return ""
     return found if isinstance(found, str) else ""
 
 

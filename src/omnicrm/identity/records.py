@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 
 import attrs
 
@@ -12,7 +13,16 @@ from omnicrm.errors import InvalidTypeError
 from omnicrm.frozenmap import FrozenMap, to_frozen_map
 from omnicrm.validation import check_aware, check_id, check_optional_text
 
-__all__ = ["MAX_FIELD_LENGTH", "CustomerRecord", "SourceRef"]
+__all__ = [
+    "MAX_FIELD_LENGTH",
+    "CustomerRecord",
+    "SourceRef",
+    "stored_record",
+    "stored_source",
+    "stored_value",
+]
+
+T = TypeVar("T")
 
 MAX_FIELD_LENGTH = 1_000
 """The longest text a record field may hold; longer values are refused precisely."""
@@ -24,7 +34,13 @@ def _check_channel(_instance: Any, attribute: Any, value: Any) -> None:
 
 
 def _to_channel(value: Any) -> Any:
-    return Channel(value) if isinstance(value, str) else value
+    return _channel(value) if isinstance(value, str) else value
+
+
+@lru_cache(maxsize=256)
+def _channel(name: str) -> Channel:
+    """A channel by name, built (and checked) once per name: channels are few."""
+    return Channel(name)
 
 
 @attrs.frozen(order=False)
@@ -66,7 +82,27 @@ class SourceRef:
         channel, sep, ident = str(text).partition(":")
         if not sep:
             raise InvalidTypeError("source", text, "must be written 'channel:id'")
-        return cls(Channel(channel), ident)
+        return cls(_channel(channel), ident)
+
+
+@lru_cache(maxsize=1 << 16)
+def stored_source(text: str) -> SourceRef:
+    """:meth:`SourceRef.parse` for a source read back from a store, kept for reuse.
+
+    A placement reads dozens of sources from the match-key index and the record rows,
+    the same ones again within one placement (a record shares several keys with a
+    candidate) and, on a small store, across placements: each text is parsed once
+    while it stays among the most recent ``65,536``. Like :func:`stored_record`, it
+    trusts the id (checked when the source was built, before it was stored); the
+    channel name is checked (once per name) and a text without ``":"`` is refused.
+    """
+    channel, sep, ident = text.partition(":")
+    if not sep or not ident:
+        return SourceRef.parse(text)  # raises the precise error
+    source: SourceRef = object.__new__(SourceRef)
+    object.__setattr__(source, "channel", _channel(channel))
+    object.__setattr__(source, "id", ident)
+    return source
 
 
 def _check_source(_instance: Any, attribute: Any, value: Any) -> None:
@@ -172,3 +208,60 @@ class CustomerRecord:
             if isinstance(exc, InvalidTypeError):
                 raise
             raise InvalidTypeError("record", sorted(data), f"has unknown fields: {exc}") from exc
+
+
+_TEXT_DEFAULTS: dict[str, Any] = {
+    a.name: a.default
+    for a in attrs.fields(CustomerRecord)
+    if a.name not in ("source", "attributes")
+}
+
+
+def stored_record(source: SourceRef, fields: dict[str, Any]) -> CustomerRecord:
+    """A record read back from a row a store wrote itself, built without re-checking it.
+
+    Only for a store's read path: every stored record passed :class:`CustomerRecord`'s
+    validators when it was built, and a store writes nothing else, so checking each
+    candidate row again on every placement (a dozen text checks per row, a dozen rows
+    per placement) would only repeat them. ``fields`` holds the fields that are set
+    (plain values of the right types: texts, a ``date`` or text birth date, an aware
+    ``observed_at``, an attributes mapping); an unknown name raises ``TypeError``.
+    Anything from outside the store goes through ``CustomerRecord(...)``.
+    """
+    unknown = fields.keys() - _TEXT_DEFAULTS.keys() - {"attributes"}
+    if unknown:
+        raise TypeError(f"unknown record fields: {sorted(unknown)}")
+    values = {**_TEXT_DEFAULTS, **fields, "source": source}
+    attributes = fields.get("attributes")
+    values["attributes"] = FrozenMap(attributes) if attributes else _NO_ATTRIBUTES
+    return stored_value(CustomerRecord, values)
+
+
+_PLAIN_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _plain_fields(cls: type) -> tuple[str, ...] | None:
+    """The attrs field names of ``cls`` if its slots hold those fields and nothing else."""
+    if cls not in _PLAIN_FIELDS:
+        names = tuple(a.name for a in attrs.fields(cls))
+        slots = set(getattr(cls, "__slots__", ())) - {"__weakref__"}
+        _PLAIN_FIELDS[cls] = names if slots == set(names) else None
+    return _PLAIN_FIELDS[cls]
+
+
+def stored_value(cls: type[T], values: dict[str, Any]) -> T:
+    """An attrs value a store wrote, read back without running its validators again.
+
+    ``values`` must give every field, already of the stored types. For a class with
+    more than its fields in its slots (a cached hash), it is built the checked way.
+    """
+    names = _plain_fields(cls)
+    if names is None:
+        return cls(**values)
+    value: T = object.__new__(cls)
+    for name in names:
+        object.__setattr__(value, name, values[name])
+    return value
+
+
+_NO_ATTRIBUTES = FrozenMap()

@@ -9,7 +9,6 @@ from typing import cast
 
 import attrs
 
-from omnicrm.channel import Channel
 from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError, StateError
 from omnicrm.identity.codec import (
     audit_from_json,
@@ -22,7 +21,7 @@ from omnicrm.identity.codec import (
     record_to_json,
 )
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision, StoredRecord, Verdict
-from omnicrm.identity.records import SourceRef
+from omnicrm.identity.records import SourceRef, stored_source, stored_value
 from omnicrm.persistence._sql import INTEGRITY_ERRORS, SQLConnection, translate_errors
 from omnicrm.validation import check_id
 
@@ -119,24 +118,6 @@ def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]
         yield items[start : start + size]
 
 
-@lru_cache(maxsize=64)
-def _channel(name: str) -> Channel:
-    return Channel(name)
-
-
-@lru_cache(maxsize=1 << 16)
-def _source(text: str) -> SourceRef:
-    """A source column read back: the channel (one of a few) is built once per name.
-
-    A common key's postings are dozens of sources per placement, most not seen lately,
-    so building the channel anew for each was most of the cost of reading them.
-    """
-    channel, sep, ident = text.partition(":")
-    if not sep:
-        return SourceRef.parse(text)  # raises the precise error
-    return SourceRef(_channel(channel), ident)
-
-
 class _Repo:
     def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
@@ -147,7 +128,7 @@ class _Repo:
 
 
 def _profile(data: object) -> IdentityProfile:
-    return profile_from_dict(json.loads(str(data)))
+    return profile_from_dict(json.loads(str(data)), stored=True)
 
 
 class SQLiteProfileRepository(_Repo):
@@ -223,11 +204,12 @@ class SQLiteProfileRepository(_Repo):
 @lru_cache(maxsize=1 << 16)
 def _decoded(source: str, customer_id: str, data: str | None) -> StoredRecord:
     """A row read back; the same row text gives the same (immutable) value, decoded once."""
-    return StoredRecord(
-        source=_source(source),
-        customer_id=customer_id,
-        record=None if data is None else record_from_json(data),
-    )
+    values = {
+        "source": stored_source(source),
+        "customer_id": customer_id,
+        "record": None if data is None else record_from_json(data, stored=True),
+    }
+    return stored_value(StoredRecord, values)
 
 
 def _stored(source: object, customer_id: object, data: object) -> StoredRecord:
@@ -302,7 +284,7 @@ class SQLiteMatchKeyRepository(_Repo):
         ``limit`` newest index entries (``identity_keys_postings``: key, seq, source).
         """
         return {
-            key: tuple(_source(s) for s in texts)
+            key: tuple(stored_source(s) for s in texts)
             for key, texts in self.posting_texts(keys, limit=limit).items()
         }
 
@@ -322,8 +304,8 @@ class SQLiteMatchKeyRepository(_Repo):
                 " UNION ALL ".join([arm] * len(chunk)),
                 [v for key in chunk for v in (key, limit)],
             )
-            for key, seq, source in rows:
-                found.setdefault(str(key), []).append((-cast("int", seq), str(source)))
+            for key, seq, source in cast("list[tuple[str, int, str]]", rows):
+                found.setdefault(key, []).append((-seq, source))
         return {key: tuple(text for _, text in sorted(refs)) for key, refs in found.items()}
 
     def keys_of(self, source: SourceRef) -> frozenset[str]:
