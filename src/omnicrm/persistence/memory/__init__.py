@@ -101,7 +101,10 @@ class MemoryUnitOfWork(BaseUnitOfWork):
     __slots__ = ("_journal", "_live", "_locked", "_store")
 
     def __init__(self, store: MemoryStore, *, read_only: bool = False) -> None:
-        super().__init__(read_only=read_only)
+        # the base's three fields set here: no super() call for every unit of work
+        self.read_only = read_only
+        self._phase = NEW
+        self._events = ()
         self._store = store  # its repositories serve every unit of work (see the store)
         self._journal = store._journal
         self._locked = False
