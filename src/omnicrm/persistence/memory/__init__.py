@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from operator import attrgetter
-from threading import get_ident
 from typing import Any, NoReturn
 
 from omnicrm.errors import StateError
@@ -34,8 +33,11 @@ class MemoryStore:
     capabilities: frozenset[str] = frozenset({Capability.THREADS})
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._owner: int | None = None
+        # re-entrant, so that a second unit of work on the holding thread gets the lock
+        # at once and finds ``_busy`` set (refused), where another thread waits its turn:
+        # no thread id to fetch and compare per unit of work
+        self._lock = threading.RLock()
+        self._busy = False
         self._customers = CustomerTables()
         self._idempotency: Table[tuple[str, str], IdempotencyRecord] = Table()
         self._timing = _timing.TimingTables()
@@ -188,12 +190,12 @@ class MemoryUnitOfWork(BaseUnitOfWork):
     )
 
     def _begin(self) -> None:
-        store, me = self._store, get_ident()
-        if store._owner == me:
-            raise StateError("a unit of work is already open on this thread; finish it first")
+        store = self._store
         store._lock.acquire()
-        store._owner = me
-        self._locked = True
+        if store._busy:  # this thread's own unit of work holds it
+            store._lock.release()
+            raise StateError("a unit of work is already open on this thread; finish it first")
+        store._busy = self._locked = True
         self._journal.forget()  # empty already, unless an undo raised in an earlier one
         self._live = store
 
@@ -208,5 +210,5 @@ class MemoryUnitOfWork(BaseUnitOfWork):
     def _end(self) -> None:
         if self._locked:
             self._locked = False
-            self._store._owner = None
+            self._store._busy = False
             self._store._lock.release()
