@@ -1,5 +1,6 @@
 """The lean memory unit of work keeps every guarantee of the shared life cycle."""
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -141,3 +142,28 @@ def test_a_second_unit_of_work_on_the_thread_leaves_the_first_usable() -> None:
 
 def test_the_memory_unit_of_work_has_no_instance_dict() -> None:
     assert not hasattr(MemoryStore().unit_of_work(), "__dict__")
+
+
+def test_another_thread_waits_for_the_lock_instead_of_being_refused() -> None:
+    store = MemoryStore()
+    started, failures = threading.Event(), list[BaseException]()
+
+    def other() -> None:
+        started.set()
+        try:
+            assert not store._lock.acquire(blocking=False)  # held by the main thread
+            with store.unit_of_work() as uow:  # waits its turn, not refused
+                uow.customers.add(_customer("c2"))
+                uow.commit()
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    with store.unit_of_work() as uow:
+        thread = threading.Thread(target=other)
+        thread.start()
+        started.wait()
+        uow.customers.add(_customer("c1"))
+        uow.commit()
+    thread.join()
+    assert failures == []
+    assert _stored(store) == {"c1", "c2"}
