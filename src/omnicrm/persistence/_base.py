@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from types import TracebackType
 from typing import Self
 
@@ -11,12 +10,16 @@ from omnicrm.events import DomainEvent
 
 __all__ = ["BaseUnitOfWork"]
 
+# the phases, as plain strings compared by identity (cheaper than an enum's look-ups)
+NEW = "new"
+ACTIVE = "active"
+COMMITTED = "committed"
+ROLLED_BACK = "rolled back"
 
-class _Phase(enum.Enum):
-    NEW = "new"
-    ACTIVE = "active"
-    COMMITTED = "committed"
-    ROLLED_BACK = "rolled back"
+
+def inactive(phase: str) -> StateError:
+    """The error for using a unit of work that is ``phase`` (not active)."""
+    return StateError(f"this unit of work is {phase}; use it inside 'with', before commit")
 
 
 class BaseUnitOfWork:
@@ -26,17 +29,20 @@ class BaseUnitOfWork:
     last, to release locks or connections).
     """
 
+    # ``_events`` is a list of the events recorded so far while active (none recorded:
+    # the empty tuple, no list allocated), then the tuple released by the commit
+    __slots__ = ("_events", "_phase", "read_only")
+
     def __init__(self, *, read_only: bool = False) -> None:
         self.read_only = read_only
-        self._phase = _Phase.NEW
-        self._pending: list[DomainEvent] = []
-        self._events: tuple[DomainEvent, ...] = ()
+        self._phase = NEW
+        self._events: list[DomainEvent] | tuple[DomainEvent, ...] = ()
 
     def __enter__(self) -> Self:
-        if self._phase is not _Phase.NEW:
-            raise StateError(f"this unit of work is {self._phase.value}; open a new one")
+        if self._phase is not NEW:
+            raise StateError(f"this unit of work is {self._phase}; open a new one")
         self._begin()
-        self._phase = _Phase.ACTIVE
+        self._phase = ACTIVE
         return self
 
     def __exit__(
@@ -46,20 +52,19 @@ class BaseUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if self._phase is _Phase.ACTIVE:
+            if self._phase is ACTIVE:
                 self.rollback()
         finally:
             self._end()
 
     def _require_active(self) -> None:
-        if self._phase is not _Phase.ACTIVE:
-            raise StateError(
-                f"this unit of work is {self._phase.value}; use it inside 'with', before commit"
-            )
+        if self._phase is not ACTIVE:
+            raise inactive(self._phase)
 
     def commit(self) -> None:
         """Commit every write atomically, then release the collected events."""
-        self._require_active()
+        if self._phase is not ACTIVE:
+            raise inactive(self._phase)
         if self.read_only:
             raise StateError("a read-only unit of work cannot commit; open one without read_only")
         try:
@@ -67,26 +72,33 @@ class BaseUnitOfWork:
         except BaseException:
             self.rollback()
             raise
-        self._phase = _Phase.COMMITTED
-        self._events = tuple(self._pending)
-        self._pending.clear()
+        self._phase = COMMITTED
+        events = self._events
+        if events:
+            self._events = tuple(events)
 
     def rollback(self) -> None:
         """Discard every write and every collected event."""
-        if self._phase is _Phase.ACTIVE:
-            self._phase = _Phase.ROLLED_BACK
-            self._pending.clear()
+        if self._phase is ACTIVE:
+            self._phase = ROLLED_BACK
+            self._events = ()
             self._rollback()
 
     def record(self, event: DomainEvent) -> None:
         """Collect ``event`` for release on commit."""
-        self._require_active()
-        self._pending.append(event)
+        if self._phase is not ACTIVE:
+            raise inactive(self._phase)
+        events = self._events
+        if events:
+            events.append(event)  # type: ignore[union-attr]  # a list once one is recorded
+        else:
+            self._events = [event]
 
     @property
     def events(self) -> tuple[DomainEvent, ...]:
         """The events released by the commit (empty before it)."""
-        return self._events
+        events = self._events
+        return events if self._phase is COMMITTED else ()  # type: ignore[return-value]
 
     def _begin(self) -> None:
         raise NotImplementedError

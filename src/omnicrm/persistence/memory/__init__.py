@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from operator import attrgetter
+from typing import Any, NoReturn
 
 from omnicrm.errors import StateError
 from omnicrm.idempotency import IdempotencyRecord
-from omnicrm.persistence._base import BaseUnitOfWork
+from omnicrm.persistence._base import COMMITTED, NEW, ROLLED_BACK, BaseUnitOfWork, inactive
 from omnicrm.persistence.memory import identity as _identity
 from omnicrm.persistence.memory import inventory as _inventory
 from omnicrm.persistence.memory import loyalty as _loyalty
@@ -31,8 +33,11 @@ class MemoryStore:
     capabilities: frozenset[str] = frozenset({Capability.THREADS})
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._owner: int | None = None
+        # re-entrant, so that a second unit of work on the holding thread gets the lock
+        # at once and finds ``_busy`` set (refused), where another thread waits its turn:
+        # no thread id to fetch and compare per unit of work
+        self._lock = threading.RLock()
+        self._busy = False
         self._customers = CustomerTables()
         self._idempotency: Table[tuple[str, str], IdempotencyRecord] = Table()
         self._timing = _timing.TimingTables()
@@ -67,188 +72,143 @@ class MemoryStore:
         """Nothing to release; kept for the :class:`~omnicrm.unit_of_work.Store` protocol."""
 
 
+class _Refusing:
+    """Stands in for the store while a unit of work is not active: every look-up refuses."""
+
+    __slots__ = ("_phase",)
+
+    def __init__(self, phase: str) -> None:
+        self._phase = phase
+
+    def __getattr__(self, name: str) -> NoReturn:
+        raise inactive(self._phase)
+
+
+_NOT_BEGUN, _COMMITTED, _ROLLED_BACK = map(_Refusing, (NEW, COMMITTED, ROLLED_BACK))
+
+
+def _repository(path: str, doc: str) -> Any:
+    """A repository property reading ``path`` of the store through ``_live``.
+
+    ``_live`` is the store while the unit of work is active and a :class:`_Refusing`
+    otherwise, so the property refuses outside ``with`` and after commit, with the
+    check done by the attribute look-up itself: no Python call per access.
+    """
+    return property(attrgetter(f"_live.{path}"), doc=doc)
+
+
 class MemoryUnitOfWork(BaseUnitOfWork):
     """A unit of work holding the store's lock from ``__enter__`` to ``__exit__``."""
 
+    __slots__ = ("_journal", "_live", "_locked", "_store")
+
     def __init__(self, store: MemoryStore, *, read_only: bool = False) -> None:
-        super().__init__(read_only=read_only)
+        # the base's three fields set here: no super() call for every unit of work
+        self.read_only = read_only
+        self._phase = NEW
+        self._events = ()
         self._store = store  # its repositories serve every unit of work (see the store)
         self._journal = store._journal
         self._locked = False
+        self._live: MemoryStore | _Refusing = _NOT_BEGUN
 
-    @property
-    def omni_purchases(self) -> _omni.MemoryPurchaseLog:
-        """The composition root's purchase log."""
-        self._require_active()
-        return self._store._purchases_repo
-
-    @property
-    def omni_watches(self) -> _omni.MemoryWatchList:
-        """The composition root's watch list."""
-        self._require_active()
-        return self._store._watches_repo
-
-    @property
-    def customers(self) -> MemoryCustomerRepository:
-        """The customers repository."""
-        self._require_active()
-        return self._store._customer_repo
-
-    @property
-    def idempotency(self) -> MemoryIdempotencyRepository:
-        """The idempotency-record repository."""
-        self._require_active()
-        return self._store._idempotency_repo
-
-    @property
-    def timing_events(self) -> _timing.MemoryProcessedEventRepository:
-        """Processed event ids (timing engine)."""
-        self._require_active()
-        return self._store._timing_repos.events
-
-    @property
-    def timing_enrollments(self) -> _timing.MemoryEnrollmentRepository:
-        """Positions in journeys (timing engine)."""
-        self._require_active()
-        return self._store._timing_repos.enrollments
-
-    @property
-    def timing_entries(self) -> _timing.MemoryEntryRepository:
-        """Entries into journeys (timing engine)."""
-        self._require_active()
-        return self._store._timing_repos.entries
-
-    @property
-    def timing_actions(self) -> _timing.MemoryActionRepository:
-        """Action decisions (timing engine)."""
-        self._require_active()
-        return self._store._timing_repos.actions
-
-    @property
-    def timing_merges(self) -> _timing.MemoryMergeRepository:
-        """Records of customer merges (timing engine)."""
-        self._require_active()
-        return self._store._timing_repos.merges
-
-    @property
-    def timing_outcomes(self) -> _timing.MemoryOutcomeRepository:
-        """Reported outcomes (timing engine)."""
-        self._require_active()
-        return self._store._timing_repos.outcomes
-
-    @property
-    def loyalty_accounts(self) -> _loyalty.MemoryAccountRepository:
-        """The loyalty accounts repository."""
-        self._require_active()
-        return self._store._loyalty_repos.accounts
-
-    @property
-    def loyalty_grants(self) -> _loyalty.MemoryGrantRepository:
-        """The loyalty grants repository."""
-        self._require_active()
-        return self._store._loyalty_repos.grants
-
-    @property
-    def loyalty_holds(self) -> _loyalty.MemoryHoldRepository:
-        """The loyalty holds repository."""
-        self._require_active()
-        return self._store._loyalty_repos.holds
-
-    @property
-    def loyalty_orders(self) -> _loyalty.MemoryOrderRepository:
-        """The loyalty orders repository."""
-        self._require_active()
-        return self._store._loyalty_repos.orders
-
-    @property
-    def loyalty_ledger(self) -> _loyalty.MemoryLedgerRepository:
-        """The loyalty ledger repository."""
-        self._require_active()
-        return self._store._loyalty_repos.ledger
-
-    @property
-    def loyalty_summaries(self) -> _loyalty.MemorySummaryRepository:
-        """The loyalty balance summaries repository."""
-        self._require_active()
-        return self._store._loyalty_repos.summaries
-
-    @property
-    def locations(self) -> _inventory.MemoryLocationRepository:
-        """The inventory locations repository."""
-        self._require_active()
-        return self._store._inventory_repos.locations
-
-    @property
-    def channel_routes(self) -> _inventory.MemoryChannelRouteRepository:
-        """The channel-to-locations routes repository."""
-        self._require_active()
-        return self._store._inventory_repos.channel_routes
-
-    @property
-    def items(self) -> _inventory.MemoryItemRepository:
-        """The inventory item catalogue."""
-        self._require_active()
-        return self._store._inventory_repos.items
-
-    @property
-    def stock(self) -> _inventory.MemoryStockRepository:
-        """Stock levels and movements."""
-        self._require_active()
-        return self._store._inventory_repos.stock
-
-    @property
-    def holds(self) -> _inventory.MemoryHoldRepository:
-        """Inventory holds."""
-        self._require_active()
-        return self._store._inventory_repos.holds
-
-    @property
-    def identity_profiles(self) -> _identity.MemoryProfileRepository:
-        """Identity: people."""
-        self._require_active()
-        return self._store._identity_repos.profiles
-
-    @property
-    def identity_records(self) -> _identity.MemorySourceRecordRepository:
-        """Identity: source records."""
-        self._require_active()
-        return self._store._identity_repos.records
-
-    @property
-    def identity_keys(self) -> _identity.MemoryMatchKeyRepository:
-        """Identity: the match-key index."""
-        self._require_active()
-        return self._store._identity_repos.keys
-
-    @property
-    def identity_decisions(self) -> _identity.MemoryDecisionRepository:
-        """Identity: review queue and decisions."""
-        self._require_active()
-        return self._store._identity_repos.decisions
-
-    @property
-    def identity_audit(self) -> _identity.MemoryAuditRepository:
-        """Identity: the audit trail."""
-        self._require_active()
-        return self._store._identity_repos.audit
+    omni_purchases: _omni.MemoryPurchaseLog = _repository(
+        "_purchases_repo", "The composition root's purchase log."
+    )
+    omni_watches: _omni.MemoryWatchList = _repository(
+        "_watches_repo", "The composition root's watch list."
+    )
+    customers: MemoryCustomerRepository = _repository("_customer_repo", "The customers repository.")
+    idempotency: MemoryIdempotencyRepository = _repository(
+        "_idempotency_repo", "The idempotency-record repository."
+    )
+    timing_events: _timing.MemoryProcessedEventRepository = _repository(
+        "_timing_repos.events", "Processed event ids (timing engine)."
+    )
+    timing_enrollments: _timing.MemoryEnrollmentRepository = _repository(
+        "_timing_repos.enrollments", "Positions in journeys (timing engine)."
+    )
+    timing_entries: _timing.MemoryEntryRepository = _repository(
+        "_timing_repos.entries", "Entries into journeys (timing engine)."
+    )
+    timing_actions: _timing.MemoryActionRepository = _repository(
+        "_timing_repos.actions", "Action decisions (timing engine)."
+    )
+    timing_merges: _timing.MemoryMergeRepository = _repository(
+        "_timing_repos.merges", "Records of customer merges (timing engine)."
+    )
+    timing_outcomes: _timing.MemoryOutcomeRepository = _repository(
+        "_timing_repos.outcomes", "Reported outcomes (timing engine)."
+    )
+    loyalty_accounts: _loyalty.MemoryAccountRepository = _repository(
+        "_loyalty_repos.accounts", "The loyalty accounts repository."
+    )
+    loyalty_grants: _loyalty.MemoryGrantRepository = _repository(
+        "_loyalty_repos.grants", "The loyalty grants repository."
+    )
+    loyalty_holds: _loyalty.MemoryHoldRepository = _repository(
+        "_loyalty_repos.holds", "The loyalty holds repository."
+    )
+    loyalty_orders: _loyalty.MemoryOrderRepository = _repository(
+        "_loyalty_repos.orders", "The loyalty orders repository."
+    )
+    loyalty_ledger: _loyalty.MemoryLedgerRepository = _repository(
+        "_loyalty_repos.ledger", "The loyalty ledger repository."
+    )
+    loyalty_summaries: _loyalty.MemorySummaryRepository = _repository(
+        "_loyalty_repos.summaries", "The loyalty balance summaries repository."
+    )
+    locations: _inventory.MemoryLocationRepository = _repository(
+        "_inventory_repos.locations", "The inventory locations repository."
+    )
+    channel_routes: _inventory.MemoryChannelRouteRepository = _repository(
+        "_inventory_repos.channel_routes", "The channel-to-locations routes repository."
+    )
+    items: _inventory.MemoryItemRepository = _repository(
+        "_inventory_repos.items", "The inventory item catalogue."
+    )
+    stock: _inventory.MemoryStockRepository = _repository(
+        "_inventory_repos.stock", "Stock levels and movements."
+    )
+    holds: _inventory.MemoryHoldRepository = _repository(
+        "_inventory_repos.holds", "Inventory holds."
+    )
+    identity_profiles: _identity.MemoryProfileRepository = _repository(
+        "_identity_repos.profiles", "Identity: people."
+    )
+    identity_records: _identity.MemorySourceRecordRepository = _repository(
+        "_identity_repos.records", "Identity: source records."
+    )
+    identity_keys: _identity.MemoryMatchKeyRepository = _repository(
+        "_identity_repos.keys", "Identity: the match-key index."
+    )
+    identity_decisions: _identity.MemoryDecisionRepository = _repository(
+        "_identity_repos.decisions", "Identity: review queue and decisions."
+    )
+    identity_audit: _identity.MemoryAuditRepository = _repository(
+        "_identity_repos.audit", "Identity: the audit trail."
+    )
 
     def _begin(self) -> None:
-        store, me = self._store, threading.get_ident()
-        if store._owner == me:
-            raise StateError("a unit of work is already open on this thread; finish it first")
+        store = self._store
         store._lock.acquire()
-        store._owner = me
-        self._locked = True
+        if store._busy:  # this thread's own unit of work holds it
+            store._lock.release()
+            raise StateError("a unit of work is already open on this thread; finish it first")
+        store._busy = self._locked = True
         self._journal.forget()  # empty already, unless an undo raised in an earlier one
+        self._live = store
 
     def _commit(self) -> None:
         self._journal.forget()
+        self._live = _COMMITTED
 
     def _rollback(self) -> None:
+        self._live = _ROLLED_BACK
         self._journal.undo_all()
 
     def _end(self) -> None:
         if self._locked:
             self._locked = False
-            self._store._owner = None
+            self._store._busy = False
             self._store._lock.release()
