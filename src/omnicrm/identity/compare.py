@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 
 from omnicrm.identity._similarity import (
     edit_distance,
@@ -62,6 +63,7 @@ def compare_text(a: str, b: str, *, near: float = NEAR_SIMILARITY) -> str:
     return DIFFERENT
 
 
+@lru_cache(maxsize=1 << 17)
 def compare_name_part(name_a: str, kana_a: str, name_b: str, kana_b: str) -> str:
     """Compare one part of a name (family or given) using both its spelling and reading.
 
@@ -94,6 +96,8 @@ def _reading(name: str, kana: str) -> str:
 
 
 def _has_kanji(text: str) -> bool:
+    if text.isascii():
+        return False
     return any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)
 
 
@@ -181,12 +185,7 @@ def compare_address(a: Address | None, b: Address | None) -> str:
             return "locality"  # two flats of one building: neighbours
         return EXACT
     western = a.locality.isascii() and b.locality.isascii()
-    if western:
-        similar = word_similarity(a.locality, b.locality) >= _WORDS_SIMILAR or words_held(
-            a.locality, b.locality, _WORDS_SIMILAR
-        )
-    else:
-        similar = jaro_winkler(a.locality, b.locality) >= 0.9
+    similar = _similar_localities(a.locality, b.locality)
     if similar and (a.block == b.block or (western and not (a.block and b.block))):
         return NEAR
     if western and a.block and a.block == b.block and _street(a) == _street(b):
@@ -198,6 +197,17 @@ def compare_address(a: Address | None, b: Address | None) -> str:
     if western and a.block and b.block and (similar or _street(a) == _street(b)):
         return "locality"  # one Latin street (written differently), another house number
     return DIFFERENT
+
+
+@lru_cache(maxsize=1 << 16)
+def _similar_localities(a: str, b: str) -> bool:
+    """Two localities agree: Latin ones word by word, others within a typo or two.
+
+    Cached: the localities of one postal area recur across many pairs.
+    """
+    if a.isascii() and b.isascii():
+        return word_similarity(a, b) >= _WORDS_SIMILAR or words_held(a, b, _WORDS_SIMILAR)
+    return jaro_winkler(a, b) >= 0.9
 
 
 def _street(address: Address) -> str:

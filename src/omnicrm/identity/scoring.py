@@ -77,14 +77,36 @@ def _given_level(a: PreparedRecord, b: PreparedRecord) -> str:
     return given
 
 
+_LAST = "address"
+"""The costliest comparison (Latin addresses word by word), made after the others."""
+
+
+def _ceiling(config: MatchConfig) -> float:
+    """The most the last comparison and the attribute comparators can add to a score."""
+    most = max((0.0, *config.weights.get(_LAST, {}).values()))
+    for c in config.attribute_comparators.values():
+        most += max(0.0, c.exact, c.near, c.different)
+    return most
+
+
 def _levels(
     a: PreparedRecord,
     b: PreparedRecord,
     config: MatchConfig,
     frequencies: NameFrequencies | None = None,
-) -> list[tuple[str, str, float]]:
+    floor: float | None = None,
+) -> list[tuple[str, str, float]] | None:
+    """Each compared field's ``(field, level, weight)``, in the order of the weights.
+
+    With ``floor``: ``None`` as soon as the score cannot reach it whatever the address
+    (compared last) and the attributes give.
+    """
     weights = config.weights
-    levels = {field: COMPARATORS[field](a, b) for field in weights if field in COMPARATORS}
+    levels = {
+        field: COMPARATORS[field](a, b)
+        for field in weights
+        if field in COMPARATORS and field != _LAST
+    }
     if levels.get("family_name") == DIFFERENT and levels.get("given_name") == DIFFERENT:
         swapped = _unswapped(a, b)
         if swapped is not None:
@@ -98,6 +120,12 @@ def _levels(
         parts = [_forgiven(part, levels) for part in parts]
     if frequencies is not None:
         parts = [_adjusted(part, a, frequencies) for part in parts]
+    if _LAST in weights:
+        if floor is not None and sum(p[2] for p in parts) + _ceiling(config) < floor:
+            return None
+        level = COMPARATORS[_LAST](a, b)
+        at = [f for f in weights if f in COMPARATORS].index(_LAST)
+        parts.insert(at, (_LAST, level, weights[_LAST].get(level, 0.0)))
     for name, comparator in config.attribute_comparators.items():
         field = f"attributes.{name}"
         left, right = a.record.attributes.get(name), b.record.attributes.get(name)
@@ -227,6 +255,7 @@ def score_fields(
     With ``frequencies`` an exact name match is weighted by how common the name is.
     """
     parts = _levels(a, b, config, frequencies)
+    assert parts is not None  # no floor: every field compared
     return sum(p[2] for p in parts), tuple(FieldComparison(*p) for p in parts)
 
 
@@ -237,16 +266,24 @@ def quick_decision(
     frequencies: NameFrequencies | None = None,
     *,
     corroborate: bool = False,
+    prune: bool = False,
 ) -> tuple[str, float, str | None]:
-    """:func:`decide` without building the explanation: ``(decision, score, rule)``."""
+    """:func:`decide` without building the explanation: ``(decision, score, rule)``.
+
+    With ``prune`` a pair whose score cannot reach the review threshold whatever its
+    address gives is ``no_match`` without its address compared (its score then reads 0).
+    """
     if (
         cannot_link(a, b, forgive=config.forgive_one_difference, households=config.households)
         is not None
     ):
         return Decision.CANNOT_LINK, 0.0, None
-    parts = _levels(a, b, config, frequencies)
-    score = sum(p[2] for p in parts)
     rule = deterministic_rule(a, b)
+    floor = config.review_threshold if prune and rule is None else None
+    parts = _levels(a, b, config, frequencies, floor)
+    if parts is None:
+        return Decision.NO_MATCH, 0.0, None
+    score = sum(p[2] for p in parts)
     if rule is not None:
         return Decision.MERGE, score, rule
     return _by_score(score, config, parts if corroborate else None), score, None
