@@ -10,7 +10,7 @@ import attrs
 
 from omnicrm.errors import ConfigurationError
 from omnicrm.identity.blocking import candidate_pairs
-from omnicrm.identity.compare import COMPARATORS, MISSING
+from omnicrm.identity.compare import COMPARATORS, DIFFERENT, MISSING
 from omnicrm.identity.config import MatchConfig
 from omnicrm.identity.prepared import PreparedRecord
 
@@ -44,13 +44,26 @@ def fit_weights(
         m, share = _step(fields, patterns, m, u, share)
     weights = {
         f: {
-            level: max(-_CLIP, min(_CLIP, math.log2(m[f][level] / u[f].get(level, _FLOOR))))
+            level: _bounded(level, math.log2(m[f][level] / u[f].get(level, _FLOOR)))
             for level in m[f]
             if level != MISSING
         }
         for f in fields
     }
     return attrs.evolve(config, weights=weights)
+
+
+DISAGREEMENT = -2.0
+"""The most a fitted ``different`` level may weigh: a disagreement counts at least as much
+against as :data:`~omnicrm.identity.scoring.CORROBORATION` counts for. EM on a large batch
+of common names can take "shares a name" for its match class, where a different birth
+date or address is nearly free (about 0 bits); strangers sharing a name and a postcode
+then merge."""
+
+
+def _bounded(level: str, weight: float) -> float:
+    weight = max(-_CLIP, min(_CLIP, weight))
+    return min(weight, DISAGREEMENT) if level == DIFFERENT else weight
 
 
 def _start(
