@@ -113,13 +113,17 @@ def _levels(
             levels["family_name"], levels["given_name"] = swapped
     if levels.get("given_name") == DIFFERENT and _one_typo_apart(a, b) and _same_contact(a, b):
         levels["given_name"] = NEAR
-    parts = [(f, lvl, weights[f].get(lvl, 0.0)) for f, lvl in levels.items()]
-    if config.households is False:
-        parts = [_relaxed(part) for part in parts]
-    if config.forgive_one_difference:
+    relax = config.households is False
+    parts = []
+    for f, lvl in levels.items():
+        part = (f, lvl, weights[f].get(lvl, 0.0))
+        if relax and lvl == DIFFERENT:
+            part = _relaxed(part)
+        elif frequencies is not None and lvl == EXACT:  # the two touch other levels
+            part = _adjusted(part, a, frequencies)
+        parts.append(part)
+    if config.forgive_one_difference:  # only different levels, and not relaxed ones
         parts = [_forgiven(part, levels) for part in parts]
-    if frequencies is not None:
-        parts = [_adjusted(part, a, frequencies) for part in parts]
     if _LAST in weights:
         if floor is not None and sum(p[2] for p in parts) + _ceiling(config) < floor:
             return None
