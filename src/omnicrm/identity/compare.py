@@ -27,6 +27,7 @@ __all__ = [
     "EXACT",
     "MISSING",
     "NEAR",
+    "address_levels",
     "compare_address",
     "compare_birth_date",
     "compare_email",
@@ -197,6 +198,20 @@ def compare_address(a: Address | None, b: Address | None) -> str:
     if western and a.block and b.block and (similar or _street(a) == _street(b)):
         return "locality"  # one Latin street (written differently), another house number
     return DIFFERENT
+
+
+def address_levels(a: Address | None, b: Address | None) -> tuple[str, ...] | None:
+    """The levels :func:`compare_address` can give these two addresses, told cheaply.
+
+    ``("missing",)`` when one is missing; ``("locality", "different")`` when both have
+    house (or block) numbers more than one edit apart, so neither ``exact`` nor ``near``
+    can be reached; ``None`` (any level) otherwise.
+    """
+    if a is None or b is None or not (a.locality or a.block) or not (b.locality or b.block):
+        return (MISSING,)
+    if a.block and b.block and a.key != b.key and edit_distance(a.block, b.block, cutoff=1) > 1:
+        return ("locality", DIFFERENT)
+    return None
 
 
 @lru_cache(maxsize=1 << 16)

@@ -13,6 +13,7 @@ from omnicrm.identity.compare import (
     EXACT,
     MISSING,
     NEAR,
+    address_levels,
     compare_name_part,
 )
 from omnicrm.identity.config import MatchConfig
@@ -81,9 +82,14 @@ _LAST = "address"
 """The costliest comparison (Latin addresses word by word), made after the others."""
 
 
-def _ceiling(config: MatchConfig) -> float:
-    """The most the last comparison and the attribute comparators can add to a score."""
-    most = max((0.0, *config.weights.get(_LAST, {}).values()))
+def _ceiling(a: PreparedRecord, b: PreparedRecord, config: MatchConfig) -> float:
+    """The most the address and the attribute comparators can add to the pair's score."""
+    weights = config.weights.get(_LAST, {})
+    levels = address_levels(a.address, b.address)
+    if levels is None:
+        most = max((0.0, *weights.values()))
+    else:
+        most = max(weights.get(level, 0.0) for level in levels)
     for c in config.attribute_comparators.values():
         most += max(0.0, c.exact, c.near, c.different)
     return most
@@ -125,7 +131,7 @@ def _levels(
     if config.forgive_one_difference:  # only different levels, and not relaxed ones
         parts = [_forgiven(part, levels) for part in parts]
     if _LAST in weights:
-        if floor is not None and sum(p[2] for p in parts) + _ceiling(config) < floor:
+        if floor is not None and sum(p[2] for p in parts) + _ceiling(a, b, config) < floor:
             return None
         level = COMPARATORS[_LAST](a, b)
         at = [f for f in weights if f in COMPARATORS].index(_LAST)
