@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from omnicrm.identity import CustomerRecord, Decision, MatchConfig, prepare, resolve
-from omnicrm.identity._em import DISAGREEMENT, fit_weights
+from omnicrm.identity._em import DISAGREEMENT, fit_weights, sample_pairs
 from omnicrm.identity.batch import FITTED_PAIRS, prepare_all, with_households
 from omnicrm.identity.blocking import secondary_pairs
 from omnicrm.identity.compare import DIFFERENT
@@ -107,3 +107,14 @@ def test_a_secondary_block_larger_than_the_cap_pairs_nothing() -> None:
     prepared = [prepare(r) for r in born]
     assert (0, 5) in set(secondary_pairs(prepared, max_block_size=10))
     assert (0, 5) not in set(secondary_pairs(prepared, max_block_size=9))
+
+
+def test_the_fitting_sample_is_bounded_and_the_same_in_any_order() -> None:
+    pairs = [(i, j) for i in range(60) for j in range(i + 1, 60)]
+    sample = sample_pairs(pairs, 100)
+    assert len(sample) == 100
+    assert set(sample) <= set(pairs)
+    assert sample == sorted(sample)
+    assert sample_pairs(reversed(pairs), 100) == sample
+    assert sample != sorted(pairs)[:100]  # spread, not the first records' pairs
+    assert sample_pairs(pairs[:50], 100) == pairs[:50]

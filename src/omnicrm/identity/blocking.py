@@ -158,7 +158,8 @@ def candidate_pairs(
     for index, record in enumerate(records):
         for key in blocking_keys(record):
             blocks[key].append(index)
-    seen: set[tuple[int, int]] = set()
+    seen: set[int] = set()  # i * n + j: a third of a tuple's memory
+    n = len(records)
     for members in blocks.values():
         if len(members) < 2:
             continue
@@ -176,12 +177,14 @@ def candidate_pairs(
                 for y in range(x + 1, min(x + window, len(ordered)))
             )
         for i, j in pairs:
-            pair = (i, j) if i < j else (j, i)
-            if pair not in seen:
-                seen.add(pair)
-                yield pair
+            if i > j:
+                i, j = j, i
+            if i * n + j not in seen:
+                seen.add(i * n + j)
+                yield i, j
     if secondary:
-        for pair in secondary_pairs(records, max_block_size=min(max_block_size, SECONDARY_BLOCK)):
-            if pair not in seen:
-                seen.add(pair)
-                yield pair
+        capped = min(max_block_size, SECONDARY_BLOCK)
+        for i, j in secondary_pairs(records, max_block_size=capped):
+            if i * n + j not in seen:
+                seen.add(i * n + j)
+                yield i, j
