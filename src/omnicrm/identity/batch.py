@@ -114,6 +114,11 @@ MIN_FITTED_RECORDS = 500
 """A batch without households of at least this many records has its weights fitted by EM."""
 
 
+FITTED_PAIRS = 50_000
+"""At most this many candidate pairs (and as many spread pairs) are compared to fit a
+batch's weights: enough for every level's share, and a constant cost at any batch size."""
+
+
 def with_households(
     config: MatchConfig, prepared: Sequence[PreparedRecord]
 ) -> tuple[MatchConfig, HouseholdEstimate]:
@@ -134,7 +139,7 @@ def with_households(
         and len(prepared) >= MIN_FITTED_RECORDS
         and config.weights == DEFAULT_WEIGHTS
     ):
-        config = fit_weights(prepared, config)
+        config = fit_weights(prepared, config, max_pairs=FITTED_PAIRS)
         households = attrs.evolve(households, fitted=True)
     return config, households
 
@@ -302,7 +307,7 @@ def resolve(
         secondary=config.households is False,
     ):
         decision, score, rule = quick_decision(
-            prepared[i], prepared[j], config, frequencies, corroborate=True
+            prepared[i], prepared[j], config, frequencies, corroborate=True, prune=True
         )
         if decision == Decision.MERGE:
             links.append((0 if rule else 1, -score, i, j))

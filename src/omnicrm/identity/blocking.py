@@ -115,6 +115,11 @@ def secondary_pairs(
                 yield (i, j) if i < j else (j, i)
 
 
+SECONDARY_BLOCK = 10
+"""In a batch, a secondary block of more records than this is skipped: a pair of fields
+that many records share (a common birth date and postcode, a long street) is no sign of
+one person, and its pairs grow with the square of the block."""
+
 NEIGHBOURS = 4
 """Records paired with the next ones in the order of their names (sorted neighbourhood),
 each record sorted under both orders of its names, so that two records whose names
@@ -146,13 +151,15 @@ def candidate_pairs(
     A block larger than ``max_block_size`` (a very common name) is sorted by given
     name, birth date and postal code and only records within ``window`` of each other
     are paired, so the number of pairs grows near-linearly with the records. With
-    ``secondary``, pairs sharing a :func:`secondary_keys` key follow.
+    ``secondary``, pairs sharing a :func:`secondary_keys` key (in a block of at most
+    :data:`SECONDARY_BLOCK`) follow.
     """
     blocks: dict[str, list[int]] = defaultdict(list)
     for index, record in enumerate(records):
         for key in blocking_keys(record):
             blocks[key].append(index)
-    seen: set[tuple[int, int]] = set()
+    seen: set[int] = set()  # i * n + j: a third of a tuple's memory
+    n = len(records)
     for members in blocks.values():
         if len(members) < 2:
             continue
@@ -170,12 +177,14 @@ def candidate_pairs(
                 for y in range(x + 1, min(x + window, len(ordered)))
             )
         for i, j in pairs:
-            pair = (i, j) if i < j else (j, i)
-            if pair not in seen:
-                seen.add(pair)
-                yield pair
+            if i > j:
+                i, j = j, i
+            if i * n + j not in seen:
+                seen.add(i * n + j)
+                yield i, j
     if secondary:
-        for pair in secondary_pairs(records, max_block_size=max_block_size):
-            if pair not in seen:
-                seen.add(pair)
-                yield pair
+        capped = min(max_block_size, SECONDARY_BLOCK)
+        for i, j in secondary_pairs(records, max_block_size=capped):
+            if i * n + j not in seen:
+                seen.add(i * n + j)
+                yield i, j

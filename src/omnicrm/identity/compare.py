@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 
 from omnicrm.identity._similarity import (
     edit_distance,
@@ -26,6 +27,7 @@ __all__ = [
     "EXACT",
     "MISSING",
     "NEAR",
+    "address_levels",
     "compare_address",
     "compare_birth_date",
     "compare_email",
@@ -62,6 +64,7 @@ def compare_text(a: str, b: str, *, near: float = NEAR_SIMILARITY) -> str:
     return DIFFERENT
 
 
+@lru_cache(maxsize=1 << 17)
 def compare_name_part(name_a: str, kana_a: str, name_b: str, kana_b: str) -> str:
     """Compare one part of a name (family or given) using both its spelling and reading.
 
@@ -94,6 +97,8 @@ def _reading(name: str, kana: str) -> str:
 
 
 def _has_kanji(text: str) -> bool:
+    if text.isascii():
+        return False
     return any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)
 
 
@@ -181,12 +186,7 @@ def compare_address(a: Address | None, b: Address | None) -> str:
             return "locality"  # two flats of one building: neighbours
         return EXACT
     western = a.locality.isascii() and b.locality.isascii()
-    if western:
-        similar = word_similarity(a.locality, b.locality) >= _WORDS_SIMILAR or words_held(
-            a.locality, b.locality, _WORDS_SIMILAR
-        )
-    else:
-        similar = jaro_winkler(a.locality, b.locality) >= 0.9
+    similar = _similar_localities(a.locality, b.locality)
     if similar and (a.block == b.block or (western and not (a.block and b.block))):
         return NEAR
     if western and a.block and a.block == b.block and _street(a) == _street(b):
@@ -198,6 +198,31 @@ def compare_address(a: Address | None, b: Address | None) -> str:
     if western and a.block and b.block and (similar or _street(a) == _street(b)):
         return "locality"  # one Latin street (written differently), another house number
     return DIFFERENT
+
+
+def address_levels(a: Address | None, b: Address | None) -> tuple[str, ...] | None:
+    """The levels :func:`compare_address` can give these two addresses, told cheaply.
+
+    ``("missing",)`` when one is missing; ``("locality", "different")`` when both have
+    house (or block) numbers more than one edit apart, so neither ``exact`` nor ``near``
+    can be reached; ``None`` (any level) otherwise.
+    """
+    if a is None or b is None or not (a.locality or a.block) or not (b.locality or b.block):
+        return (MISSING,)
+    if a.block and b.block and a.key != b.key and edit_distance(a.block, b.block, cutoff=1) > 1:
+        return ("locality", DIFFERENT)
+    return None
+
+
+@lru_cache(maxsize=1 << 16)
+def _similar_localities(a: str, b: str) -> bool:
+    """Two localities agree: Latin ones word by word, others within a typo or two.
+
+    Cached: the localities of one postal area recur across many pairs.
+    """
+    if a.isascii() and b.isascii():
+        return word_similarity(a, b) >= _WORDS_SIMILAR or words_held(a, b, _WORDS_SIMILAR)
+    return jaro_winkler(a, b) >= 0.9
 
 
 def _street(address: Address) -> str:

@@ -13,6 +13,7 @@ from omnicrm.identity.compare import (
     EXACT,
     MISSING,
     NEAR,
+    address_levels,
     compare_name_part,
 )
 from omnicrm.identity.config import MatchConfig
@@ -77,27 +78,64 @@ def _given_level(a: PreparedRecord, b: PreparedRecord) -> str:
     return given
 
 
+_LAST = "address"
+"""The costliest comparison (Latin addresses word by word), made after the others."""
+
+
+def _ceiling(a: PreparedRecord, b: PreparedRecord, config: MatchConfig) -> float:
+    """The most the address and the attribute comparators can add to the pair's score."""
+    weights = config.weights.get(_LAST, {})
+    levels = address_levels(a.address, b.address)
+    if levels is None:
+        most = max((0.0, *weights.values()))
+    else:
+        most = max(weights.get(level, 0.0) for level in levels)
+    for c in config.attribute_comparators.values():
+        most += max(0.0, c.exact, c.near, c.different)
+    return most
+
+
 def _levels(
     a: PreparedRecord,
     b: PreparedRecord,
     config: MatchConfig,
     frequencies: NameFrequencies | None = None,
-) -> list[tuple[str, str, float]]:
+    floor: float | None = None,
+) -> list[tuple[str, str, float]] | None:
+    """Each compared field's ``(field, level, weight)``, in the order of the weights.
+
+    With ``floor``: ``None`` as soon as the score cannot reach it whatever the address
+    (compared last) and the attributes give.
+    """
     weights = config.weights
-    levels = {field: COMPARATORS[field](a, b) for field in weights if field in COMPARATORS}
+    levels = {
+        field: COMPARATORS[field](a, b)
+        for field in weights
+        if field in COMPARATORS and field != _LAST
+    }
     if levels.get("family_name") == DIFFERENT and levels.get("given_name") == DIFFERENT:
         swapped = _unswapped(a, b)
         if swapped is not None:
             levels["family_name"], levels["given_name"] = swapped
     if levels.get("given_name") == DIFFERENT and _one_typo_apart(a, b) and _same_contact(a, b):
         levels["given_name"] = NEAR
-    parts = [(f, lvl, weights[f].get(lvl, 0.0)) for f, lvl in levels.items()]
-    if config.households is False:
-        parts = [_relaxed(part) for part in parts]
-    if config.forgive_one_difference:
+    relax = config.households is False
+    parts = []
+    for f, lvl in levels.items():
+        part = (f, lvl, weights[f].get(lvl, 0.0))
+        if relax and lvl == DIFFERENT:
+            part = _relaxed(part)
+        elif frequencies is not None and lvl == EXACT:  # the two touch other levels
+            part = _adjusted(part, a, frequencies)
+        parts.append(part)
+    if config.forgive_one_difference:  # only different levels, and not relaxed ones
         parts = [_forgiven(part, levels) for part in parts]
-    if frequencies is not None:
-        parts = [_adjusted(part, a, frequencies) for part in parts]
+    if _LAST in weights:
+        if floor is not None and sum(p[2] for p in parts) + _ceiling(a, b, config) < floor:
+            return None
+        level = COMPARATORS[_LAST](a, b)
+        at = [f for f in weights if f in COMPARATORS].index(_LAST)
+        parts.insert(at, (_LAST, level, weights[_LAST].get(level, 0.0)))
     for name, comparator in config.attribute_comparators.items():
         field = f"attributes.{name}"
         left, right = a.record.attributes.get(name), b.record.attributes.get(name)
@@ -227,6 +265,7 @@ def score_fields(
     With ``frequencies`` an exact name match is weighted by how common the name is.
     """
     parts = _levels(a, b, config, frequencies)
+    assert parts is not None  # no floor: every field compared
     return sum(p[2] for p in parts), tuple(FieldComparison(*p) for p in parts)
 
 
@@ -237,16 +276,24 @@ def quick_decision(
     frequencies: NameFrequencies | None = None,
     *,
     corroborate: bool = False,
+    prune: bool = False,
 ) -> tuple[str, float, str | None]:
-    """:func:`decide` without building the explanation: ``(decision, score, rule)``."""
+    """:func:`decide` without building the explanation: ``(decision, score, rule)``.
+
+    With ``prune`` a pair whose score cannot reach the review threshold whatever its
+    address gives is ``no_match`` without its address compared (its score then reads 0).
+    """
     if (
         cannot_link(a, b, forgive=config.forgive_one_difference, households=config.households)
         is not None
     ):
         return Decision.CANNOT_LINK, 0.0, None
-    parts = _levels(a, b, config, frequencies)
-    score = sum(p[2] for p in parts)
     rule = deterministic_rule(a, b)
+    floor = config.review_threshold if prune and rule is None else None
+    parts = _levels(a, b, config, frequencies, floor)
+    if parts is None:
+        return Decision.NO_MATCH, 0.0, None
+    score = sum(p[2] for p in parts)
     if rule is not None:
         return Decision.MERGE, score, rule
     return _by_score(score, config, parts if corroborate else None), score, None
