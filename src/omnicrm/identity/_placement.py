@@ -6,9 +6,9 @@ is compared with its candidates, joined to a person, and how two people are merg
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PlacementSteps", "PostingTexts"]
 
+T = TypeVar("T")
+
 
 @runtime_checkable
 class PostingTexts(Protocol):
@@ -55,6 +57,18 @@ class PostingTexts(Protocol):
     def posting_texts(self, keys: Iterable[str], *, limit: int) -> Mapping[str, tuple[str, ...]]:
         """Each key's sources as ``"channel:id"`` text, as ``postings`` gives them."""
         ...
+
+
+def _compared(groups: Mapping[str, Sequence[T]], keys: int, limit: int) -> list[Sequence[T]]:
+    """The postings to compare with.
+
+    The rare keys' (under ``limit`` sources each), or every key's when all ``keys``
+    keys of the record are common ones.
+    """
+    rare = [group for group in groups.values() if len(group) < limit]
+    if not rare and len(groups) == keys:
+        return list(groups.values())
+    return rare
 
 
 def _scripts_differ(a: PreparedRecord, b: PreparedRecord) -> bool:
@@ -194,18 +208,12 @@ class PlacementSteps:
         ceiling = score_ceiling(new, self._config)
         if not decided and ceiling is not None and ceiling < self._config.review_threshold:
             return set()
-        index = uow.identity_keys
-        if not isinstance(index, PostingTexts):
-            postings = index.postings(keys, limit=self._limit)
-            common = [refs for refs in postings.values() if len(refs) >= self._limit]
-            if len(common) == len(keys):  # every key is a common one
-                return {ref for refs in common for ref in refs}
-            return {ref for refs in postings.values() if len(refs) < self._limit for ref in refs}
-        texts = index.posting_texts(keys, limit=self._limit)
-        rare = [ts for ts in texts.values() if len(ts) < self._limit]
-        if not rare and len(texts) == len(keys):  # every key is a common one
-            rare = list(texts.values())
-        return {stored_source(text) for text in {text for ts in rare for text in ts}}
+        index, limit = uow.identity_keys, self._limit
+        if isinstance(index, PostingTexts):
+            texts = _compared(index.posting_texts(keys, limit=limit), len(keys), limit)
+            return {stored_source(text) for text in {text for ts in texts for text in ts}}
+        postings = _compared(index.postings(keys, limit=limit), len(keys), limit)
+        return {ref for refs in postings for ref in refs}
 
     def _join(
         self,
