@@ -188,6 +188,7 @@ def accuracy(size: int, seed: int) -> None:
         print(f"  baseline precision {bp:.4f} recall {br:.4f} F1 {bf1:.4f}")
     print(f"  omnicrm  precision {p:.4f} recall {r:.4f} F1 {f1:.4f}"
           f"  (review queue {len(result.review):,} pairs)")  # fmt: skip
+    print(f"  households: {result.households.describe()}; fitted {result.households.fitted}")
     row("accuracy F1 (default config)", len(records), f1, base, "", "higher")
 
 

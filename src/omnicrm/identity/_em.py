@@ -16,7 +16,7 @@ from omnicrm.identity.compare import COMPARATORS, DIFFERENT, MISSING
 from omnicrm.identity.config import MatchConfig
 from omnicrm.identity.prepared import PreparedRecord
 
-__all__ = ["fit_weights"]
+__all__ = ["REFERENCE_RECORDS", "fit_weights", "threshold_shift"]
 
 _FLOOR = 1e-6
 _CLIP = 20.0
@@ -59,6 +59,28 @@ EM on a large batch of common names can take "shares a name" for its match class
 a different birth date or address is nearly free (about 0 bits); strangers sharing a
 name and a postcode then merge. Measured on a generated Western batch: precision 0.43
 unbounded, 0.952 at -2 bits, 0.9937 at -4 bits (100k records)."""
+
+
+REFERENCE_RECORDS = 2.0**14.5
+"""The batch size (about 23,170 records) whose prior the default match threshold states.
+
+Fitted weights are log-likelihood ratios against a *random* pair of the batch: a level
+seen ``m`` among one person's pairs and ``u`` among random pairs weighs ``log2(m / u)``.
+In a batch of ``N`` records each record has about one partner among ``N`` others, so a
+random pair is one person with odds of about ``1 : N`` and a pair's posterior odds are
+``2 ** score / N``. The default match threshold, 14.5 bits, is ``log2`` of this size:
+posterior odds of one to one here. :func:`threshold_shift` keeps those odds at any size."""
+
+
+def threshold_shift(records: int) -> float:
+    """How many bits a fitted batch of ``records`` records moves both thresholds by.
+
+    ``log2(records / REFERENCE_RECORDS)``: +2.1 bits at 100,000 records, +5.4 at a
+    million, -4.5 at 1,000. The expected number of strangers showing a given agreement
+    by chance grows with the batch (each record has ``records - 1`` others), while one
+    person's records stay as many; a score must outweigh the batch it is drawn from.
+    """
+    return math.log2(max(records, 2) / REFERENCE_RECORDS)
 
 
 def _bounded(level: str, weight: float) -> float:

@@ -9,7 +9,7 @@ from functools import cached_property
 import attrs
 
 from omnicrm.errors import DuplicateError, InvalidTypeError, NotFoundError, OmniCRMError
-from omnicrm.identity._em import fit_weights
+from omnicrm.identity._em import fit_weights, threshold_shift
 from omnicrm.identity._households import (
     ASSUMED,
     HOUSEHOLD_SHARE,
@@ -128,7 +128,15 @@ def with_households(
     households, of at least :data:`MIN_FITTED_RECORDS` records, scored with the default
     weights, has them fitted by EM on its own candidate pairs (the default weights are
     set for customer bases with families; without families, EM's two classes are one
-    person's records and strangers' records).
+    person's records and strangers' records), and both its thresholds moved by
+    :func:`~omnicrm.identity._em.threshold_shift` of its size: fitted weights are
+    likelihood ratios against a random pair of the batch, whose prior odds of being one
+    person fall as the batch grows (with the default thresholds, ``match_threshold``
+    becomes ``log2`` of the number of records).
+
+    For a bound on a pair's score: the weights are the returned ``config.weights``
+    (fitted, then relaxed and frequency-adjusted in scoring as any weights are) and the
+    thresholds the returned config's; nothing else moves.
     """
     if config.households is not None:
         return config, ASSUMED
@@ -140,6 +148,12 @@ def with_households(
         and config.weights == DEFAULT_WEIGHTS
     ):
         config = fit_weights(prepared, config, max_pairs=FITTED_PAIRS)
+        shift = threshold_shift(len(prepared))
+        config = attrs.evolve(
+            config,
+            match_threshold=config.match_threshold + shift,
+            review_threshold=config.review_threshold + shift,
+        )
         households = attrs.evolve(households, fitted=True)
     return config, households
 
@@ -238,8 +252,9 @@ class Resolution:
             self._records[i], self._records[j], self._config, self._frequencies, corroborate=True
         )
         relaxed = relaxed_fields(explanation)
-        if relaxed:
-            notes = (self._relaxation_note(relaxed), explanation.note)
+        if relaxed or self.households.fitted:
+            head = self._relaxation_note(relaxed) if relaxed else self._fitted_note()
+            notes = (head, explanation.note)
             explanation = attrs.evolve(explanation, note="; ".join(n for n in notes if n))
         outcome = self._outcomes.get((min(i, j), max(i, j)))
         if outcome is None:
@@ -257,10 +272,19 @@ class Resolution:
         head = f"{what} relaxed to {RELAXED_WEIGHT:+.0f} bits"
         if self.households is ASSUMED:
             return f"{head}: MatchConfig(households=False)"
-        fitted = "; its weights were fitted by EM" if self.households.fitted else ""
+        fitted = f"; {self._fitted_note()}" if self.households.fitted else ""
         return (
             f"{head}: the batch shows no households — {self.households.describe()},"
             f" households from {HOUSEHOLD_SHARE:.0%}{fitted}"
+        )
+
+    def _fitted_note(self) -> str:
+        """The fitted weights and the thresholds set for the batch's size."""
+        config = self._config
+        return (
+            f"its weights were fitted by EM and its thresholds set for its"
+            f" {len(self._records):,} records: merge from {config.match_threshold:.1f} bits,"
+            f" review from {config.review_threshold:.1f}"
         )
 
     def explain(self, a: SourceRef, b: SourceRef) -> Explanation:
