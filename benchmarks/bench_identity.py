@@ -38,8 +38,8 @@ from omnicrm.identity import (
     resolve,
 )
 from omnicrm.identity._online import hashed_keys
-from omnicrm.identity._placement import PreparedRows
 from omnicrm.identity._prepared_codec import prepared_form
+from omnicrm.identity.ports import PreparedRows
 from omnicrm.identity.records import SourceRef
 from omnicrm.persistence.memory import MemoryStore
 from omnicrm.persistence.sqlite import SQLiteStore

@@ -34,6 +34,7 @@ from omnicrm.identity.model import (
     Verdict,
 )
 from omnicrm.identity.outcomes import Placement
+from omnicrm.identity.ports import PreparedRows
 from omnicrm.identity.prepared import PreparedRecord, prepare
 from omnicrm.identity.readings import Readings, learn_readings
 from omnicrm.identity.records import CustomerRecord, SourceRef, stored_source
@@ -43,7 +44,7 @@ from omnicrm.ids import IdGenerator
 if TYPE_CHECKING:
     from omnicrm.identity.ports import IdentityUnitOfWork
 
-__all__ = ["PlacementSteps", "PostingTexts", "PreparedRows"]
+__all__ = ["PlacementSteps", "PostingTexts", "offers"]
 
 T = TypeVar("T")
 
@@ -58,42 +59,6 @@ class PostingTexts(Protocol):
 
     def posting_texts(self, keys: Iterable[str], *, limit: int) -> Mapping[str, tuple[str, ...]]:
         """Each key's sources as ``"channel:id"`` text, as ``postings`` gives them."""
-        ...
-
-
-@runtime_checkable
-class PreparedRows(Protocol):
-    """Optional source-record repository methods: each record's prepared form beside it.
-
-    A repository offering them (the SQL ones) keeps the text of
-    :class:`~omnicrm.identity._prepared_codec.PreparedForm` per row, so a candidate read
-    cold is decoded instead of normalised again. The form is opaque to the repository:
-    it stores and returns the text. ``put`` keeps a row's form while its record is
-    unchanged and drops it with any other change (an erasure among them).
-    """
-
-    def get_many_forms(
-        self, sources: Iterable[SourceRef]
-    ) -> Mapping[SourceRef, tuple[StoredRecord, str | None]]:
-        """``get_many`` with each row's stored form (``None`` if it has none)."""
-        ...
-
-    def put_form(self, stored: StoredRecord, form: str | None) -> None:
-        """``put`` with the record's form (``None``: keep it if the record is unchanged)."""
-        ...
-
-    def rows_without_form(
-        self, after: SourceRef | None, *, fingerprint: str, limit: int
-    ) -> Sequence[StoredRecord]:
-        """Up to ``limit`` rows after ``after`` (``None``: the first) lacking a form.
-
-        In source order, rows holding a record whose form is missing or does not start
-        with ``fingerprint``.
-        """
-        ...
-
-    def set_forms(self, forms: Iterable[tuple[StoredRecord, str]]) -> None:
-        """Store forms of rows read in this unit of work, where the record is unchanged."""
         ...
 
 

@@ -18,7 +18,7 @@ from omnicrm.errors import InvalidTypeError, RuleViolationError, StateError, Val
 from omnicrm.events import DomainEvent
 from omnicrm.idempotency import run_once
 from omnicrm.identity._online import PreparedCache, different_between, person_guard
-from omnicrm.identity._placement import PlacementSteps, PreparedRows, offers
+from omnicrm.identity._placement import PlacementSteps, offers
 from omnicrm.identity._prepared_codec import prepared_form
 from omnicrm.identity.codec import record_to_dict
 from omnicrm.identity.config import MatchConfig
@@ -33,6 +33,7 @@ from omnicrm.identity.model import (
     Verdict,
 )
 from omnicrm.identity.outcomes import CommandOutcome, Placement
+from omnicrm.identity.ports import PreparedRows
 from omnicrm.identity.records import CustomerRecord, SourceRef
 from omnicrm.identity.scoring import decide
 from omnicrm.ids import IdGenerator, UuidIds

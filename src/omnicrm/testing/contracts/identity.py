@@ -14,9 +14,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError, StateError
-from omnicrm.identity._placement import PreparedRows
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision, StoredRecord, Verdict
-from omnicrm.identity.ports import IdentityUnitOfWork
+from omnicrm.identity.ports import IdentityUnitOfWork, PreparedRows
 from omnicrm.identity.records import CustomerRecord, SourceRef
 from omnicrm.identity.service import Resolver
 from omnicrm.persistence.memory import MemoryStore
