@@ -70,6 +70,12 @@ def test_fingerprints_tell_the_settings_apart(a: MatchConfig, b: MatchConfig) ->
     assert (fb.decode(text, record) is None) == (fa != fb)
 
 
+def test_the_form_covers_every_prepared_field() -> None:
+    # fails when PreparedRecord or Address gains a field the codec does not store yet:
+    # forms are then switched off (placements prepare every candidate, as before)
+    assert prepared_form(MatchConfig()) is not None
+
+
 def test_a_form_of_other_code_is_not_current() -> None:
     form = prepared_form(MatchConfig())
     assert form is not None

@@ -53,6 +53,19 @@ _TEXT_FIELDS: tuple[tuple[str, str], ...] = (
     ("member_card", "member_card_no"),
 )
 
+_ADDRESS = ("prefecture", "locality", "block", "building")
+
+
+def _covers_every_field() -> bool:
+    """Whether this form holds every field of ``PreparedRecord`` and ``Address``.
+
+    A field added to either (by a change to ``prepare``) and not to this codec would be
+    lost on a round trip; then no form is stored or read until the codec learns it.
+    """
+    prepared = {a.name for a in attrs.fields(PreparedRecord)}
+    known = {"record", "birth_date", "address", "unreadable"} | {n for n, _ in _TEXT_FIELDS}
+    return prepared == known and {a.name for a in attrs.fields(Address)} == set(_ADDRESS)
+
 
 @cache
 def _code_digest() -> str:
@@ -95,7 +108,7 @@ class PreparedForm:
         ]
         fields.append(None if p.birth_date is None else p.birth_date.isoformat())
         a = p.address
-        fields.append(None if a is None else [a.prefecture, a.locality, a.block, a.building])
+        fields.append(None if a is None else [getattr(a, name) for name in _ADDRESS])
         fields.append(list(p.unreadable))
         return self.fingerprint + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
@@ -113,22 +126,21 @@ class PreparedForm:
             values[name] = getattr(record, raw) if value == _SAME else value
         birth, address, unreadable = fields[len(_TEXT_FIELDS) :]
         values["birth_date"] = None if birth is None else date.fromisoformat(birth)
-        values["address"] = (
-            None
-            if address is None
-            else stored_value(
-                Address,
-                dict(zip(("prefecture", "locality", "block", "building"), address, strict=True)),
-            )
-        )
+        if address is not None:
+            address = stored_value(Address, dict(zip(_ADDRESS, address, strict=True)))
+        values["address"] = address
         values["unreadable"] = tuple(unreadable)
         return stored_value(PreparedRecord, values)
 
 
 def prepared_form(config: MatchConfig) -> PreparedForm | None:
-    """The stored form for ``config``; ``None`` when the code's source cannot be read."""
+    """The stored form for ``config``; ``None`` when no form can be trusted.
+
+    That is when the normalisation code's source cannot be read, or ``PreparedRecord``
+    has a field this codec does not store.
+    """
     code = _code_digest()
-    if not code:
+    if not code or not _covers_every_field():
         return None
     parts = [_FORM_VERSION, config.phone_region, config.email_provider_rules, config.day_first]
     digest = hashlib.blake2b(f"{json.dumps(parts)}|{code}".encode(), digest_size=8)
