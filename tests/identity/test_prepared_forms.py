@@ -85,6 +85,16 @@ def test_a_form_of_other_code_is_not_current() -> None:
     assert other.decode(text, CustomerRecord(source=M1)) is None
 
 
+@pytest.mark.parametrize(
+    "damage", ["[", "[1,2]", '{"a":1}', "null", '[0,0,0,0,0,0,0,0,0,"x",null,[]]']
+)
+def test_a_damaged_form_is_prepared_again(damage: str) -> None:
+    form = prepared_form(MatchConfig())
+    assert form is not None
+    record = CustomerRecord(source=M1, family_name="高橋", birth_date="1985-04-01")
+    assert form.decode(form.fingerprint + damage, record) is None
+
+
 def _resolver(store: object, config: MatchConfig | None = None) -> Resolver:
     return Resolver(store, SteppingClock(T0), SequentialIds(), config)  # type: ignore[arg-type]
 

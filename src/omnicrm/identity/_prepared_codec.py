@@ -117,20 +117,30 @@ class PreparedForm:
         return text is not None and text.startswith(self.fingerprint)
 
     def decode(self, text: str, record: CustomerRecord) -> PreparedRecord | None:
-        """The prepared form of ``record`` stored as ``text``; ``None`` if not current."""
+        """The prepared form of ``record`` stored as ``text``; ``None`` if not current.
+
+        Also ``None`` for a text of this fingerprint that cannot be read (a damaged
+        row): a stored form is only a shortcut, the record is then prepared again.
+        """
         if not self.current(text):
             return None
-        fields = json.loads(text[len(self.fingerprint) :])
-        values: dict[str, Any] = {"record": record}
-        for (name, raw), value in zip(_TEXT_FIELDS, fields, strict=False):
-            values[name] = getattr(record, raw) if value == _SAME else value
-        birth, address, unreadable = fields[len(_TEXT_FIELDS) :]
-        values["birth_date"] = None if birth is None else date.fromisoformat(birth)
-        if address is not None:
-            address = stored_value(Address, dict(zip(_ADDRESS, address, strict=True)))
-        values["address"] = address
-        values["unreadable"] = tuple(unreadable)
-        return stored_value(PreparedRecord, values)
+        try:
+            return _decoded(json.loads(text[len(self.fingerprint) :]), record)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+
+def _decoded(fields: list[Any], record: CustomerRecord) -> PreparedRecord:
+    values: dict[str, Any] = {"record": record}
+    for (name, raw), value in zip(_TEXT_FIELDS, fields, strict=False):
+        values[name] = getattr(record, raw) if value == _SAME else value
+    birth, address, unreadable = fields[len(_TEXT_FIELDS) :]
+    values["birth_date"] = None if birth is None else date.fromisoformat(birth)
+    if address is not None:
+        address = stored_value(Address, dict(zip(_ADDRESS, address, strict=True)))
+    values["address"] = address
+    values["unreadable"] = tuple(unreadable)
+    return stored_value(PreparedRecord, values)
 
 
 def prepared_form(config: MatchConfig) -> PreparedForm | None:
