@@ -26,7 +26,7 @@ def test_identity_v1_keys_survive_the_v2_and_v3_migrations(tmp_path: Path) -> No
     )
     conn.close()
     store = SQLiteStore(path)
-    assert store.schema_versions["identity"] == 3
+    assert store.schema_versions["identity"] == 4  # v4 (prepared forms) adds a column
     with store.unit_of_work() as uow:
         assert uow.identity_keys.keys_of(A) == {"k1", "k2"}
         assert uow.identity_keys.find(["k1"], limit=1) == {B}  # the latest indexed first

@@ -90,13 +90,26 @@ class PreparedCache:
         self._size = size
         self._items: dict[int, PreparedRecord] = {}
 
+    def __contains__(self, record: object) -> bool:
+        """Whether ``record`` (this very object) is cached."""
+        found = self._items.get(id(record))
+        return found is not None and found.record is record
+
+    def add(self, prepared: PreparedRecord) -> None:
+        """Cache ``prepared`` (read from a store) for its record."""
+        if len(self._items) >= self._size:
+            self._items = {}
+        self._items[id(prepared.record)] = prepared
+
+    def clear(self) -> None:
+        """Forget every cached record (after an erasure: keep no personal data)."""
+        self._items = {}
+
     def __call__(self, record: CustomerRecord) -> PreparedRecord:
         """The prepared form of ``record``, normalised once while it stays cached."""
         found = self._items.get(id(record))
         if found is not None and found.record is record:
             return found
         prepared = self._prepare(record)
-        if len(self._items) >= self._size:
-            self._items = {}
-        self._items[id(record)] = prepared
+        self.add(prepared)
         return prepared

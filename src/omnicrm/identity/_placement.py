@@ -6,20 +6,22 @@ is compared with its candidates, joined to a person, and how two people are merg
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast, runtime_checkable
 
 import attrs
 
 from omnicrm.clock import Clock
 from omnicrm.errors import RuleViolationError
 from omnicrm.identity._online import (
+    PreparedCache,
     different_between,
     hashed_keys,
     person_guard,
     score_ceiling,
 )
+from omnicrm.identity._prepared_codec import PreparedForm
 from omnicrm.identity.config import MatchConfig
 from omnicrm.identity.errors import ErasedRecordError
 from omnicrm.identity.events import CustomersMerged
@@ -32,6 +34,7 @@ from omnicrm.identity.model import (
     Verdict,
 )
 from omnicrm.identity.outcomes import Placement
+from omnicrm.identity.ports import PreparedRows
 from omnicrm.identity.prepared import PreparedRecord, prepare
 from omnicrm.identity.readings import Readings, learn_readings
 from omnicrm.identity.records import CustomerRecord, SourceRef, stored_source
@@ -41,7 +44,7 @@ from omnicrm.ids import IdGenerator
 if TYPE_CHECKING:
     from omnicrm.identity.ports import IdentityUnitOfWork
 
-__all__ = ["PlacementSteps", "PostingTexts"]
+__all__ = ["PlacementSteps", "PostingTexts", "offers"]
 
 T = TypeVar("T")
 
@@ -57,6 +60,18 @@ class PostingTexts(Protocol):
     def posting_texts(self, keys: Iterable[str], *, limit: int) -> Mapping[str, tuple[str, ...]]:
         """Each key's sources as ``"channel:id"`` text, as ``postings`` gives them."""
         ...
+
+
+_OFFERS: dict[tuple[type, type], bool] = {}
+
+
+def offers(repository: object, port: type) -> bool:
+    """``isinstance(repository, port)`` for an optional port, answered once per class."""
+    key = (type(repository), port)
+    found = _OFFERS.get(key)
+    if found is None:
+        found = _OFFERS[key] = isinstance(repository, port)
+    return found
 
 
 def _compared(groups: Mapping[str, Sequence[T]], keys: int, limit: int) -> list[Sequence[T]]:
@@ -91,10 +106,36 @@ class PlacementSteps:
     _ids: IdGenerator
     _limit: int
     _review_limit: int
-    _prepared: Callable[[CustomerRecord], PreparedRecord]
+    _prepared: PreparedCache
+    _form: PreparedForm | None
 
     def _prepare(self, record: CustomerRecord) -> PreparedRecord:
         return self._prepared(record)
+
+    def _rows(
+        self, uow: IdentityUnitOfWork, sources: Iterable[SourceRef]
+    ) -> Mapping[SourceRef, StoredRecord]:
+        """The rows of ``sources``; their stored prepared forms go to the prepared cache."""
+        repo, form = uow.identity_records, self._form
+        if form is None or not offers(repo, PreparedRows):
+            return repo.get_many(sources)
+        rows: dict[SourceRef, StoredRecord] = {}
+        for ref, (row, text) in cast("PreparedRows", repo).get_many_forms(sources).items():
+            rows[ref] = row
+            record = row.record
+            if text is not None and record is not None and record not in self._prepared:
+                prepared = form.decode(text, record)
+                if prepared is not None:
+                    self._prepared.add(prepared)
+        return rows
+
+    def _put(self, uow: IdentityUnitOfWork, stored: StoredRecord, new: PreparedRecord) -> None:
+        """Write the row of a placed record, with its prepared form where kept."""
+        repo, form = uow.identity_records, self._form
+        if form is not None and offers(repo, PreparedRows):
+            cast("PreparedRows", repo).put_form(stored, form.encode(new))
+        else:
+            repo.put(stored)
 
     def _prepare_uncached(self, record: CustomerRecord) -> PreparedRecord:
         c = self._config
@@ -120,7 +161,7 @@ class PlacementSteps:
         rows = dict(known or {})
         missing = [m for m in members if m not in rows]
         if missing:
-            rows.update(uow.identity_records.get_many(missing))
+            rows.update(self._rows(uow, missing))
         found = (rows.get(m) for m in members)
         return [self._prepare(r.record) for r in found if r is not None and r.record is not None]
 
@@ -134,13 +175,13 @@ class PlacementSteps:
         new = self._prepare(record)
         keys = hashed_keys(new)
         if existing is not None:  # an update of a known record: stay with its person
-            uow.identity_records.put(attrs.evolve(existing, record=record))
+            self._put(uow, attrs.evolve(existing, record=record), new)
             uow.identity_keys.remove(record.source)
             uow.identity_keys.add(record.source, keys)
             return Placement(existing.customer_id, created=False)
         decisions = uow.identity_decisions.involving([record.source])
         candidates = self._candidates(uow, new, keys, bool(decisions)) - {record.source}
-        stored = uow.identity_records.get_many(sorted(candidates))
+        stored = self._rows(uow, sorted(candidates))
         verdicts = {frozenset((d.a, d.b)): d.verdict for d in decisions}
         links: dict[str, list[Explanation]] = {}
         review_refs: list[tuple[float, SourceRef]] = []
@@ -183,9 +224,7 @@ class PlacementSteps:
                     updated_at=now,
                 )
             )
-        uow.identity_records.put(
-            StoredRecord(source=record.source, customer_id=target, record=record)
-        )
+        self._put(uow, StoredRecord(source=record.source, customer_id=target, record=record), new)
         uow.identity_keys.add(record.source, keys)
         queued = self._queue(uow, review, target, stored, now)
         found = tuple(e for group in links.values() for e in group)

@@ -8,7 +8,7 @@ the unit of work that owns the repository.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision, StoredRecord
 from omnicrm.identity.records import SourceRef
@@ -19,6 +19,7 @@ __all__ = [
     "DecisionRepository",
     "IdentityUnitOfWork",
     "MatchKeyRepository",
+    "PreparedRows",
     "ProfileRepository",
     "SourceRecordRepository",
 ]
@@ -137,6 +138,44 @@ class AuditRepository(Protocol):
 
     def for_customer(self, customer_id: str) -> Sequence[AuditEntry]:
         """Return the entries naming ``customer_id`` (either side), oldest first."""
+        ...
+
+
+@runtime_checkable
+class PreparedRows(Protocol):
+    """Optional source-record repository methods: each record's prepared form beside it.
+
+    A :class:`SourceRecordRepository` offering them (the SQL ones) keeps a text per row
+    that the resolver writes (each record's normalised form, tagged with a fingerprint
+    of the settings and code that produced it), so a candidate read cold is decoded
+    instead of normalised again. The text is opaque to the repository: it stores and
+    returns it. ``put`` keeps a row's form while its record is unchanged (a merge moves
+    it) and drops it with any other change (an erasure among them). Optional: the
+    resolver checks for it with ``isinstance`` and prepares records as before without.
+    """
+
+    def get_many_forms(
+        self, sources: Iterable[SourceRef]
+    ) -> Mapping[SourceRef, tuple[StoredRecord, str | None]]:
+        """``get_many`` with each row's stored form (``None`` if it has none)."""
+        ...
+
+    def put_form(self, stored: StoredRecord, form: str | None) -> None:
+        """``put`` with the record's form (``None``: keep it if the record is unchanged)."""
+        ...
+
+    def rows_without_form(
+        self, after: SourceRef | None, *, fingerprint: str, limit: int
+    ) -> Sequence[StoredRecord]:
+        """Up to ``limit`` rows after ``after`` (``None``: the first) lacking a form.
+
+        In source order, rows holding a record whose form is missing or does not start
+        with ``fingerprint``.
+        """
+        ...
+
+    def set_forms(self, forms: Iterable[tuple[StoredRecord, str]]) -> None:
+        """Store forms of rows read in this unit of work, where the record is unchanged."""
         ...
 
 

@@ -216,6 +216,8 @@ _TEXT_DEFAULTS: dict[str, Any] = {
     if a.name not in ("source", "attributes")
 }
 
+_STORED_NAMES = frozenset(_TEXT_DEFAULTS) | {"attributes"}
+
 
 def stored_record(source: SourceRef, fields: dict[str, Any]) -> CustomerRecord:
     """A record read back from a row a store wrote itself, built without re-checking it.
@@ -228,8 +230,8 @@ def stored_record(source: SourceRef, fields: dict[str, Any]) -> CustomerRecord:
     ``observed_at``, an attributes mapping); an unknown name raises ``TypeError``.
     Anything from outside the store goes through ``CustomerRecord(...)``.
     """
-    unknown = fields.keys() - _TEXT_DEFAULTS.keys() - {"attributes"}
-    if unknown:
+    if not fields.keys() <= _STORED_NAMES:  # a subset test builds no set on the way
+        unknown = fields.keys() - _STORED_NAMES
         raise TypeError(f"unknown record fields: {sorted(unknown)}")
     values = {**_TEXT_DEFAULTS, **fields, "source": source}
     attributes = fields.get("attributes")
@@ -237,15 +239,16 @@ def stored_record(source: SourceRef, fields: dict[str, Any]) -> CustomerRecord:
     return stored_value(CustomerRecord, values)
 
 
-_PLAIN_FIELDS: dict[type, tuple[str, ...] | None] = {}
+_PLAIN_FIELDS: dict[type, tuple[tuple[str, Any], ...] | None] = {}
 
 
-def _plain_fields(cls: type) -> tuple[str, ...] | None:
-    """The attrs field names of ``cls`` if its slots hold those fields and nothing else."""
+def _plain_fields(cls: type) -> tuple[tuple[str, Any], ...] | None:
+    """Each attrs field of ``cls`` with its slot's setter, if the slots hold only those."""
     if cls not in _PLAIN_FIELDS:
         names = tuple(a.name for a in attrs.fields(cls))
         slots = set(getattr(cls, "__slots__", ())) - {"__weakref__"}
-        _PLAIN_FIELDS[cls] = names if slots == set(names) else None
+        plain = slots == set(names)
+        _PLAIN_FIELDS[cls] = tuple((n, getattr(cls, n).__set__) for n in names) if plain else None
     return _PLAIN_FIELDS[cls]
 
 
@@ -255,12 +258,12 @@ def stored_value(cls: type[T], values: dict[str, Any]) -> T:
     ``values`` must give every field, already of the stored types. For a class with
     more than its fields in its slots (a cached hash), it is built the checked way.
     """
-    names = _plain_fields(cls)
-    if names is None:
+    fields = _plain_fields(cls)
+    if fields is None:
         return cls(**values)
     value: T = object.__new__(cls)
-    for name in names:
-        object.__setattr__(value, name, values[name])
+    for name, set_slot in fields:  # the slot's own setter: a frozen class refuses setattr
+        set_slot(value, values[name])
     return value
 
 

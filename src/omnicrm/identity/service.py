@@ -18,7 +18,8 @@ from omnicrm.errors import InvalidTypeError, RuleViolationError, StateError, Val
 from omnicrm.events import DomainEvent
 from omnicrm.idempotency import run_once
 from omnicrm.identity._online import PreparedCache, different_between, person_guard
-from omnicrm.identity._placement import PlacementSteps
+from omnicrm.identity._placement import PlacementSteps, offers
+from omnicrm.identity._prepared_codec import prepared_form
 from omnicrm.identity.codec import record_to_dict
 from omnicrm.identity.config import MatchConfig
 from omnicrm.identity.events import CustomerErased, CustomersUnmerged
@@ -32,10 +33,11 @@ from omnicrm.identity.model import (
     Verdict,
 )
 from omnicrm.identity.outcomes import CommandOutcome, Placement
+from omnicrm.identity.ports import PreparedRows
 from omnicrm.identity.records import CustomerRecord, SourceRef
 from omnicrm.identity.scoring import decide
 from omnicrm.ids import IdGenerator, UuidIds
-from omnicrm.validation import check_id, check_text
+from omnicrm.validation import check_id, check_int, check_text
 
 if TYPE_CHECKING:
     from omnicrm.identity.ports import IdentityUnitOfWork
@@ -87,6 +89,7 @@ class Resolver(PlacementSteps):
         self._limit = candidate_limit
         self._review_limit = review_limit
         self._prepared = PreparedCache(self._prepare_uncached, 1 << 17)
+        self._form = prepared_form(self._config)
 
     # ---- plumbing --------------------------------------------------------------------
     def _uow(self) -> IdentityUnitOfWork:
@@ -347,9 +350,47 @@ class Resolver(PlacementSteps):
             )
             return CommandOutcome(customer_id, audit_id)
 
+        self._prepared.clear()  # no prepared copy of their data stays in this process
         return self._outcome(
             "identity.erase", idempotency_key, {"customer_id": customer_id}, command
         )
+
+    # ---- upkeep ----------------------------------------------------------------------
+    def fill_prepared_forms(self, *, batch: int = 2_000) -> int:
+        """Store the prepared form of every record lacking a current one; return how many.
+
+        For a store that keeps prepared forms beside its records (SQLite, PostgreSQL): a
+        record placed or updated gets its form as it is written, but records written
+        before (a store migrated from an older version, a bulk load) or under other
+        settings (another phone region, e-mail rules, day-first, normalisation code)
+        have none, and each placement meeting them prepares them again. This walks the
+        records in source order, ``batch`` per unit of work, and changes no person,
+        decision or record (only the derived form), so it takes no idempotency key and
+        may run beside placements or be stopped and run again. Returns 0 on a store
+        without forms.
+        """
+        check_int("batch", batch, minimum=1)
+        form, after, written = self._form, None, 0
+        while form is not None:
+            with self._uow() as uow:
+                repo = uow.identity_records
+                if not offers(repo, PreparedRows):
+                    break
+                rows = cast("PreparedRows", repo).rows_without_form(
+                    after, fingerprint=form.fingerprint, limit=batch
+                )
+                if not rows:
+                    break
+                fill = [
+                    (row, form.encode(self._prepare_uncached(row.record)))
+                    for row in rows
+                    if row.record is not None
+                ]
+                cast("PreparedRows", repo).set_forms(fill)
+                uow.commit()
+            written += len(fill)
+            after = rows[-1].source
+        return written
 
     # ---- reads -----------------------------------------------------------------------
     def profile(self, customer_id: str) -> IdentityProfile:

@@ -8,7 +8,7 @@ as SQLite and Python sort), identity columns for sequence numbers.
 
 from __future__ import annotations
 
-__all__ = ["MIGRATION", "MIGRATION_V2"]
+__all__ = ["MIGRATION", "MIGRATION_V2", "MIGRATION_V3"]
 
 MIGRATION: tuple[str, ...] = (
     """CREATE TABLE identity_profiles (
@@ -57,3 +57,6 @@ MIGRATION_V2: tuple[str, ...] = (
     "DROP INDEX identity_keys_key",
 )
 """Version 2: the key index covers the source (index-only reads of a key's postings)."""
+
+MIGRATION_V3: tuple[str, ...] = ("ALTER TABLE identity_records ADD COLUMN prepared TEXT",)
+"""Version 3: each record's prepared form beside it (SQLite's identity version 4)."""

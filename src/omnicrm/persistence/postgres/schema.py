@@ -18,6 +18,7 @@ from omnicrm.persistence.postgres.idempotency import MIGRATION as IDEMPOTENCY_V1
 from omnicrm.persistence.postgres.idempotency import MIGRATION_V2 as IDEMPOTENCY_V2
 from omnicrm.persistence.postgres.identity import MIGRATION as IDENTITY_V1
 from omnicrm.persistence.postgres.identity import MIGRATION_V2 as IDENTITY_V2
+from omnicrm.persistence.postgres.identity import MIGRATION_V3 as IDENTITY_V3
 from omnicrm.persistence.postgres.inventory import MIGRATION as INVENTORY_V1
 from omnicrm.persistence.postgres.loyalty import MIGRATION as LOYALTY_V1
 from omnicrm.persistence.postgres.loyalty import MIGRATION_V2 as LOYALTY_V2
@@ -33,7 +34,7 @@ MIGRATIONS: Migrations = {
     "timing": (TIMING_V1, TIMING_V2),
     "loyalty": (LOYALTY_V1, LOYALTY_V2),
     "inventory": (INVENTORY_V1,),
-    "identity": (IDENTITY_V1, IDENTITY_V2),
+    "identity": (IDENTITY_V1, IDENTITY_V2, IDENTITY_V3),
     "omni": (OMNI_V1,),
 }
 

@@ -27,6 +27,9 @@ from omnicrm.validation import check_id
 
 __all__ = [
     "MIGRATION",
+    "MIGRATION_V2",
+    "MIGRATION_V3",
+    "MIGRATION_V4",
     "SQLiteAuditRepository",
     "SQLiteDecisionRepository",
     "SQLiteIdentityRepositories",
@@ -107,6 +110,14 @@ MIGRATION_V3: tuple[str, ...] = (
 A common key's newest postings (up to the resolver's limit of 50) then sit in one or two
 index pages instead of costing a table page each: on a large store, where those pages
 are seldom in memory, that was most of a placement's reads.
+"""
+
+MIGRATION_V4: tuple[str, ...] = ("ALTER TABLE identity_records ADD COLUMN prepared TEXT",)
+"""Version 4: each record's prepared form beside it (:class:`SQLiteSourceRecordRepository`).
+
+Adding a column rewrites no row: existing records have no form until one is written
+(``Resolver.fill_prepared_forms``, or the record's next write); the resolver prepares a
+record without a current form as before.
 """
 
 _CHUNK = 500
@@ -220,16 +231,27 @@ class SQLiteSourceRecordRepository(_Repo):
     """:class:`~omnicrm.identity.ports.SourceRecordRepository` on ``identity_records``."""
 
     def put(self, stored: StoredRecord) -> None:
-        """Insert or replace the row (a tombstone also drops every decoded row kept)."""
+        """Insert or replace the row (a tombstone also drops every decoded row kept).
+
+        The stored prepared form stays while the record is unchanged (a merge moves it to
+        another person) and goes with any other change (an erasure among them).
+        """
+        self.put_form(stored, None)
+
+    def put_form(self, stored: StoredRecord, form: str | None) -> None:
+        """:meth:`put` with the record's prepared form (``None``: keep it if unchanged)."""
         data = None if stored.record is None else record_to_json(stored.record)
         if data is None:  # erasure: keep no decoded copy of personal data in memory
             _decoded.cache_clear()
         with translate_errors("store a source record"):
             self._conn.execute(
-                "INSERT INTO identity_records (source, customer_id, data) VALUES (?, ?, ?) "
-                "ON CONFLICT (source) DO UPDATE SET customer_id = excluded.customer_id, "
-                "data = excluded.data",
-                (str(stored.source), stored.customer_id, data),
+                "INSERT INTO identity_records (source, customer_id, data, prepared) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET "
+                "customer_id = excluded.customer_id, data = excluded.data, "
+                "prepared = CASE WHEN excluded.prepared IS NULL "
+                "AND identity_records.data = excluded.data "
+                "THEN identity_records.prepared ELSE excluded.prepared END",
+                (str(stored.source), stored.customer_id, data, form),
             )
 
     def get(self, source: SourceRef) -> StoredRecord | None:
@@ -243,18 +265,61 @@ class SQLiteSourceRecordRepository(_Repo):
 
     def get_many(self, sources: Iterable[SourceRef]) -> Mapping[SourceRef, StoredRecord]:
         """Return the existing rows among ``sources``."""
+        return {s: row for s, (row, _) in self._rows(sources, "data").items()}
+
+    def get_many_forms(
+        self, sources: Iterable[SourceRef]
+    ) -> Mapping[SourceRef, tuple[StoredRecord, str | None]]:
+        """:meth:`get_many` with each row's stored prepared form (``None`` if it has none)."""
+        return self._rows(sources, "data, prepared")
+
+    def _rows(
+        self, sources: Iterable[SourceRef], columns: str
+    ) -> dict[SourceRef, tuple[StoredRecord, str | None]]:
         keys = [str(s) for s in dict.fromkeys(sources)]
-        found: dict[SourceRef, StoredRecord] = {}
+        found: dict[SourceRef, tuple[StoredRecord, str | None]] = {}
         for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
-            for row in self._all(
+            for source, customer_id, data, *form in self._all(
                 "read source records",
-                f"SELECT source, customer_id, data FROM identity_records WHERE source IN ({marks})",
+                f"SELECT source, customer_id, {columns} FROM identity_records "
+                f"WHERE source IN ({marks})",
                 chunk,
             ):
-                stored = _stored(*row)
-                found[stored.source] = stored
+                stored = _stored(source, customer_id, data)
+                found[stored.source] = (stored, cast("str | None", form[0]) if form else None)
         return found
+
+    def rows_without_form(
+        self, after: SourceRef | None, *, fingerprint: str, limit: int
+    ) -> Sequence[StoredRecord]:
+        """Up to ``limit`` rows after ``after``, in source order, lacking a current form.
+
+        Rows holding a record whose form does not start with ``fingerprint``. For
+        filling in forms over the whole table, a batch at a time (the test runs in SQL,
+        so a table already filled is read through once); the rows are not kept in the
+        decoded-row cache.
+        """
+        rows = self._all(
+            "read source records",
+            "SELECT source, customer_id, data FROM identity_records WHERE source > ? "
+            "AND data IS NOT NULL AND (prepared IS NULL OR substr(prepared, 1, ?) <> ?) "
+            "ORDER BY source LIMIT ?",
+            ("" if after is None else str(after), len(fingerprint), fingerprint, limit),
+        )
+        return [_decoded.__wrapped__(str(s), str(c), str(d)) for s, c, d in rows]
+
+    def set_forms(self, forms: Iterable[tuple[StoredRecord, str]]) -> None:
+        """Store prepared forms of rows read in this unit of work, if still unchanged."""
+        with translate_errors("store prepared forms"):
+            self._conn.executemany(
+                "UPDATE identity_records SET prepared = ? WHERE source = ? AND data = ?",
+                [
+                    (form, str(row.source), record_to_json(row.record))
+                    for row, form in forms
+                    if row.record is not None
+                ],
+            )
 
 
 class SQLiteMatchKeyRepository(_Repo):

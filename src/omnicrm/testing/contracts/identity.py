@@ -15,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError, StateError
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision, StoredRecord, Verdict
-from omnicrm.identity.ports import IdentityUnitOfWork
+from omnicrm.identity.ports import IdentityUnitOfWork, PreparedRows
 from omnicrm.identity.records import CustomerRecord, SourceRef
 from omnicrm.identity.service import Resolver
 from omnicrm.persistence.memory import MemoryStore
@@ -115,6 +115,38 @@ class IdentityRepositoryContract(StoreContract):
             keys.remove(A)
             assert keys.find(["k1", "k2"], limit=10) == {B}
             assert keys.keys_of(A) == frozenset()
+            uow.commit()
+
+    def test_prepared_forms_beside_records(self, store: Store) -> None:
+        with _uow(store) as uow:
+            repo = uow.identity_records
+            if not isinstance(repo, PreparedRows):
+                pytest.skip("no prepared forms kept (an optional port)")
+            ra, rb, rc = (CustomerRecord(source=s, family_name="高橋") for s in (A, B, C))
+            rb2 = attrs.evolve(rb, given_name="太郎")
+
+            def forms() -> dict[SourceRef, str | None]:
+                return {s: f for s, (_, f) in repo.get_many_forms([A, B, C]).items()}
+
+            repo.put_form(StoredRecord(source=A, customer_id="p1", record=ra), "fa")
+            repo.put_form(StoredRecord(source=B, customer_id="p1", record=rb), "fb")
+            repo.put(StoredRecord(source=C, customer_id="p2", record=rc))
+            assert forms() == {A: "fa", B: "fb", C: None}
+            assert repo.get_many_forms([A])[A][0] == repo.get(A)
+            repo.put(StoredRecord(source=A, customer_id="p2", record=ra))  # moved: kept
+            repo.put(StoredRecord(source=B, customer_id="p1", record=rb2))  # changed: dropped
+            repo.put_form(StoredRecord(source=C, customer_id="p2", record=rc), "xc")
+            assert forms() == {A: "fa", B: None, C: "xc"}
+            lacking = repo.rows_without_form(None, fingerprint="f", limit=10)
+            assert [r.source for r in lacking] == [C, B]  # source order
+            assert [r.source for r in repo.rows_without_form(C, fingerprint="f", limit=10)] == [B]
+            assert [r.source for r in repo.rows_without_form(None, fingerprint="f", limit=1)] == [C]
+            repo.set_forms([(StoredRecord(source=B, customer_id="p1", record=rb), "stale")])
+            assert forms()[B] is None  # the record changed since: not stored
+            repo.set_forms([(StoredRecord(source=B, customer_id="p1", record=rb2), "fb2")])
+            repo.put(StoredRecord(source=A, customer_id="p2"))  # erased: its form goes
+            assert forms() == {A: None, B: "fb2", C: "xc"}
+            assert [r.source for r in repo.rows_without_form(None, fingerprint="f", limit=9)] == [C]
             uow.commit()
 
     def test_decisions_and_review_queue(self, store: Store) -> None:
