@@ -17,7 +17,8 @@ from omnicrm.identity._households import (
     HouseholdEstimate,
     estimate_households,
 )
-from omnicrm.identity.blocking import candidate_pairs
+from omnicrm.identity._prefilter import RecordColumns, reachable
+from omnicrm.identity.blocking import candidate_indexes
 from omnicrm.identity.clusters import GuardedClusters
 from omnicrm.identity.config import DEFAULT_WEIGHTS, MatchConfig
 from omnicrm.identity.explain import Decision, Explanation
@@ -300,12 +301,14 @@ def resolve(
 
     outcomes: dict[tuple[int, int], _PairOutcome] = {}
     links: list[tuple[int, float, int, int]] = []
-    for i, j in candidate_pairs(
+    left, right = candidate_indexes(
         prepared,
         max_block_size=config.max_block_size,
         window=config.window,
         secondary=config.households is False,
-    ):
+    )
+    kept = reachable(RecordColumns(prepared, frequencies), left, right, config)
+    for i, j in zip(left[kept].tolist(), right[kept].tolist(), strict=True):
         decision, score, rule = quick_decision(
             prepared[i], prepared[j], config, frequencies, corroborate=True, prune=True
         )

@@ -6,12 +6,25 @@ with the stored records sharing at least one key, never with the whole store.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import numpy.typing as npt
 
 from omnicrm.identity.prepared import PreparedRecord
 
-__all__ = ["blocking_keys", "candidate_pairs", "secondary_keys"]
+__all__ = [
+    "IndexPairs",
+    "blocking_keys",
+    "candidate_indexes",
+    "candidate_pairs",
+    "secondary_keys",
+    "secondary_pairs",
+]
+
+Indexes = npt.NDArray[np.int64]
+IndexPairs = tuple[Indexes, Indexes]
+"""Pairs of record indexes as two arrays ``(left, right)``, ``left < right``, sorted."""
 
 
 def _initial(text: str) -> str:
@@ -90,29 +103,26 @@ def secondary_keys(p: PreparedRecord) -> Iterator[str]:
 def secondary_pairs(
     records: Sequence[PreparedRecord], *, max_block_size: int, split: int | None = None
 ) -> Iterator[tuple[int, int]]:
-    """Pairs ``(i, j)``, ``i < j``, sharing a :func:`secondary_keys` key (maybe repeated).
+    """Pairs ``(i, j)``, ``i < j``, sharing a :func:`secondary_keys` key, or neighbours
+    in the order of their names (:data:`NEIGHBOURS`), each once, in order.
 
     A block larger than ``max_block_size`` (on either side with ``split``) is skipped.
     With ``split`` only pairs of one record before and one from ``split`` are paired.
-    """
-    blocks: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-    for index, record in enumerate(records):
-        for key in secondary_keys(record):
-            blocks[key][split is not None and index >= split].append(index)
-    for lefts, rights in blocks.values():
-        if len(lefts) > max_block_size or len(rights) > max_block_size:
-            continue
-        if split is not None:
-            yield from ((i, j) for i in lefts for j in rights)
-        else:
-            yield from (
-                (lefts[x], lefts[y]) for x in range(len(lefts)) for y in range(x + 1, len(lefts))
-            )
+    """  # noqa: D205
+    return _listed(_secondary_codes(records, max_block_size, split), len(records))
+
+
+def _secondary_codes(
+    records: Sequence[PreparedRecord], max_block_size: int, split: int | None
+) -> Indexes:
+    n = len(records)
+    found = _block_pairs(
+        _memberships(secondary_keys(p) for p in records), n, max_block_size, split=split
+    )
     named = sorted((name, i) for i, p in enumerate(records) for name in _name_orders(p))
-    for x, (_, i) in enumerate(named):
-        for _, j in named[x + 1 : x + NEIGHBOURS + 1]:
-            if i != j and (split is None or (i < split) != (j < split)):
-                yield (i, j) if i < j else (j, i)
+    order = np.fromiter((i for _, i in named), dtype=np.int64, count=len(named))
+    neighbours = [(order[:-d], order[d:]) for d in range(1, NEIGHBOURS + 1) if d < len(order)]
+    return _unique(np.concatenate((found, _codes(neighbours, n, split))))
 
 
 SECONDARY_BLOCK = 10
@@ -139,6 +149,36 @@ def _window_key(p: PreparedRecord) -> tuple[str, str, str]:
     return (p.given_kana or p.given, birth, p.postal_code)
 
 
+def candidate_indexes(
+    records: Sequence[PreparedRecord],
+    *,
+    max_block_size: int,
+    window: int,
+    secondary: bool = False,
+) -> IndexPairs:
+    """Every pair of indexes ``(i, j)``, ``i < j``, sharing a blocking key, once, in order.
+
+    A block larger than ``max_block_size`` (a very common name) is sorted by given
+    name, birth date and postal code and only records within ``window`` of each other
+    are paired, so the number of pairs grows near-linearly with the records. With
+    ``secondary``, pairs sharing a :func:`secondary_keys` key (in a block of at most
+    :data:`SECONDARY_BLOCK`) and neighbours in the order of their names are added.
+    Computed in arrays (numpy): the pairs of all blocks at once, with no set of pairs.
+    """
+    n = len(records)
+    codes = _block_pairs(
+        _memberships(blocking_keys(p) for p in records),
+        n,
+        max_block_size,
+        window=window,
+        order=lambda i: _window_key(records[i]),
+    )
+    if secondary:
+        capped = min(max_block_size, SECONDARY_BLOCK)
+        codes = _unique(np.concatenate((codes, _secondary_codes(records, capped, None))))
+    return codes // max(n, 1), codes % max(n, 1)
+
+
 def candidate_pairs(
     records: Sequence[PreparedRecord],
     *,
@@ -146,45 +186,115 @@ def candidate_pairs(
     window: int,
     secondary: bool = False,
 ) -> Iterator[tuple[int, int]]:
-    """Yield each pair of indexes ``(i, j)``, ``i < j``, sharing a blocking key, once.
+    """:func:`candidate_indexes` as ``(i, j)`` tuples, in order."""
+    left, right = candidate_indexes(
+        records, max_block_size=max_block_size, window=window, secondary=secondary
+    )
+    return zip(left.tolist(), right.tolist(), strict=True)
 
-    A block larger than ``max_block_size`` (a very common name) is sorted by given
-    name, birth date and postal code and only records within ``window`` of each other
-    are paired, so the number of pairs grows near-linearly with the records. With
-    ``secondary``, pairs sharing a :func:`secondary_keys` key (in a block of at most
-    :data:`SECONDARY_BLOCK`) follow.
+
+def _listed(codes: Indexes, n: int) -> Iterator[tuple[int, int]]:
+    return zip((codes // max(n, 1)).tolist(), (codes % max(n, 1)).tolist(), strict=True)
+
+
+def _memberships(keys_of: Iterable[Iterable[str]]) -> IndexPairs:
+    """``(record, block)``: each key a record holds, numbered by first appearance."""
+    ids: dict[str, int] = {}
+    holders: list[int] = []
+    blocks: list[int] = []
+    for index, keys in enumerate(keys_of):
+        for key in keys:
+            blocks.append(ids.setdefault(key, len(ids)))
+            holders.append(index)
+    return np.array(holders, dtype=np.int64), np.array(blocks, dtype=np.int64)
+
+
+def _block_pairs(
+    memberships: IndexPairs,
+    n: int,
+    max_block_size: int,
+    *,
+    split: int | None = None,
+    window: int = 0,
+    order: Callable[[int], tuple[str, str, str]] | None = None,
+) -> Indexes:
+    """The codes ``i * n + j`` of every pair of records sharing a block, each once.
+
+    A block of at most ``max_block_size`` records (on each side with ``split``) gives
+    all its pairs; a larger one, with ``order``, the pairs within ``window`` of each
+    other in that order, else none.
     """
-    blocks: dict[str, list[int]] = defaultdict(list)
-    for index, record in enumerate(records):
-        for key in blocking_keys(record):
-            blocks[key].append(index)
-    seen: set[int] = set()  # i * n + j: a third of a tuple's memory
-    n = len(records)
-    for members in blocks.values():
-        if len(members) < 2:
-            continue
-        if len(members) <= max_block_size:
-            pairs: Iterator[tuple[int, int]] = (
-                (members[x], members[y])
-                for x in range(len(members))
-                for y in range(x + 1, len(members))
-            )
-        else:
-            ordered = sorted(members, key=lambda i: _window_key(records[i]))
-            pairs = (
-                (ordered[x], ordered[y])
-                for x in range(len(ordered))
-                for y in range(x + 1, min(x + window, len(ordered)))
-            )
-        for i, j in pairs:
-            if i > j:
-                i, j = j, i
-            if i * n + j not in seen:
-                seen.add(i * n + j)
-                yield i, j
-    if secondary:
-        capped = min(max_block_size, SECONDARY_BLOCK)
-        for i, j in secondary_pairs(records, max_block_size=capped):
-            if i * n + j not in seen:
-                seen.add(i * n + j)
-                yield i, j
+    holders, blocks = memberships
+    if not len(blocks):
+        return np.zeros(0, dtype=np.int64)
+    members = holders[np.argsort(blocks, kind="stable")]  # by block, then record
+    sizes = np.bincount(blocks)
+    starts = np.cumsum(sizes) - sizes
+    if split is None:
+        small = sizes <= max_block_size
+    else:
+        lefts = np.bincount(blocks[holders < split], minlength=len(sizes))
+        small = (lefts <= max_block_size) & (sizes - lefts <= max_block_size)
+    found = [
+        _all_pairs(members, starts[small & (sizes == s)], s)
+        for s in np.unique(sizes[small & (sizes > 1)]).tolist()
+    ]
+    if order is not None and window > 1:
+        found += _window_pairs(members, starts[~small], sizes[~small], window, order)
+    return _codes(found, n, split)
+
+
+def _all_pairs(members: Indexes, starts: Indexes, size: int) -> IndexPairs:
+    rows = members[starts[:, None] + np.arange(size)]
+    xs, ys = np.triu_indices(size, 1)
+    return rows[:, xs].ravel(), rows[:, ys].ravel()
+
+
+def _window_pairs(
+    members: Indexes,
+    starts: Indexes,
+    sizes: Indexes,
+    window: int,
+    order: Callable[[int], tuple[str, str, str]],
+) -> list[IndexPairs]:
+    """Pairs within ``window`` of each other in each block sorted by ``order`` (stable)."""
+    if not len(starts):
+        return []
+    keys: dict[int, tuple[str, str, str]] = {}
+
+    def key(i: int) -> tuple[str, str, str]:
+        if i not in keys:
+            keys[i] = order(i)
+        return keys[i]
+
+    ordered = np.array(
+        [
+            i
+            for start, size in zip(starts.tolist(), sizes.tolist(), strict=True)
+            for i in sorted(members[start : start + size].tolist(), key=key)
+        ],
+        dtype=np.int64,
+    )
+    block = np.repeat(np.arange(len(sizes)), sizes)
+    found = []
+    for d in range(1, min(window, len(ordered))):
+        same = block[:-d] == block[d:]
+        found.append((ordered[:-d][same], ordered[d:][same]))
+    return found
+
+
+def _codes(pairs: Iterable[IndexPairs], n: int, split: int | None) -> Indexes:
+    """``i * n + j`` (``i < j``) of ``pairs``, sorted, each once; no record with itself
+    and, with ``split``, only pairs across it."""  # noqa: D205, D209
+    codes = [np.zeros(0, dtype=np.int64)]
+    for left, right in pairs:
+        low, high = np.minimum(left, right), np.maximum(left, right)
+        keep = low < high if split is None else (low < split) & (high >= split)
+        codes.append(low[keep] * n + high[keep])
+    return _unique(np.concatenate(codes))
+
+
+def _unique(values: Indexes) -> Indexes:
+    """``values`` sorted, each once (a sort: numpy's hashing ``unique`` is slower here)."""
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values

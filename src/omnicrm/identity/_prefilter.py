@@ -1,0 +1,372 @@
+"""A columnar bound on candidate pairs' scores: pairs that cannot reach review, unscored.
+
+:func:`~omnicrm.identity.resolve` scores each candidate pair in Python
+(:func:`~omnicrm.identity.scoring.quick_decision`, about 20 µs a pair); in a large
+batch without households nine pairs in ten are strangers far below the review
+threshold. :func:`reachable` looks at all candidate pairs at once (numpy arrays of the
+records' normalised fields as integer codes, rapidfuzz's element-wise similarities in C)
+and gives each pair an **upper bound** of the score it could get under the batch's
+``config.weights``: for each field, the largest (adjusted) weight among the comparison
+levels the two values could still fall into. A pair whose bound stays below the review
+threshold can only be ``no_match`` (or ``cannot_link``), which a batch records nowhere,
+so leaving it out changes no decision. Pairs that may match a deterministic rule (one
+member card, e-mail or phone on both sides) are always kept.
+
+The decisions themselves stay in :mod:`~omnicrm.identity.scoring`; this module only
+knows *necessary conditions* of the comparison levels (two names are ``near`` only when
+their Jaro-Winkler similarity reaches ``NEAR_SIMILARITY`` or they are one edit apart,
+...). ``tests/identity/test_prefilter.py`` checks each condition against the
+comparators and the whole filter against ``quick_decision``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
+from rapidfuzz.process import cpdist
+
+from omnicrm.identity._households import RELAXED_WEIGHT
+from omnicrm.identity.compare import COMPARATORS, DIFFERENT, EXACT, MISSING, NEAR, NEAR_SIMILARITY
+from omnicrm.identity.config import MatchConfig
+from omnicrm.identity.frequencies import NameFrequencies
+from omnicrm.identity.prepared import PreparedRecord
+from omnicrm.identity.scoring import FORGIVEN_WEIGHT
+
+__all__ = ["RecordColumns", "reachable", "score_bounds"]
+
+Codes = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+Flags = npt.NDArray[np.bool_]
+
+_READING = "reading"
+_TOLERANCE = 1e-6
+"""Bounds are sums of the same weights in another order: a rounding margin."""
+
+# what a name part (spelling and reading) comparison can still give
+_MISSING_ONLY, _EXACT_ONLY, _DIFFERENT_ONLY, _NEAR_OR_DIFFERENT, _ANY = range(5)
+
+
+def _has_kanji(text: str) -> bool:
+    return not text.isascii() and any(
+        "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text
+    )
+
+
+class RecordColumns:
+    """The fields of a batch's prepared records as arrays: text as integer codes.
+
+    Code 0 is the empty text; equal codes are equal texts. Built once per batch.
+    """
+
+    def __init__(
+        self, records: Sequence[PreparedRecord], frequencies: NameFrequencies | None = None
+    ) -> None:
+        vocabulary: dict[str, int] = {"": 0}
+
+        def column(values: Iterable[str]) -> Codes:
+            return np.fromiter(
+                (vocabulary.setdefault(v, len(vocabulary)) for v in values),
+                dtype=np.int64,
+                count=len(records),
+            )
+
+        self.family = column(p.family for p in records)
+        self.family_kana = column(p.family_kana for p in records)
+        self.given = column(p.given for p in records)
+        self.given_kana = column(p.given_kana for p in records)
+        self.email = column(p.email for p in records)
+        self.phone = column(p.phone for p in records)
+        self.member_card = column(p.member_card for p in records)
+        self.postal_code = column(p.postal_code for p in records)
+        self.gender = column(p.gender for p in records)
+        self.address = column(_address_key(p) for p in records)
+        self.block = column(p.address.block if p.address else "" for p in records)
+        births = [
+            (b.year, b.month, b.day) if b else (0, 0, 0) for b in (p.birth_date for p in records)
+        ]
+        self.birth = np.array(births, dtype=np.int64).reshape(len(records), 3)
+        self.words = list(vocabulary)
+        self.kanji = np.fromiter((_has_kanji(w) for w in self.words), dtype=np.bool_)
+        self.family_adjustment = _adjustments(records, frequencies, "family")
+        self.given_adjustment = _adjustments(records, frequencies, "given")
+
+
+def _address_key(p: PreparedRecord) -> str:
+    """The address's key, ``""`` when ``compare_address`` reads it as missing."""
+    if p.address is None or not (p.address.locality or p.address.block):
+        return ""
+    return p.address.key
+
+
+def _adjustments(
+    records: Sequence[PreparedRecord], frequencies: NameFrequencies | None, part: str
+) -> Floats:
+    """Each record's term-frequency adjustment of an exact ``part`` match (0 without)."""
+    if frequencies is None:
+        return np.zeros(len(records))
+    found: dict[tuple[str, str], float] = {}
+    values = []
+    for p in records:
+        name = (p.family, p.family_kana) if part == "family" else (p.given, p.given_kana)
+        if name not in found:
+            found[name] = frequencies.adjustment(part, p)
+        values.append(found[name])
+    return np.array(values, dtype=np.float64)
+
+
+def _unique_inverse(values: Codes) -> tuple[Codes, Codes]:
+    """The distinct ``values`` (sorted) and each value's position among them."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.concatenate(([True], ordered[1:] != ordered[:-1])) if len(values) else ordered
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first.astype(bool)], inverse
+
+
+def _per_distinct(
+    columns: RecordColumns,
+    left: Codes,
+    right: Codes,
+    measure: Callable[[list[str], list[str]], Flags],
+) -> Flags:
+    """``measure`` of the texts ``left[k]``, ``right[k]`` (codes), computed once per
+    distinct pair of texts."""  # noqa: D205, D209
+    if not len(left):
+        return np.zeros(0, dtype=np.bool_)
+    size = len(columns.words)
+    distinct, inverse = _unique_inverse(left * size + right)
+    words = np.array(columns.words, dtype=object)
+    found = measure(words[distinct // size].tolist(), words[distinct % size].tolist())
+    return np.asarray(found[inverse], dtype=np.bool_)
+
+
+def _typo_close(lefts: list[str], rights: list[str]) -> Flags:
+    """Texts ``compare_text`` could call ``near``: Jaro-Winkler ≥ ``NEAR_SIMILARITY`` or
+    at most one edit (a neighbouring swap counting as one) apart."""  # noqa: D205, D209
+    similar = cpdist(lefts, rights, scorer=JaroWinkler.similarity) >= NEAR_SIMILARITY - 1e-9
+    edits = cpdist(lefts, rights, scorer=OSA.distance, score_cutoff=1)
+    return np.asarray(similar | (edits <= 1), dtype=np.bool_)
+
+
+def _far_apart(lefts: list[str], rights: list[str]) -> Flags:
+    """Texts more than one edit apart (house numbers: ``address_levels``)."""
+    return np.asarray(cpdist(lefts, rights, scorer=Levenshtein.distance, score_cutoff=1) > 1)
+
+
+def _close(columns: RecordColumns, a: Codes, b: Codes) -> Flags:
+    """Both texts present and equal or within a typo (:func:`_typo_close`)."""
+    close: Flags = (a != 0) & (a == b)
+    differ = np.nonzero((a != 0) & (b != 0) & (a != b))[0]
+    close[differ] = _per_distinct(columns, a[differ], b[differ], _typo_close)
+    return close
+
+
+def _name_class(
+    columns: RecordColumns, name_a: Codes, kana_a: Codes, name_b: Codes, kana_b: Codes
+) -> npt.NDArray[np.int8]:
+    """What ``compare_name_part(name_a, kana_a, name_b, kana_b)`` can still give.
+
+    ``exact`` only when spelling and reading are the same; ``missing`` only when one
+    side has neither; ``different`` only when neither spellings nor readings are within
+    a typo and the fallback on readings (no spelling comparable, no reading on a side)
+    cannot be taken; ``near`` or ``different`` when both spellings, in one script, differ
+    and the readings are not the same; anything otherwise.
+    """
+    found = np.full(len(name_a), _ANY, dtype=np.int8)
+    spelt = (name_a != 0) & (name_b != 0)
+    scripts_differ = columns.kanji[name_a] != columns.kanji[name_b]
+    same_reading = (kana_a != 0) & (kana_a == kana_b)
+    found[spelt & (name_a != name_b) & ~scripts_differ & ~same_reading] = _NEAR_OR_DIFFERENT
+    fallback = (~spelt | scripts_differ) & ((kana_a == 0) | (kana_b == 0))
+    apart = ~_close(columns, name_a, name_b) & ~_close(columns, kana_a, kana_b) & ~fallback
+    found[apart] = _DIFFERENT_ONLY
+    found[(name_a == name_b) & (kana_a == kana_b)] = _EXACT_ONLY
+    found[((name_a == 0) & (kana_a == 0)) | ((name_b == 0) & (kana_b == 0))] = _MISSING_ONLY
+    return found
+
+
+class _Weights:
+    """One field's weights as the bound reads them (``different`` relaxed or forgiven)."""
+
+    def __init__(self, levels: Mapping[str, float], config: MatchConfig) -> None:
+        self.levels = levels
+        different = levels.get(DIFFERENT, 0.0)
+        if config.households is False:
+            different = max(different, RELAXED_WEIGHT)
+        if config.forgive_one_difference:
+            different = max(different, FORGIVEN_WEIGHT)
+        self.different = different
+
+    def of(self, level: str) -> float:
+        """The weight of ``level`` (``different`` as relaxed; 0 when unlisted)."""
+        return self.different if level == DIFFERENT else self.levels.get(level, 0.0)
+
+    def most(self, *, but: Iterable[str] = ()) -> float:
+        """The most any level but ``but`` weighs (an unlisted level weighs 0)."""
+        left_out = set(but)
+        found = [0.0, *(self.of(lvl) for lvl in self.levels if lvl not in left_out)]
+        if DIFFERENT not in left_out:
+            found.append(self.different)
+        return max(found)
+
+
+_NO = -math.inf
+
+
+def _name_values(
+    weights: _Weights, exact: Floats, classes: npt.NDArray[np.int8], *, agreeing: bool = False
+) -> Floats:
+    """The most a name part of each class weighs (only its agreeing levels with
+    ``agreeing``: ``-inf`` when it cannot agree); ``exact`` per pair, adjusted."""  # noqa: D205, D209
+    near = weights.of(NEAR)
+    if agreeing:
+        table = [_NO, _NO, _NO, near, max(near, weights.of(_READING))]
+    else:
+        table = [
+            weights.of(MISSING),
+            _NO,
+            weights.different,
+            max(near, weights.different),
+            max(weights.most(but=(EXACT,)), near, weights.of(_READING)),
+        ]
+    found = np.asarray(table, dtype=np.float64)[classes]
+    exact_possible = (classes == _EXACT_ONLY) | (classes == _ANY)
+    return np.where(exact_possible, np.maximum(found, exact), found)
+
+
+def _names(
+    columns: RecordColumns,
+    left: Codes,
+    right: Codes,
+    config: MatchConfig,
+) -> Floats:
+    """The most the family and given names can weigh, either way round."""
+    c = columns
+    weights = config.weights
+    total = np.zeros(len(left))
+    parts = {
+        "family_name": (c.family, c.family_kana, c.family_adjustment),
+        "given_name": (c.given, c.given_kana, c.given_adjustment),
+    }
+    present = [f for f in parts if f in weights]
+    values: dict[str, tuple[_Weights, Floats, npt.NDArray[np.int8]]] = {}
+    for field in present:
+        names, kana, adjustment = parts[field]
+        w = _Weights(weights[field], config)
+        exact = w.of(EXACT) + adjustment[left]
+        classes = _name_class(c, names[left], kana[left], names[right], kana[right])
+        values[field] = (w, exact, classes)
+        total += _name_values(w, exact, classes)
+    if len(present) < 2:
+        return total
+    (wf, ef, cf), (wg, eg, cg) = values["family_name"], values["given_name"]
+    swappable = np.nonzero((cf >= _DIFFERENT_ONLY) & (cg >= _DIFFERENT_ONLY))[0]
+    a, b = left[swappable], right[swappable]
+    family = _name_class(c, c.family[a], c.family_kana[a], c.given[b], c.given_kana[b])
+    given = _name_class(c, c.given[a], c.given_kana[a], c.family[b], c.family_kana[b])
+    as_family = _name_values(wf, ef[swappable], family, agreeing=True)
+    as_given = _name_values(wg, eg[swappable], given, agreeing=True)
+    one = np.maximum(as_family, _name_values(wf, ef[swappable], given, agreeing=True))
+    swapped = np.maximum(as_family + as_given, one + wg.different)
+    total[swappable] = np.maximum(total[swappable], swapped)
+    return total
+
+
+def _birth_dates(columns: RecordColumns, left: Codes, right: Codes, w: _Weights) -> Floats:
+    """``exact`` when equal; ``transposed`` or ``near`` only when two of year, month
+    and day agree or day and month are swapped; else ``different``."""  # noqa: D205, D209
+    a, b = columns.birth[left], columns.birth[right]
+    missing = (a[:, 0] == 0) | (b[:, 0] == 0)
+    agree = (a == b).sum(axis=1)
+    swapped = (a[:, 1] == b[:, 2]) & (a[:, 2] == b[:, 1])
+    found = np.where((agree >= 2) | swapped, w.most(but=(EXACT,)), w.different)
+    found[agree == 3] = w.of(EXACT)
+    found[missing] = w.of(MISSING)
+    return found
+
+
+def _keyed(
+    columns: RecordColumns,
+    codes: Codes,
+    left: Codes,
+    right: Codes,
+    w: _Weights,
+    *,
+    equal: Iterable[str] = (EXACT,),
+    close: Callable[[list[str], list[str]], Flags] | None = None,
+) -> Floats:
+    """A field compared as a whole value: ``missing`` when one is empty, one of
+    ``equal`` when equal; otherwise any other level — ``different`` only unless
+    ``close`` says the texts are near."""  # noqa: D205, D209
+    a, b = codes[left], codes[right]
+    equal = tuple(equal)
+    found = np.full(len(a), w.most(but=equal))
+    if close is not None:
+        differ = np.nonzero((a != b) & (a != 0) & (b != 0))[0]
+        near = _per_distinct(columns, a[differ], b[differ], close)
+        found[differ[~near]] = w.different
+    found[a == b] = max(w.of(level) for level in equal)
+    found[(a == 0) | (b == 0)] = w.of(MISSING)
+    return found
+
+
+def _addresses(columns: RecordColumns, left: Codes, right: Codes, w: _Weights) -> Floats:
+    """``exact`` or ``locality`` for one key; ``locality`` or ``different`` for house
+    numbers more than one edit apart (``address_levels``); else anything but ``exact``."""  # noqa: D205, D209
+    a, b = columns.address[left], columns.address[right]
+    found = np.full(len(a), w.most(but=(EXACT,)))
+    block_a, block_b = columns.block[left], columns.block[right]
+    both = np.nonzero((block_a != 0) & (block_b != 0) & (block_a != block_b) & (a != b))[0]
+    far = _per_distinct(columns, block_a[both], block_b[both], _far_apart)
+    found[both[far]] = max(w.of("locality"), w.different)
+    found[a == b] = max(w.of(EXACT), w.of("locality"))
+    found[(a == 0) | (b == 0)] = w.of(MISSING)
+    return found
+
+
+def score_bounds(columns: RecordColumns, left: Codes, right: Codes, config: MatchConfig) -> Floats:
+    """An upper bound of each pair's score (``left[k]``, ``right[k]``) under ``config``;
+    ``inf`` for a pair that may match a deterministic rule."""  # noqa: D205, D209
+    c = columns
+    total = _names(c, left, right, config)
+    for field, levels in config.weights.items():
+        if field not in COMPARATORS or field in ("family_name", "given_name"):
+            continue
+        w = _Weights(levels, config)
+        if field == "birth_date":
+            total += _birth_dates(c, left, right, w)
+        elif field == "postal_code":
+            total += _keyed(c, c.postal_code, left, right, w, close=_typo_close)
+        elif field == "gender":
+            total += _keyed(c, c.gender, left, right, w, close=_never_close)
+        elif field == "address":
+            total += _addresses(c, left, right, w)
+        elif field == "phone":
+            total += _keyed(c, c.phone, left, right, w, equal=(EXACT, "mobile"))
+        elif field == "email":
+            total += _keyed(c, c.email, left, right, w)
+        elif field == "member_card_no":
+            total += _keyed(c, c.member_card, left, right, w)
+        else:  # a comparator this bound does not know: its best level
+            total += w.most()
+    for comparator in config.attribute_comparators.values():
+        total += max(0.0, comparator.exact, comparator.near, comparator.different)
+    shared = np.zeros(len(left), dtype=np.bool_)
+    for codes in (c.email, c.phone, c.member_card):
+        shared |= (codes[left] != 0) & (codes[left] == codes[right])
+    total[shared] = math.inf
+    return total
+
+
+def _never_close(lefts: list[str], rights: list[str]) -> Flags:
+    return np.zeros(len(lefts), dtype=np.bool_)
+
+
+def reachable(columns: RecordColumns, left: Codes, right: Codes, config: MatchConfig) -> Flags:
+    """Whether each pair could reach ``config.review_threshold`` (or a rule)."""
+    return score_bounds(columns, left, right, config) >= config.review_threshold - _TOLERANCE
