@@ -30,7 +30,16 @@ from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
 
 from omnicrm.identity._households import RELAXED_WEIGHT
-from omnicrm.identity.compare import COMPARATORS, DIFFERENT, EXACT, MISSING, NEAR, NEAR_SIMILARITY
+from omnicrm.identity.compare import (
+    COMPARATORS,
+    DIFFERENT,
+    EXACT,
+    MISSING,
+    NEAR,
+    NEAR_SIMILARITY,
+    _similar_localities,
+    _street,
+)
 from omnicrm.identity.config import MatchConfig
 from omnicrm.identity.frequencies import NameFrequencies
 from omnicrm.identity.prepared import PreparedRecord
@@ -67,12 +76,11 @@ class RecordColumns:
     ) -> None:
         vocabulary: dict[str, int] = {"": 0}
 
-        def column(values: Iterable[str]) -> Codes:
-            return np.fromiter(
-                (vocabulary.setdefault(v, len(vocabulary)) for v in values),
-                dtype=np.int64,
-                count=len(records),
-            )
+        def column(texts: Iterable[str]) -> Codes:
+            values = list(texts)
+            for text in set(values).difference(vocabulary):
+                vocabulary[text] = len(vocabulary)
+            return np.fromiter(map(vocabulary.__getitem__, values), dtype=np.int64)
 
         self.family = column(p.family for p in records)
         self.family_kana = column(p.family_kana for p in records)
@@ -83,39 +91,41 @@ class RecordColumns:
         self.member_card = column(p.member_card for p in records)
         self.postal_code = column(p.postal_code for p in records)
         self.gender = column(p.gender for p in records)
-        self.address = column(_address_key(p) for p in records)
-        self.block = column(p.address.block if p.address else "" for p in records)
-        births = [
-            (b.year, b.month, b.day) if b else (0, 0, 0) for b in (p.birth_date for p in records)
-        ]
-        self.birth = np.array(births, dtype=np.int64).reshape(len(records), 3)
+        addresses = [p.address if _has_address(p) else None for p in records]
+        self.address = column(a.key if a else "" for a in addresses)
+        self.block = column(a.block if a else "" for a in addresses)
+        self.locality = column(a.locality if a else "" for a in addresses)
+        self.street = column(_street(a) if a else "" for a in addresses)
+        births = [p.birth_date for p in records]
+        self.year, self.month, self.day = (
+            np.fromiter((getattr(b, part) if b else 0 for b in births), dtype=np.int32)
+            for part in ("year", "month", "day")
+        )
         self.words = list(vocabulary)
         self.kanji = np.fromiter((_has_kanji(w) for w in self.words), dtype=np.bool_)
-        self.family_adjustment = _adjustments(records, frequencies, "family")
-        self.given_adjustment = _adjustments(records, frequencies, "given")
+        self.family_adjustment = self._adjustments(records, frequencies, "family")
+        self.given_adjustment = self._adjustments(records, frequencies, "given")
+
+    def _adjustments(
+        self, records: Sequence[PreparedRecord], frequencies: NameFrequencies | None, part: str
+    ) -> Floats:
+        """Each record's term-frequency adjustment of an exact ``part`` match (0 without),
+        asked once per distinct spelling and reading."""  # noqa: D205, D209
+        if frequencies is None:
+            return np.zeros(len(records))
+        names, kana = (
+            (self.family, self.family_kana) if part == "family" else (self.given, self.given_kana)
+        )
+        distinct, inverse = _unique_inverse(names * len(self.words) + kana)
+        first = np.full(len(distinct), len(records), dtype=np.int64)
+        np.minimum.at(first, inverse, np.arange(len(records)))
+        found = [frequencies.adjustment(part, records[i]) for i in first.tolist()]
+        return np.asarray(found, dtype=np.float64)[inverse]
 
 
-def _address_key(p: PreparedRecord) -> str:
-    """The address's key, ``""`` when ``compare_address`` reads it as missing."""
-    if p.address is None or not (p.address.locality or p.address.block):
-        return ""
-    return p.address.key
-
-
-def _adjustments(
-    records: Sequence[PreparedRecord], frequencies: NameFrequencies | None, part: str
-) -> Floats:
-    """Each record's term-frequency adjustment of an exact ``part`` match (0 without)."""
-    if frequencies is None:
-        return np.zeros(len(records))
-    found: dict[tuple[str, str], float] = {}
-    values = []
-    for p in records:
-        name = (p.family, p.family_kana) if part == "family" else (p.given, p.given_kana)
-        if name not in found:
-            found[name] = frequencies.adjustment(part, p)
-        values.append(found[name])
-    return np.array(values, dtype=np.float64)
+def _has_address(p: PreparedRecord) -> bool:
+    """Whether ``compare_address`` reads the record's address as present."""
+    return p.address is not None and bool(p.address.locality or p.address.block)
 
 
 def _unique_inverse(values: Codes) -> tuple[Codes, Codes]:
@@ -158,16 +168,24 @@ def _far_apart(lefts: list[str], rights: list[str]) -> Flags:
     return np.asarray(cpdist(lefts, rights, scorer=Levenshtein.distance, score_cutoff=1) > 1)
 
 
-def _close(columns: RecordColumns, a: Codes, b: Codes) -> Flags:
-    """Both texts present and equal or within a typo (:func:`_typo_close`)."""
-    close: Flags = (a != 0) & (a == b)
-    differ = np.nonzero((a != 0) & (b != 0) & (a != b))[0]
-    close[differ] = _per_distinct(columns, a[differ], b[differ], _typo_close)
+def _close(columns: RecordColumns, a: Codes, b: Codes, *, precise: bool) -> Flags:
+    """Both texts present and equal or within a typo (:func:`_typo_close`); not
+    ``precise``: both present (no similarity computed)."""  # noqa: D205, D209
+    close: Flags = (a != 0) & (b != 0)
+    if precise:
+        differ = np.nonzero(close & (a != b))[0]
+        close[differ] = _per_distinct(columns, a[differ], b[differ], _typo_close)
     return close
 
 
 def _name_class(
-    columns: RecordColumns, name_a: Codes, kana_a: Codes, name_b: Codes, kana_b: Codes
+    columns: RecordColumns,
+    name_a: Codes,
+    kana_a: Codes,
+    name_b: Codes,
+    kana_b: Codes,
+    *,
+    precise: bool = True,
 ) -> npt.NDArray[np.int8]:
     """What ``compare_name_part(name_a, kana_a, name_b, kana_b)`` can still give.
 
@@ -183,7 +201,8 @@ def _name_class(
     same_reading = (kana_a != 0) & (kana_a == kana_b)
     found[spelt & (name_a != name_b) & ~scripts_differ & ~same_reading] = _NEAR_OR_DIFFERENT
     fallback = (~spelt | scripts_differ) & ((kana_a == 0) | (kana_b == 0))
-    apart = ~_close(columns, name_a, name_b) & ~_close(columns, kana_a, kana_b) & ~fallback
+    close_names = _close(columns, name_a, name_b, precise=precise)
+    apart = ~close_names & ~_close(columns, kana_a, kana_b, precise=precise) & ~fallback
     found[apart] = _DIFFERENT_ONLY
     found[(name_a == name_b) & (kana_a == kana_b)] = _EXACT_ONLY
     found[((name_a == 0) & (kana_a == 0)) | ((name_b == 0) & (kana_b == 0))] = _MISSING_ONLY
@@ -244,6 +263,8 @@ def _names(
     left: Codes,
     right: Codes,
     config: MatchConfig,
+    *,
+    precise: bool = True,
 ) -> Floats:
     """The most the family and given names can weigh, either way round."""
     c = columns
@@ -259,7 +280,9 @@ def _names(
         names, kana, adjustment = parts[field]
         w = _Weights(weights[field], config)
         exact = w.of(EXACT) + adjustment[left]
-        classes = _name_class(c, names[left], kana[left], names[right], kana[right])
+        classes = _name_class(
+            c, names[left], kana[left], names[right], kana[right], precise=precise
+        )
         values[field] = (w, exact, classes)
         total += _name_values(w, exact, classes)
     if len(present) < 2:
@@ -267,8 +290,12 @@ def _names(
     (wf, ef, cf), (wg, eg, cg) = values["family_name"], values["given_name"]
     swappable = np.nonzero((cf >= _DIFFERENT_ONLY) & (cg >= _DIFFERENT_ONLY))[0]
     a, b = left[swappable], right[swappable]
-    family = _name_class(c, c.family[a], c.family_kana[a], c.given[b], c.given_kana[b])
-    given = _name_class(c, c.given[a], c.given_kana[a], c.family[b], c.family_kana[b])
+    family = _name_class(
+        c, c.family[a], c.family_kana[a], c.given[b], c.given_kana[b], precise=precise
+    )
+    given = _name_class(
+        c, c.given[a], c.given_kana[a], c.family[b], c.family_kana[b], precise=precise
+    )
     as_family = _name_values(wf, ef[swappable], family, agreeing=True)
     as_given = _name_values(wg, eg[swappable], given, agreeing=True)
     one = np.maximum(as_family, _name_values(wf, ef[swappable], given, agreeing=True))
@@ -280,93 +307,161 @@ def _names(
 def _birth_dates(columns: RecordColumns, left: Codes, right: Codes, w: _Weights) -> Floats:
     """``exact`` when equal; ``transposed`` or ``near`` only when two of year, month
     and day agree or day and month are swapped; else ``different``."""  # noqa: D205, D209
-    a, b = columns.birth[left], columns.birth[right]
-    missing = (a[:, 0] == 0) | (b[:, 0] == 0)
-    agree = (a == b).sum(axis=1)
-    swapped = (a[:, 1] == b[:, 2]) & (a[:, 2] == b[:, 1])
+    c = columns
+    year = c.year[left] == c.year[right]
+    month, day = c.month[left], c.day[left]
+    other_month, other_day = c.month[right], c.day[right]
+    agree = year.astype(np.int8) + (month == other_month) + (day == other_day)
+    swapped = (month == other_day) & (day == other_month)
     found = np.where((agree >= 2) | swapped, w.most(but=(EXACT,)), w.different)
     found[agree == 3] = w.of(EXACT)
-    found[missing] = w.of(MISSING)
+    found[(c.year[left] == 0) | (c.year[right] == 0)] = w.of(MISSING)
     return found
 
 
 def _keyed(
-    columns: RecordColumns,
     codes: Codes,
     left: Codes,
     right: Codes,
     w: _Weights,
     *,
     equal: Iterable[str] = (EXACT,),
-    close: Callable[[list[str], list[str]], Flags] | None = None,
+    apart: Callable[[Codes, Codes], Flags] | None = None,
 ) -> Floats:
     """A field compared as a whole value: ``missing`` when one is empty, one of
-    ``equal`` when equal; otherwise any other level — ``different`` only unless
-    ``close`` says the texts are near."""  # noqa: D205, D209
+    ``equal`` when equal; otherwise any other level — ``different`` only where ``apart``
+    says the values are too far apart for anything else."""  # noqa: D205, D209
     a, b = codes[left], codes[right]
     equal = tuple(equal)
     found = np.full(len(a), w.most(but=equal))
-    if close is not None:
+    if apart is not None:
         differ = np.nonzero((a != b) & (a != 0) & (b != 0))[0]
-        near = _per_distinct(columns, a[differ], b[differ], close)
-        found[differ[~near]] = w.different
+        found[differ[apart(a[differ], b[differ])]] = w.different
     found[a == b] = max(w.of(level) for level in equal)
     found[(a == 0) | (b == 0)] = w.of(MISSING)
     return found
 
 
-def _addresses(columns: RecordColumns, left: Codes, right: Codes, w: _Weights) -> Floats:
-    """``exact`` or ``locality`` for one key; ``locality`` or ``different`` for house
-    numbers more than one edit apart (``address_levels``); else anything but ``exact``."""  # noqa: D205, D209
-    a, b = columns.address[left], columns.address[right]
+def _addresses(
+    columns: RecordColumns, left: Codes, right: Codes, w: _Weights, *, precision: int
+) -> Floats:
+    """``exact`` or ``locality`` for one key; with ``precision`` 1 ``locality`` or
+    ``different`` for house numbers more than one edit apart (``address_levels``); with
+    2 ``different`` for localities that are not similar (asked of ``compare_address``'s
+    own test), on other streets; else anything but ``exact``."""  # noqa: D205, D209
+    c = columns
+    a, b = c.address[left], c.address[right]
     found = np.full(len(a), w.most(but=(EXACT,)))
-    block_a, block_b = columns.block[left], columns.block[right]
-    both = np.nonzero((block_a != 0) & (block_b != 0) & (block_a != block_b) & (a != b))[0]
-    far = _per_distinct(columns, block_a[both], block_b[both], _far_apart)
-    found[both[far]] = max(w.of("locality"), w.different)
+    if precision >= 1:
+        block_a, block_b = c.block[left], c.block[right]
+        both = np.nonzero((block_a != 0) & (block_b != 0) & (block_a != block_b) & (a != b))[0]
+        far = _per_distinct(c, block_a[both], block_b[both], _far_apart)
+        found[both[far]] = max(w.of("locality"), w.different)
+    if precision >= 2:  # neither near nor neighbours: localities not similar, streets other
+        loose = np.nonzero((found > w.different) & (a != b) & (a != 0) & (b != 0))[0]
+        loose = loose[(c.street[left[loose]] != c.street[right[loose]])]
+        loose = loose[c.locality[left[loose]] != c.locality[right[loose]]]
+        similar = _per_distinct(c, c.locality[left[loose]], c.locality[right[loose]], _similar)
+        found[loose[~similar]] = w.different
     found[a == b] = max(w.of(EXACT), w.of("locality"))
     found[(a == 0) | (b == 0)] = w.of(MISSING)
     return found
 
 
-def score_bounds(columns: RecordColumns, left: Codes, right: Codes, config: MatchConfig) -> Floats:
-    """An upper bound of each pair's score (``left[k]``, ``right[k]``) under ``config``;
-    ``inf`` for a pair that may match a deterministic rule."""  # noqa: D205, D209
-    c = columns
-    total = _names(c, left, right, config)
-    for field, levels in config.weights.items():
-        if field not in COMPARATORS or field in ("family_name", "given_name"):
-            continue
+def _similar(lefts: list[str], rights: list[str]) -> Flags:
+    """``compare_address``'s own test of two localities (cached there)."""
+    return np.fromiter(map(_similar_localities, lefts, rights), dtype=np.bool_, count=len(lefts))
+
+
+def _never_close(a: Codes, b: Codes) -> Flags:
+    return np.ones(len(a), dtype=np.bool_)
+
+
+Part = Callable[[RecordColumns, Codes, Codes, MatchConfig, int], Floats]
+"""A part of the bound: ``(columns, left, right, config, precision)`` → each pair's most."""
+
+
+def _field_part(field: str, levels: Mapping[str, float]) -> Part:
+    """The bound of one field besides the names, as a function of the pairs."""
+
+    def part(
+        c: RecordColumns, left: Codes, right: Codes, config: MatchConfig, precision: int
+    ) -> Floats:
         w = _Weights(levels, config)
         if field == "birth_date":
-            total += _birth_dates(c, left, right, w)
-        elif field == "postal_code":
-            total += _keyed(c, c.postal_code, left, right, w, close=_typo_close)
-        elif field == "gender":
-            total += _keyed(c, c.gender, left, right, w, close=_never_close)
-        elif field == "address":
-            total += _addresses(c, left, right, w)
-        elif field == "phone":
-            total += _keyed(c, c.phone, left, right, w, equal=(EXACT, "mobile"))
-        elif field == "email":
-            total += _keyed(c, c.email, left, right, w)
-        elif field == "member_card_no":
-            total += _keyed(c, c.member_card, left, right, w)
-        else:  # a comparator this bound does not know: its best level
-            total += w.most()
+            return _birth_dates(c, left, right, w)
+        if field == "address":
+            return _addresses(c, left, right, w, precision=precision)
+        if field == "postal_code":
+            apart = (lambda a, b: ~_per_distinct(c, a, b, _typo_close)) if precision else None
+            return _keyed(c.postal_code, left, right, w, apart=apart)
+        if field == "gender":
+            return _keyed(c.gender, left, right, w, apart=_never_close)
+        if field == "phone":
+            return _keyed(c.phone, left, right, w, equal=(EXACT, "mobile"))
+        if field == "email":
+            return _keyed(c.email, left, right, w)
+        if field == "member_card_no":
+            return _keyed(c.member_card, left, right, w)
+        return np.full(len(left), w.most())  # a comparator this bound does not know
+
+    return part
+
+
+def _names_part(
+    c: RecordColumns, left: Codes, right: Codes, config: MatchConfig, precision: int
+) -> Floats:
+    return _names(c, left, right, config, precise=precision > 0)
+
+
+_FULL = 2
+_REFINEMENTS = (("address", 1), ("postal_code", 1), ("names", 1), ("address", 2))
+"""The parts whose precise bounds cost more, refined in this order (cheapest per pair
+closed first) on the pairs still open."""
+
+
+def score_bounds(
+    columns: RecordColumns,
+    left: Codes,
+    right: Codes,
+    config: MatchConfig,
+    *,
+    floor: float | None = None,
+) -> Floats:
+    """An upper bound of each pair's score (``left[k]``, ``right[k]``) under ``config``;
+    ``inf`` for a pair that may match a deterministic rule.
+
+    With ``floor``: every field is first bounded cheaply (equal values, missing ones),
+    then the texts are compared (names, postal codes, addresses) only for the pairs
+    whose bound still reaches ``floor``; the others keep a looser bound below it.
+    """  # noqa: D205
+    parts: dict[str, Part] = {"names": _names_part}
+    for field, levels in config.weights.items():
+        if field in COMPARATORS and field not in _NAME_FIELDS:
+            parts[field] = _field_part(field, levels)
+    precision = _FULL if floor is None else 0
+    bounds = {name: part(columns, left, right, config, precision) for name, part in parts.items()}
+    total = sum(bounds.values(), np.zeros(len(left)))
     for comparator in config.attribute_comparators.values():
         total += max(0.0, comparator.exact, comparator.near, comparator.different)
-    shared = np.zeros(len(left), dtype=np.bool_)
-    for codes in (c.email, c.phone, c.member_card):
-        shared |= (codes[left] != 0) & (codes[left] == codes[right])
-    total[shared] = math.inf
+    for codes in (columns.email, columns.phone, columns.member_card):
+        total[(codes[left] != 0) & (codes[left] == codes[right])] = math.inf
+    if floor is None:
+        return total
+    open_ = np.nonzero(np.isfinite(total) & (total >= floor))[0]
+    for name, level in _REFINEMENTS:
+        if name in parts:
+            tighter = parts[name](columns, left[open_], right[open_], config, level)
+            total[open_] += tighter - bounds[name][open_]
+            bounds[name][open_] = tighter
+            open_ = open_[total[open_] >= floor]
     return total
 
 
-def _never_close(lefts: list[str], rights: list[str]) -> Flags:
-    return np.zeros(len(lefts), dtype=np.bool_)
+_NAME_FIELDS = ("family_name", "given_name")
 
 
 def reachable(columns: RecordColumns, left: Codes, right: Codes, config: MatchConfig) -> Flags:
     """Whether each pair could reach ``config.review_threshold`` (or a rule)."""
-    return score_bounds(columns, left, right, config) >= config.review_threshold - _TOLERANCE
+    floor = config.review_threshold - _TOLERANCE
+    return score_bounds(columns, left, right, config, floor=floor) >= floor
