@@ -19,6 +19,7 @@ from omnicrm.identity import CustomerRecord, resolve
 from omnicrm.identity import batch as batch_module
 from omnicrm.identity._prefilter import (
     RecordColumns,
+    _close,
     _name_class,
     _typo_close,
     reachable,
@@ -84,11 +85,20 @@ def _text_pairs(draw: st.DrawFn, alphabet: str = _LETTERS) -> tuple[str, str]:
 
 
 @_SETTINGS
-@given(_text_pairs(alphabet="abcdefgh"))
-def test_two_texts_compare_text_calls_near_are_typo_close(pair: tuple[str, str]) -> None:
+@given(_text_pairs(alphabet="abcdefgh12é"))
+def test_two_texts_compare_text_calls_near_are_close(pair: tuple[str, str]) -> None:
     a, b = pair
-    assume(a and b)
+    assume(a.strip() and b.strip())
+    records = [
+        prepare(CustomerRecord.from_mapping({"source": f"x:{k}", "given_name": text}))
+        for k, text in enumerate(pair)
+    ]
+    columns = RecordColumns(records)
+    a, b = records[0].given, records[1].given
+    found = _close(columns, columns.given[:1], columns.given[1:], precise=True)[0]
     if compare_text(a, b) in (EXACT, NEAR):
+        assert found
+    if a != b and found:
         assert _typo_close([a], [b])[0]
 
 

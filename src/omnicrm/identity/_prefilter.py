@@ -30,6 +30,7 @@ from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
 
 from omnicrm.identity._households import RELAXED_WEIGHT
+from omnicrm.identity.blocking import _unique
 from omnicrm.identity.compare import (
     COMPARATORS,
     DIFFERENT,
@@ -102,9 +103,40 @@ class RecordColumns:
             for part in ("year", "month", "day")
         )
         self.words = list(vocabulary)
+        self._texts = np.array(self.words, dtype=object)
         self.kanji = np.fromiter((_has_kanji(w) for w in self.words), dtype=np.bool_)
+        typed = _unique(
+            np.concatenate(
+                (self.family, self.given, self.family_kana, self.given_kana, self.postal_code)
+            )
+        )
+        self._row = np.full(len(self.words), -1, dtype=np.int64)
+        self._row[typed] = np.arange(len(typed))
+        self._letters, self._lengths = _letter_counts([self.words[t] for t in typed.tolist()])
         self.family_adjustment = self._adjustments(records, frequencies, "family")
         self.given_adjustment = self._adjustments(records, frequencies, "given")
+
+    def texts(self, codes: Codes) -> list[str]:
+        """The texts of ``codes``."""
+        found: list[str] = self._texts[codes].tolist()
+        return found
+
+    def may_be_close(self, a: Codes, b: Codes) -> Flags:
+        """Whether the texts (names, readings, postal codes) could be within a typo: a
+        cheap screen on the letters they share before :func:`_typo_close`.
+
+        Jaro-Winkler ≥ ``NEAR_SIMILARITY`` needs a Jaro similarity ≥ ``(near - 0.4) / 0.6``
+        (the prefix bonus adds at most 0.4 of what is left), and Jaro is at most
+        ``(m / |a| + m / |b| + 1) / 3`` for ``m`` letters shared; one edit leaves all
+        letters but one of the longer text shared.
+        """  # noqa: D205
+        rows_a, rows_b = self._row[a], self._row[b]
+        shared = np.minimum(self._letters[rows_a], self._letters[rows_b]).sum(axis=1)
+        size_a, size_b = self._lengths[rows_a], self._lengths[rows_b]
+        one_edit: Flags = shared >= np.maximum(size_a, size_b) - 1
+        jaro = (NEAR_SIMILARITY - 0.4) / 0.6
+        similar: Flags = shared / size_a + shared / size_b >= 3 * jaro - 1 - 1e-9
+        return np.asarray(one_edit | similar, dtype=np.bool_)
 
     def _adjustments(
         self, records: Sequence[PreparedRecord], frequencies: NameFrequencies | None, part: str
@@ -123,6 +155,22 @@ class RecordColumns:
         return np.asarray(found, dtype=np.float64)[inverse]
 
 
+_KINDS = 37
+"""Letters a-z, digits 0-9 and any other character: the classes letters are counted in."""
+
+
+def _letter_counts(texts: list[str]) -> tuple[npt.NDArray[np.int16], Codes]:
+    """Each text's count of each letter, digit and other character, and its length."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    kinds = np.full(len(points), _KINDS - 1, dtype=np.int64)
+    letters, digits = (points >= 97) & (points <= 122), (points >= 48) & (points <= 57)
+    kinds[letters], kinds[digits] = points[letters] - 97, points[digits] - 48 + 26
+    owners = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    counts = np.bincount(owners * _KINDS + kinds, minlength=len(texts) * _KINDS)
+    return counts.reshape(len(texts), _KINDS).astype(np.int16), lengths
+
+
 def _has_address(p: PreparedRecord) -> bool:
     """Whether ``compare_address`` reads the record's address as present."""
     return p.address is not None and bool(p.address.locality or p.address.block)
@@ -138,21 +186,18 @@ def _unique_inverse(values: Codes) -> tuple[Codes, Codes]:
     return ordered[first.astype(bool)], inverse
 
 
-def _per_distinct(
-    columns: RecordColumns,
-    left: Codes,
-    right: Codes,
-    measure: Callable[[list[str], list[str]], Flags],
-) -> Flags:
+Measure = Callable[["RecordColumns", Codes, Codes], Flags]
+"""A test of pairs of texts given by their codes (each pair once)."""
+
+
+def _per_distinct(columns: RecordColumns, left: Codes, right: Codes, measure: Measure) -> Flags:
     """``measure`` of the texts ``left[k]``, ``right[k]`` (codes), computed once per
     distinct pair of texts."""  # noqa: D205, D209
     if not len(left):
         return np.zeros(0, dtype=np.bool_)
     size = len(columns.words)
     distinct, inverse = _unique_inverse(left * size + right)
-    words = np.array(columns.words, dtype=object)
-    found = measure(words[distinct // size].tolist(), words[distinct % size].tolist())
-    return np.asarray(found[inverse], dtype=np.bool_)
+    return np.asarray(measure(columns, distinct // size, distinct % size)[inverse], dtype=np.bool_)
 
 
 def _typo_close(lefts: list[str], rights: list[str]) -> Flags:
@@ -163,8 +208,17 @@ def _typo_close(lefts: list[str], rights: list[str]) -> Flags:
     return np.asarray(similar | (edits <= 1), dtype=np.bool_)
 
 
-def _far_apart(lefts: list[str], rights: list[str]) -> Flags:
+def _typo_close_codes(columns: RecordColumns, a: Codes, b: Codes) -> Flags:
+    """:func:`_typo_close` of the texts that pass :meth:`RecordColumns.may_be_close`."""
+    found = columns.may_be_close(a, b)
+    maybe = np.nonzero(found)[0]
+    found[maybe] = _typo_close(columns.texts(a[maybe]), columns.texts(b[maybe]))
+    return found
+
+
+def _far_apart(columns: RecordColumns, a: Codes, b: Codes) -> Flags:
     """Texts more than one edit apart (house numbers: ``address_levels``)."""
+    lefts, rights = columns.texts(a), columns.texts(b)
     return np.asarray(cpdist(lefts, rights, scorer=Levenshtein.distance, score_cutoff=1) > 1)
 
 
@@ -174,7 +228,7 @@ def _close(columns: RecordColumns, a: Codes, b: Codes, *, precise: bool) -> Flag
     close: Flags = (a != 0) & (b != 0)
     if precise:
         differ = np.nonzero(close & (a != b))[0]
-        close[differ] = _per_distinct(columns, a[differ], b[differ], _typo_close)
+        close[differ] = _per_distinct(columns, a[differ], b[differ], _typo_close_codes)
     return close
 
 
@@ -368,9 +422,10 @@ def _addresses(
     return found
 
 
-def _similar(lefts: list[str], rights: list[str]) -> Flags:
+def _similar(columns: RecordColumns, a: Codes, b: Codes) -> Flags:
     """``compare_address``'s own test of two localities (cached there)."""
-    return np.fromiter(map(_similar_localities, lefts, rights), dtype=np.bool_, count=len(lefts))
+    tests = map(_similar_localities, columns.texts(a), columns.texts(b))
+    return np.fromiter(tests, dtype=np.bool_, count=len(a))
 
 
 def _never_close(a: Codes, b: Codes) -> Flags:
@@ -393,7 +448,7 @@ def _field_part(field: str, levels: Mapping[str, float]) -> Part:
         if field == "address":
             return _addresses(c, left, right, w, precision=precision)
         if field == "postal_code":
-            apart = (lambda a, b: ~_per_distinct(c, a, b, _typo_close)) if precision else None
+            apart = (lambda a, b: ~_close(c, a, b, precise=True)) if precision else None
             return _keyed(c.postal_code, left, right, w, apart=apart)
         if field == "gender":
             return _keyed(c.gender, left, right, w, apart=_never_close)
