@@ -104,15 +104,17 @@ class RecordColumns:
         )
         self.words = list(vocabulary)
         self._texts = np.array(self.words, dtype=object)
-        self.kanji = np.fromiter((_has_kanji(w) for w in self.words), dtype=np.bool_)
         typed = _unique(
             np.concatenate(
                 (self.family, self.given, self.family_kana, self.given_kana, self.postal_code)
             )
         )
+        typed_texts = self.texts(typed)
+        self.kanji = np.zeros(len(self.words), dtype=np.bool_)  # of the names: the rest unread
+        self.kanji[typed] = np.fromiter(map(_has_kanji, typed_texts), np.bool_, len(typed))
         self._row = np.full(len(self.words), -1, dtype=np.int64)
         self._row[typed] = np.arange(len(typed))
-        self._letters, self._lengths = _letter_counts([self.words[t] for t in typed.tolist()])
+        self._letters, self._lengths = _letter_counts(typed_texts)
         self.family_adjustment = self._adjustments(records, frequencies, "family")
         self.given_adjustment = self._adjustments(records, frequencies, "given")
 

@@ -18,7 +18,7 @@ from omnicrm.identity._households import (
     estimate_households,
 )
 from omnicrm.identity._prefilter import RecordColumns, reachable
-from omnicrm.identity.blocking import candidate_indexes
+from omnicrm.identity.blocking import candidate_indexes, reused_blocks
 from omnicrm.identity.clusters import GuardedClusters
 from omnicrm.identity.config import DEFAULT_WEIGHTS, MatchConfig
 from omnicrm.identity.explain import Decision, Explanation
@@ -294,19 +294,20 @@ def resolve(
     """
     config = config or MatchConfig()
     prepared, rejected = prepare_all(records, config)
-    config, households = with_households(config, prepared)
+    with reused_blocks():  # the weights' fit and the scoring share the blocks' pairs
+        config, households = with_households(config, prepared)
+        left, right = candidate_indexes(
+            prepared,
+            max_block_size=config.max_block_size,
+            window=config.window,
+            secondary=config.households is False,
+        )
     index = {p.record.source: i for i, p in enumerate(prepared)}
     frequencies = count_names(prepared) if config.name_frequencies else None
     known_different = [(index[a], index[b]) for a, b in different if a in index and b in index]
 
     outcomes: dict[tuple[int, int], _PairOutcome] = {}
     links: list[tuple[int, float, int, int]] = []
-    left, right = candidate_indexes(
-        prepared,
-        max_block_size=config.max_block_size,
-        window=config.window,
-        secondary=config.households is False,
-    )
     kept = reachable(RecordColumns(prepared, frequencies), left, right, config)
     for i, j in zip(left[kept].tolist(), right[kept].tolist(), strict=True):
         decision, score, rule = quick_decision(

@@ -7,6 +7,8 @@ with the stored records sharing at least one key, never with the whole store.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +20,7 @@ __all__ = [
     "blocking_keys",
     "candidate_indexes",
     "candidate_pairs",
+    "reused_blocks",
     "secondary_keys",
     "secondary_pairs",
 ]
@@ -166,17 +169,42 @@ def candidate_indexes(
     Computed in arrays (numpy): the pairs of all blocks at once, with no set of pairs.
     """
     n = len(records)
-    codes = _block_pairs(
-        _memberships(blocking_keys(p) for p in records),
-        n,
-        max_block_size,
-        window=window,
-        order=lambda i: _window_key(records[i]),
-    )
+    reused = _REUSED.get()
+    settings = (id(records), n, max_block_size, window)
+    if reused is not None and settings in reused and reused[settings][0] is records:
+        codes = reused[settings][1]
+    else:
+        codes = _block_pairs(
+            _memberships(blocking_keys(p) for p in records),
+            n,
+            max_block_size,
+            window=window,
+            order=lambda i: _window_key(records[i]),
+        )
+        if reused is not None:
+            reused[settings] = (records, codes)
     if secondary:
         capped = min(max_block_size, SECONDARY_BLOCK)
         codes = _unique(np.concatenate((codes, _secondary_codes(records, capped, None))))
     return codes // max(n, 1), codes % max(n, 1)
+
+
+_REUSED: ContextVar[dict[tuple[int, int, int, int], tuple[object, Indexes]] | None] = ContextVar(
+    "reused_blocks", default=None
+)
+
+
+@contextmanager
+def reused_blocks() -> Iterator[None]:
+    """Within this block, :func:`candidate_indexes` asked again for the same records (the
+    same sequence object, unchanged) and settings reuses the pairs of the blocking keys:
+    a batch enumerates them once for fitting its weights and once for scoring.
+    """  # noqa: D205
+    token = _REUSED.set({})
+    try:
+        yield
+    finally:
+        _REUSED.reset(token)
 
 
 def candidate_pairs(
