@@ -473,6 +473,7 @@ def _names_part(
 
 _FULL = 2
 _REFINEMENTS = (("address", 1), ("postal_code", 1), ("names", 1), ("address", 2))
+_REFINED = frozenset(name for name, _ in _REFINEMENTS)
 """The parts whose precise bounds cost more, refined in this order (cheapest per pair
 closed first) on the pairs still open."""
 
@@ -497,8 +498,13 @@ def score_bounds(
         if field in COMPARATORS and field not in _NAME_FIELDS:
             parts[field] = _field_part(field, levels)
     precision = _FULL if floor is None else 0
-    bounds = {name: part(columns, left, right, config, precision) for name, part in parts.items()}
-    total = sum(bounds.values(), np.zeros(len(left)))
+    total = np.zeros(len(left))
+    refined: dict[str, Floats] = {}  # the loose bounds to be refined, kept
+    for name, part in parts.items():
+        found = part(columns, left, right, config, precision)
+        total += found
+        if floor is not None and name in _REFINED:
+            refined[name] = found
     for comparator in config.attribute_comparators.values():
         total += max(0.0, comparator.exact, comparator.near, comparator.different)
     for codes in (columns.email, columns.phone, columns.member_card):
@@ -506,12 +512,15 @@ def score_bounds(
     if floor is None:
         return total
     open_ = np.nonzero(np.isfinite(total) & (total >= floor))[0]
+    refined = {name: found[open_] for name, found in refined.items()}  # aligned with open_
     for name, level in _REFINEMENTS:
-        if name in parts:
+        if name in refined:
             tighter = parts[name](columns, left[open_], right[open_], config, level)
-            total[open_] += tighter - bounds[name][open_]
-            bounds[name][open_] = tighter
-            open_ = open_[total[open_] >= floor]
+            total[open_] += tighter - refined[name]
+            refined[name] = tighter
+            still = total[open_] >= floor
+            open_ = open_[still]
+            refined = {n: found[still] for n, found in refined.items()}
     return total
 
 
