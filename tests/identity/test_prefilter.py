@@ -26,7 +26,14 @@ from omnicrm.identity._prefilter import (
     score_bounds,
 )
 from omnicrm.identity.batch import prepare_all, with_households
-from omnicrm.identity.blocking import candidate_indexes
+from omnicrm.identity.blocking import (
+    _memberships,
+    _primary_memberships,
+    _secondary_memberships,
+    blocking_keys,
+    candidate_indexes,
+    secondary_keys,
+)
 from omnicrm.identity.compare import (
     DIFFERENT,
     EXACT,
@@ -325,3 +332,35 @@ def test_resolve_decides_the_same_with_and_without_the_filter(
     assert sorted(map(sorted, filtered.clusters)) == sorted(map(sorted, unfiltered.clusters))
     assert filtered.review == unfiltered.review
     assert len(filtered.review) > 0
+
+
+# --- blocks from integer codes are the blocks of the key strings ---------------------
+
+
+def _blocks(
+    memberships: tuple[np.ndarray, np.ndarray], *, ordered: bool = True
+) -> list[tuple[int, ...]]:
+    """Each block's members, in their order (a window over a block follows it)."""
+    holders, blocks = memberships
+    grouped: dict[int, list[int]] = {}
+    for holder, block in zip(holders.tolist(), blocks.tolist(), strict=True):
+        grouped.setdefault(block, []).append(holder)
+    return sorted(tuple(m if ordered else sorted(m)) for m in grouped.values())
+
+
+@pytest.mark.parametrize("batch", ["japanese", "western", "piped"])
+def test_the_coded_blocks_are_the_key_strings_blocks(batch: str) -> None:
+    if batch == "piped":  # a "|" in a text: the key strings themselves are used
+        rows = [{"family_name": "a|b", "given_name": "c", "birth_date": "1970-01-02"},
+                {"family_name": "a", "given_name": "b|c", "birth_date": "1970-01-02"},
+                {"family_name": "a", "given_name": "a", "postal_code": "100-0001",
+                 "address": "1 oak street"}] * 2  # fmt: skip
+        records = _prepared(rows)
+    else:
+        records, _ = prepare_all(_BATCHES[batch]()[:1500], MatchConfig())
+    assert _blocks(_primary_memberships(records)) == _blocks(
+        _memberships(blocking_keys(p) for p in records)
+    )
+    assert _blocks(_secondary_memberships(records), ordered=False) == _blocks(
+        _memberships(secondary_keys(p) for p in records), ordered=False
+    )

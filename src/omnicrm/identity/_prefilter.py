@@ -30,7 +30,7 @@ from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
 
 from omnicrm.identity._households import RELAXED_WEIGHT
-from omnicrm.identity.blocking import _unique
+from omnicrm.identity.blocking import _unique, _unique_inverse
 from omnicrm.identity.compare import (
     COMPARATORS,
     DIFFERENT,
@@ -176,16 +176,6 @@ def _letter_counts(texts: list[str]) -> tuple[npt.NDArray[np.int16], Codes]:
 def _has_address(p: PreparedRecord) -> bool:
     """Whether ``compare_address`` reads the record's address as present."""
     return p.address is not None and bool(p.address.locality or p.address.block)
-
-
-def _unique_inverse(values: Codes) -> tuple[Codes, Codes]:
-    """The distinct ``values`` (sorted) and each value's position among them."""
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    first = np.concatenate(([True], ordered[1:] != ordered[:-1])) if len(values) else ordered
-    inverse = np.empty(len(values), dtype=np.int64)
-    inverse[order] = np.cumsum(first) - 1
-    return ordered[first.astype(bool)], inverse
 
 
 Measure = Callable[["RecordColumns", Codes, Codes], Flags]

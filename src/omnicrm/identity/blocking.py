@@ -103,6 +103,104 @@ def secondary_keys(p: PreparedRecord) -> Iterator[str]:
         yield f"birth:{p.birth_date.isoformat()}"
 
 
+def _secondary_memberships(records: Sequence[PreparedRecord]) -> IndexPairs:
+    """:func:`_memberships` of the :func:`secondary_keys`, built from the fields' integer
+    codes instead of key strings (the same blocks, the same repeats: a record's two
+    names may give one key twice); the key strings when a text holds their ``|``."""  # noqa: D205, D209
+    codes: dict[str, int] = {"": 0}
+    column = _coder(codes)
+    addresses = [p.address for p in records]
+    postal = column(p.postal_code for p in records)
+    block = column(a.block if a else "" for a in addresses)
+    street = column(a.locality.split()[0] if a and a.locality else "" for a in addresses)
+    families = [p.family_kana or p.family for p in records]
+    family, prefix = column(families), column(f[:3] for f in families)
+    given = column(p.given_kana or p.given for p in records)
+    if any("|" in text for text in codes):
+        return _memberships(secondary_keys(p) for p in records)
+    births = (p.birth_date.toordinal() if p.birth_date else 0 for p in records)
+    birth = np.fromiter(births, dtype=np.int64, count=len(records))
+    present = np.ones(len(records), dtype=np.int64)
+    kinds = [  # in the order secondary_keys gives them; one kind per key prefix
+        (0, birth, postal), (1, postal, block), (2, street, block), (3, postal, street),
+        (4, prefix, postal), (5, family, block), (6, family, street), (5, given, block),
+        (6, given, street), (7, birth, present),
+    ]  # fmt: skip
+    return _keyed_memberships(kinds, max(len(codes), int(birth.max(initial=0)) + 1))
+
+
+KeyKinds = list[tuple[int, Indexes, Indexes]]
+"""Keys as ``(kind, first, second)``: each record's key of a kind is its two codes
+(a record holds it when both are not 0); keys of one kind and codes are one key."""
+
+
+def _keyed_memberships(kinds: KeyKinds, base: int, *, once: bool = False) -> IndexPairs:
+    """``(record, block)`` of keys given as codes (every code below ``base``); with
+    ``once`` a record is in a block once (a set of keys)."""  # noqa: D205, D209
+    holders, keys = [], []
+    for kind, first, second in kinds:
+        held = np.nonzero((first != 0) & (second != 0))[0]
+        holders.append(held)
+        keys.append((kind * base + first[held]) * base + second[held])
+    held_by, (_, blocks) = np.concatenate(holders), _unique_inverse(np.concatenate(keys))
+    if once and len(blocks):
+        count = int(blocks.max()) + 1
+        pairs = _unique(held_by * count + blocks)
+        held_by, blocks = pairs // count, pairs % count
+    return held_by, blocks
+
+
+def _coder(codes: dict[str, int]) -> Callable[[Iterable[str]], Indexes]:
+    """A function giving texts their integer codes in ``codes`` (``""`` is 0), adding new ones."""
+
+    def column(texts: Iterable[str]) -> Indexes:
+        values = list(texts)
+        for text in set(values).difference(codes):
+            codes[text] = len(codes)
+        return np.fromiter(map(codes.__getitem__, values), dtype=np.int64, count=len(values))
+
+    return column
+
+
+def _primary_memberships(records: Sequence[PreparedRecord]) -> IndexPairs:
+    """:func:`_memberships` of the :func:`blocking_keys` (each record once in a block,
+    in record order), built from the fields' integer codes instead of key strings; the
+    key strings when a text holds their ``|``."""  # noqa: D205, D209
+    codes: dict[str, int] = {"": 0}
+    column = _coder(codes)
+    phone, email = column(p.phone for p in records), column(p.email for p in records)
+    card = column(p.member_card for p in records)
+    family, given = column(p.family for p in records), column(p.given for p in records)
+    family_reading = column(p.family_kana or p.family for p in records)
+    given_reading = column(p.given_kana or p.given for p in records)
+    initials = [column(t[:1] for t in texts) for texts in _readings(records)]
+    postal = column(p.postal_code for p in records)
+    plots = [p.address.key if p.address and p.address.block else "" for p in records]
+    if any("|" in text for text in codes) or any(text.count("|") > 1 for text in plots):
+        return _memberships(blocking_keys(p) for p in records)
+    plot = column(plots)  # locality and block: one "|" in each
+    births = (p.birth_date.toordinal() if p.birth_date else 0 for p in records)
+    birth = np.fromiter(births, dtype=np.int64, count=len(records))
+    present = np.ones(len(records), dtype=np.int64)
+    both_names = (family != 0) & (given != 0)  # the unordered pair of spellings
+    both_readings = (family_reading != 0) & (given_reading != 0)
+    kinds: KeyKinds = [
+        (0, phone, present), (1, email, present), (2, card, present),
+        (3, np.where(both_names, np.minimum(family, given), 0), np.maximum(family, given)),
+        (4, np.where(both_readings, np.minimum(family_reading, given_reading), 0),
+         np.maximum(family_reading, given_reading)),
+        (5, family_reading, birth), (5, given_reading, birth),
+        (6, initials[0], birth), (6, initials[1], birth),
+        (7, given_reading, postal), (8, family_reading, postal),
+        (9, np.where(given_reading != 0, initials[1], 0), plot),
+    ]  # fmt: skip
+    return _keyed_memberships(kinds, max(len(codes), int(birth.max(initial=0)) + 1), once=True)
+
+
+def _readings(records: Sequence[PreparedRecord]) -> tuple[list[str], list[str]]:
+    return [p.family_kana or p.family for p in records], [p.given_kana or p.given for p in records]
+
+
 def secondary_pairs(
     records: Sequence[PreparedRecord], *, max_block_size: int, split: int | None = None
 ) -> Iterator[tuple[int, int]]:
@@ -119,9 +217,7 @@ def _secondary_codes(
     records: Sequence[PreparedRecord], max_block_size: int, split: int | None
 ) -> Indexes:
     n = len(records)
-    found = _block_pairs(
-        _memberships(secondary_keys(p) for p in records), n, max_block_size, split=split
-    )
+    found = _block_pairs(_secondary_memberships(records), n, max_block_size, split=split)
     named = sorted((name, i) for i, p in enumerate(records) for name in _name_orders(p))
     order = np.fromiter((i for _, i in named), dtype=np.int64, count=len(named))
     neighbours = [(order[:-d], order[d:]) for d in range(1, NEIGHBOURS + 1) if d < len(order)]
@@ -175,7 +271,7 @@ def candidate_indexes(
         codes = reused[settings][1]
     else:
         codes = _block_pairs(
-            _memberships(blocking_keys(p) for p in records),
+            _primary_memberships(records),
             n,
             max_block_size,
             window=window,
@@ -320,6 +416,16 @@ def _codes(pairs: Iterable[IndexPairs], n: int, split: int | None) -> Indexes:
         keep = low < high if split is None else (low < split) & (high >= split)
         codes.append(low[keep] * n + high[keep])
     return _unique(np.concatenate(codes))
+
+
+def _unique_inverse(values: Indexes) -> IndexPairs:
+    """The distinct ``values`` (sorted) and each value's position among them."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.concatenate(([True], ordered[1:] != ordered[:-1])) if len(values) else ordered
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first.astype(bool)], inverse
 
 
 def _unique(values: Indexes) -> Indexes:
