@@ -302,7 +302,8 @@ def resolve(
             window=config.window,
             secondary=config.households is False,
         )
-    index = {p.record.source: i for i, p in enumerate(prepared)}
+    same, different = list(same), list(different)
+    index = {p.record.source: i for i, p in enumerate(prepared)} if same or different else {}
     frequencies = count_names(prepared) if config.name_frequencies else None
     known_different = [(index[a], index[b]) for a, b in different if a in index and b in index]
 
