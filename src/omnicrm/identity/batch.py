@@ -174,21 +174,24 @@ class Resolution:
         self.households = households
         self._frequencies = frequencies
         self._records = records
-        self._index = {p.record.source: i for i, p in enumerate(records)}
         self._config = config
         self._outcomes = outcomes
         self.rejected: tuple[RejectedRow, ...] = tuple(rejected)
-        self._cluster_of: dict[SourceRef, frozenset[SourceRef]] = {}
+        self._component = [0] * len(records)  # each record's cluster, by position
         self._customer_id: dict[frozenset[SourceRef], str] = {}
         clusters = []
-        for group in components:
+        for number, group in enumerate(components):
             earliest = min(group, key=lambda i: (_age(records[i]), i))
             cluster = frozenset(records[i].record.source for i in group)
             clusters.append(cluster)
             self._customer_id[cluster] = str(records[earliest].record.source)
-            for ref in cluster:
-                self._cluster_of[ref] = cluster
+            for i in group:
+                self._component[i] = number
         self.clusters: tuple[frozenset[SourceRef], ...] = tuple(clusters)
+
+    @cached_property
+    def _index(self) -> dict[SourceRef, int]:
+        return {p.record.source: i for i, p in enumerate(self._records)}
 
     @cached_property
     def review(self) -> tuple[Explanation, ...]:
@@ -196,9 +199,7 @@ class Resolution:
         found = [
             self._explain_pair(i, j)
             for (i, j), (decision, _, _) in self._outcomes.items()
-            if decision == Decision.REVIEW
-            and self._cluster_of[self._records[i].record.source]
-            != self._cluster_of[self._records[j].record.source]
+            if decision == Decision.REVIEW and self._component[i] != self._component[j]
         ]
         return tuple(sorted(found, key=lambda e: (-e.score, str(e.a), str(e.b))))
 
@@ -211,7 +212,7 @@ class Resolution:
 
     def cluster_of(self, source_ref: SourceRef) -> frozenset[SourceRef]:
         """The cluster (person) the record belongs to."""
-        return self._cluster_of[self._records[self._ref(source_ref)].record.source]
+        return self.clusters[self._component[self._ref(source_ref)]]
 
     def customer_id(self, cluster_or_ref: frozenset[SourceRef] | SourceRef) -> str:
         """The person's stable id: their earliest record's source, ``"channel:id"``."""
