@@ -30,7 +30,7 @@ from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
 
 from omnicrm.identity._households import RELAXED_WEIGHT
-from omnicrm.identity.blocking import _unique, _unique_inverse
+from omnicrm.identity.blocking import _coder, _unique, _unique_inverse
 from omnicrm.identity.compare import (
     COMPARATORS,
     DIFFERENT,
@@ -38,6 +38,7 @@ from omnicrm.identity.compare import (
     MISSING,
     NEAR,
     NEAR_SIMILARITY,
+    _has_kanji,
     _similar_localities,
     _street,
 )
@@ -60,12 +61,6 @@ _TOLERANCE = 1e-6
 _MISSING_ONLY, _EXACT_ONLY, _DIFFERENT_ONLY, _NEAR_OR_DIFFERENT, _ANY = range(5)
 
 
-def _has_kanji(text: str) -> bool:
-    return not text.isascii() and any(
-        "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text
-    )
-
-
 class RecordColumns:
     """The fields of a batch's prepared records as arrays: text as integer codes.
 
@@ -76,13 +71,7 @@ class RecordColumns:
         self, records: Sequence[PreparedRecord], frequencies: NameFrequencies | None = None
     ) -> None:
         vocabulary: dict[str, int] = {"": 0}
-
-        def column(texts: Iterable[str]) -> Codes:
-            values = list(texts)
-            for text in set(values).difference(vocabulary):
-                vocabulary[text] = len(vocabulary)
-            return np.fromiter(map(vocabulary.__getitem__, values), dtype=np.int64)
-
+        column = _coder(vocabulary)
         self.family = column(p.family for p in records)
         self.family_kana = column(p.family_kana for p in records)
         self.given = column(p.given for p in records)
