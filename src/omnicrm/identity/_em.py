@@ -109,7 +109,7 @@ def _start(
     m: dict[str, dict[str, float]] = {}
     u: dict[str, dict[str, float]] = {}
     for k, f in enumerate(fields):
-        levels = {p[k] for p in patterns}
+        levels = sorted({p[k] for p in patterns})  # one order in every process
         prior = {lvl: 2.0 ** config.weight(f, lvl) for lvl in levels}
         m[f] = _normal({lvl: prior[lvl] for lvl in levels})
         u[f] = _normal({lvl: 1.0 / prior[lvl] for lvl in levels})

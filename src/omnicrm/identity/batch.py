@@ -17,7 +17,8 @@ from omnicrm.identity._households import (
     HouseholdEstimate,
     estimate_households,
 )
-from omnicrm.identity.blocking import candidate_pairs
+from omnicrm.identity._prefilter import RecordColumns, reachable
+from omnicrm.identity.blocking import candidate_indexes, reused_blocks
 from omnicrm.identity.clusters import GuardedClusters
 from omnicrm.identity.config import DEFAULT_WEIGHTS, MatchConfig
 from omnicrm.identity.explain import Decision, Explanation
@@ -187,21 +188,24 @@ class Resolution:
         self.households = households
         self._frequencies = frequencies
         self._records = records
-        self._index = {p.record.source: i for i, p in enumerate(records)}
         self._config = config
         self._outcomes = outcomes
         self.rejected: tuple[RejectedRow, ...] = tuple(rejected)
-        self._cluster_of: dict[SourceRef, frozenset[SourceRef]] = {}
+        self._component = [0] * len(records)  # each record's cluster, by position
         self._customer_id: dict[frozenset[SourceRef], str] = {}
         clusters = []
-        for group in components:
+        for number, group in enumerate(components):
             earliest = min(group, key=lambda i: (_age(records[i]), i))
             cluster = frozenset(records[i].record.source for i in group)
             clusters.append(cluster)
             self._customer_id[cluster] = str(records[earliest].record.source)
-            for ref in cluster:
-                self._cluster_of[ref] = cluster
+            for i in group:
+                self._component[i] = number
         self.clusters: tuple[frozenset[SourceRef], ...] = tuple(clusters)
+
+    @cached_property
+    def _index(self) -> dict[SourceRef, int]:
+        return {p.record.source: i for i, p in enumerate(self._records)}
 
     @cached_property
     def review(self) -> tuple[Explanation, ...]:
@@ -209,9 +213,7 @@ class Resolution:
         found = [
             self._explain_pair(i, j)
             for (i, j), (decision, _, _) in self._outcomes.items()
-            if decision == Decision.REVIEW
-            and self._cluster_of[self._records[i].record.source]
-            != self._cluster_of[self._records[j].record.source]
+            if decision == Decision.REVIEW and self._component[i] != self._component[j]
         ]
         return tuple(sorted(found, key=lambda e: (-e.score, str(e.a), str(e.b))))
 
@@ -224,7 +226,7 @@ class Resolution:
 
     def cluster_of(self, source_ref: SourceRef) -> frozenset[SourceRef]:
         """The cluster (person) the record belongs to."""
-        return self._cluster_of[self._records[self._ref(source_ref)].record.source]
+        return self.clusters[self._component[self._ref(source_ref)]]
 
     def customer_id(self, cluster_or_ref: frozenset[SourceRef] | SourceRef) -> str:
         """The person's stable id: their earliest record's source, ``"channel:id"``."""
@@ -317,19 +319,23 @@ def resolve(
     """
     config = config or MatchConfig()
     prepared, rejected = prepare_all(records, config)
-    config, households = with_households(config, prepared)
-    index = {p.record.source: i for i, p in enumerate(prepared)}
+    with reused_blocks():  # the weights' fit and the scoring share the blocks' pairs
+        config, households = with_households(config, prepared)
+        left, right = candidate_indexes(
+            prepared,
+            max_block_size=config.max_block_size,
+            window=config.window,
+            secondary=config.households is False,
+        )
+    same, different = list(same), list(different)
+    index = {p.record.source: i for i, p in enumerate(prepared)} if same or different else {}
     frequencies = count_names(prepared) if config.name_frequencies else None
     known_different = [(index[a], index[b]) for a, b in different if a in index and b in index]
 
     outcomes: dict[tuple[int, int], _PairOutcome] = {}
     links: list[tuple[int, float, int, int]] = []
-    for i, j in candidate_pairs(
-        prepared,
-        max_block_size=config.max_block_size,
-        window=config.window,
-        secondary=config.households is False,
-    ):
+    kept = reachable(RecordColumns(prepared, frequencies), left, right, config)
+    for i, j in zip(left[kept].tolist(), right[kept].tolist(), strict=True):
         decision, score, rule = quick_decision(
             prepared[i], prepared[j], config, frequencies, corroborate=True, prune=True
         )

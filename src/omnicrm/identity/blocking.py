@@ -6,12 +6,28 @@ with the stored records sharing at least one key, never with the whole store.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+import numpy as np
+import numpy.typing as npt
 
 from omnicrm.identity.prepared import PreparedRecord
 
-__all__ = ["blocking_keys", "candidate_pairs", "secondary_keys"]
+__all__ = [
+    "IndexPairs",
+    "blocking_keys",
+    "candidate_indexes",
+    "candidate_pairs",
+    "reused_blocks",
+    "secondary_keys",
+    "secondary_pairs",
+]
+
+Indexes = npt.NDArray[np.int64]
+IndexPairs = tuple[Indexes, Indexes]
+"""Pairs of record indexes as two arrays ``(left, right)``, ``left < right``, sorted."""
 
 
 def _initial(text: str) -> str:
@@ -87,32 +103,125 @@ def secondary_keys(p: PreparedRecord) -> Iterator[str]:
         yield f"birth:{p.birth_date.isoformat()}"
 
 
+def _secondary_memberships(records: Sequence[PreparedRecord]) -> IndexPairs:
+    """:func:`_memberships` of the :func:`secondary_keys`, built from the fields' integer
+    codes instead of key strings (the same blocks, the same repeats: a record's two
+    names may give one key twice); the key strings when a text holds their ``|``."""  # noqa: D205, D209
+    codes: dict[str, int] = {"": 0}
+    column = _coder(codes)
+    addresses = [p.address for p in records]
+    postal = column(p.postal_code for p in records)
+    block = column(a.block if a else "" for a in addresses)
+    street = column(a.locality.split()[0] if a and a.locality else "" for a in addresses)
+    families = [p.family_kana or p.family for p in records]
+    family, prefix = column(families), column(f[:3] for f in families)
+    given = column(p.given_kana or p.given for p in records)
+    if any("|" in text for text in codes):
+        return _memberships(secondary_keys(p) for p in records)
+    births = (p.birth_date.toordinal() if p.birth_date else 0 for p in records)
+    birth = np.fromiter(births, dtype=np.int64, count=len(records))
+    present = np.ones(len(records), dtype=np.int64)
+    kinds = [  # in the order secondary_keys gives them; one kind per key prefix
+        (0, birth, postal), (1, postal, block), (2, street, block), (3, postal, street),
+        (4, prefix, postal), (5, family, block), (6, family, street), (5, given, block),
+        (6, given, street), (7, birth, present),
+    ]  # fmt: skip
+    return _keyed_memberships(kinds, max(len(codes), int(birth.max(initial=0)) + 1))
+
+
+KeyKinds = list[tuple[int, Indexes, Indexes]]
+"""Keys as ``(kind, first, second)``: each record's key of a kind is its two codes
+(a record holds it when both are not 0); keys of one kind and codes are one key."""
+
+
+def _keyed_memberships(kinds: KeyKinds, base: int, *, once: bool = False) -> IndexPairs:
+    """``(record, block)`` of keys given as codes (every code below ``base``); with
+    ``once`` a record is in a block once (a set of keys)."""  # noqa: D205, D209
+    holders, keys = [], []
+    for kind, first, second in kinds:
+        held = np.nonzero((first != 0) & (second != 0))[0]
+        holders.append(held)
+        keys.append((kind * base + first[held]) * base + second[held])
+    held_by, (_, blocks) = np.concatenate(holders), _unique_inverse(np.concatenate(keys))
+    if once and len(blocks):
+        count = int(blocks.max()) + 1
+        pairs = _unique(held_by * count + blocks)
+        held_by, blocks = pairs // count, pairs % count
+    return held_by, blocks
+
+
+def _coder(codes: dict[str, int]) -> Callable[[Iterable[str]], Indexes]:
+    """A function giving texts their integer codes in ``codes`` (``""`` is 0), adding new ones."""
+
+    def column(texts: Iterable[str]) -> Indexes:
+        values = list(texts)
+        for text in set(values).difference(codes):
+            codes[text] = len(codes)
+        return np.fromiter(map(codes.__getitem__, values), dtype=np.int64, count=len(values))
+
+    return column
+
+
+def _primary_memberships(records: Sequence[PreparedRecord]) -> IndexPairs:
+    """:func:`_memberships` of the :func:`blocking_keys` (each record once in a block,
+    in record order), built from the fields' integer codes instead of key strings; the
+    key strings when a text holds their ``|``."""  # noqa: D205, D209
+    codes: dict[str, int] = {"": 0}
+    column = _coder(codes)
+    phone, email = column(p.phone for p in records), column(p.email for p in records)
+    card = column(p.member_card for p in records)
+    family, given = column(p.family for p in records), column(p.given for p in records)
+    family_reading = column(p.family_kana or p.family for p in records)
+    given_reading = column(p.given_kana or p.given for p in records)
+    initials = [column(t[:1] for t in texts) for texts in _readings(records)]
+    postal = column(p.postal_code for p in records)
+    plots = [p.address.key if p.address and p.address.block else "" for p in records]
+    if any("|" in text for text in codes) or any(text.count("|") > 1 for text in plots):
+        return _memberships(blocking_keys(p) for p in records)
+    plot = column(plots)  # locality and block: one "|" in each
+    births = (p.birth_date.toordinal() if p.birth_date else 0 for p in records)
+    birth = np.fromiter(births, dtype=np.int64, count=len(records))
+    present = np.ones(len(records), dtype=np.int64)
+    both_names = (family != 0) & (given != 0)  # the unordered pair of spellings
+    both_readings = (family_reading != 0) & (given_reading != 0)
+    kinds: KeyKinds = [
+        (0, phone, present), (1, email, present), (2, card, present),
+        (3, np.where(both_names, np.minimum(family, given), 0), np.maximum(family, given)),
+        (4, np.where(both_readings, np.minimum(family_reading, given_reading), 0),
+         np.maximum(family_reading, given_reading)),
+        (5, family_reading, birth), (5, given_reading, birth),
+        (6, initials[0], birth), (6, initials[1], birth),
+        (7, given_reading, postal), (8, family_reading, postal),
+        (9, np.where(given_reading != 0, initials[1], 0), plot),
+    ]  # fmt: skip
+    return _keyed_memberships(kinds, max(len(codes), int(birth.max(initial=0)) + 1), once=True)
+
+
+def _readings(records: Sequence[PreparedRecord]) -> tuple[list[str], list[str]]:
+    return [p.family_kana or p.family for p in records], [p.given_kana or p.given for p in records]
+
+
 def secondary_pairs(
     records: Sequence[PreparedRecord], *, max_block_size: int, split: int | None = None
 ) -> Iterator[tuple[int, int]]:
-    """Pairs ``(i, j)``, ``i < j``, sharing a :func:`secondary_keys` key (maybe repeated).
+    """Pairs ``(i, j)``, ``i < j``, sharing a :func:`secondary_keys` key, or neighbours
+    in the order of their names (:data:`NEIGHBOURS`), each once, in order.
 
     A block larger than ``max_block_size`` (on either side with ``split``) is skipped.
     With ``split`` only pairs of one record before and one from ``split`` are paired.
-    """
-    blocks: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-    for index, record in enumerate(records):
-        for key in secondary_keys(record):
-            blocks[key][split is not None and index >= split].append(index)
-    for lefts, rights in blocks.values():
-        if len(lefts) > max_block_size or len(rights) > max_block_size:
-            continue
-        if split is not None:
-            yield from ((i, j) for i in lefts for j in rights)
-        else:
-            yield from (
-                (lefts[x], lefts[y]) for x in range(len(lefts)) for y in range(x + 1, len(lefts))
-            )
+    """  # noqa: D205
+    return _listed(_secondary_codes(records, max_block_size, split), len(records))
+
+
+def _secondary_codes(
+    records: Sequence[PreparedRecord], max_block_size: int, split: int | None
+) -> Indexes:
+    n = len(records)
+    found = _block_pairs(_secondary_memberships(records), n, max_block_size, split=split)
     named = sorted((name, i) for i, p in enumerate(records) for name in _name_orders(p))
-    for x, (_, i) in enumerate(named):
-        for _, j in named[x + 1 : x + NEIGHBOURS + 1]:
-            if i != j and (split is None or (i < split) != (j < split)):
-                yield (i, j) if i < j else (j, i)
+    order = np.fromiter((i for _, i in named), dtype=np.int64, count=len(named))
+    neighbours = [(order[:-d], order[d:]) for d in range(1, NEIGHBOURS + 1) if d < len(order)]
+    return _unique(np.concatenate((found, _codes(neighbours, n, split))))
 
 
 SECONDARY_BLOCK = 10
@@ -139,6 +248,61 @@ def _window_key(p: PreparedRecord) -> tuple[str, str, str]:
     return (p.given_kana or p.given, birth, p.postal_code)
 
 
+def candidate_indexes(
+    records: Sequence[PreparedRecord],
+    *,
+    max_block_size: int,
+    window: int,
+    secondary: bool = False,
+) -> IndexPairs:
+    """Every pair of indexes ``(i, j)``, ``i < j``, sharing a blocking key, once, in order.
+
+    A block larger than ``max_block_size`` (a very common name) is sorted by given
+    name, birth date and postal code and only records within ``window`` of each other
+    are paired, so the number of pairs grows near-linearly with the records. With
+    ``secondary``, pairs sharing a :func:`secondary_keys` key (in a block of at most
+    :data:`SECONDARY_BLOCK`) and neighbours in the order of their names are added.
+    Computed in arrays (numpy): the pairs of all blocks at once, with no set of pairs.
+    """
+    n = len(records)
+    reused = _REUSED.get()
+    settings = (id(records), n, max_block_size, window)
+    if reused is not None and settings in reused and reused[settings][0] is records:
+        codes = reused[settings][1]
+    else:
+        codes = _block_pairs(
+            _primary_memberships(records),
+            n,
+            max_block_size,
+            window=window,
+            order=lambda i: _window_key(records[i]),
+        )
+        if reused is not None:
+            reused[settings] = (records, codes)
+    if secondary:
+        capped = min(max_block_size, SECONDARY_BLOCK)
+        codes = _unique(np.concatenate((codes, _secondary_codes(records, capped, None))))
+    return codes // max(n, 1), codes % max(n, 1)
+
+
+_REUSED: ContextVar[dict[tuple[int, int, int, int], tuple[object, Indexes]] | None] = ContextVar(
+    "reused_blocks", default=None
+)
+
+
+@contextmanager
+def reused_blocks() -> Iterator[None]:
+    """Within this block, :func:`candidate_indexes` asked again for the same records (the
+    same sequence object, unchanged) and settings reuses the pairs of the blocking keys:
+    a batch enumerates them once for fitting its weights and once for scoring.
+    """  # noqa: D205
+    token = _REUSED.set({})
+    try:
+        yield
+    finally:
+        _REUSED.reset(token)
+
+
 def candidate_pairs(
     records: Sequence[PreparedRecord],
     *,
@@ -146,45 +310,125 @@ def candidate_pairs(
     window: int,
     secondary: bool = False,
 ) -> Iterator[tuple[int, int]]:
-    """Yield each pair of indexes ``(i, j)``, ``i < j``, sharing a blocking key, once.
+    """:func:`candidate_indexes` as ``(i, j)`` tuples, in order."""
+    left, right = candidate_indexes(
+        records, max_block_size=max_block_size, window=window, secondary=secondary
+    )
+    return zip(left.tolist(), right.tolist(), strict=True)
 
-    A block larger than ``max_block_size`` (a very common name) is sorted by given
-    name, birth date and postal code and only records within ``window`` of each other
-    are paired, so the number of pairs grows near-linearly with the records. With
-    ``secondary``, pairs sharing a :func:`secondary_keys` key (in a block of at most
-    :data:`SECONDARY_BLOCK`) follow.
+
+def _listed(codes: Indexes, n: int) -> Iterator[tuple[int, int]]:
+    return zip((codes // max(n, 1)).tolist(), (codes % max(n, 1)).tolist(), strict=True)
+
+
+def _memberships(keys_of: Iterable[Iterable[str]]) -> IndexPairs:
+    """``(record, block)``: each key a record holds, numbered by first appearance."""
+    ids: dict[str, int] = {}
+    holders: list[int] = []
+    blocks: list[int] = []
+    for index, keys in enumerate(keys_of):
+        for key in keys:
+            blocks.append(ids.setdefault(key, len(ids)))
+            holders.append(index)
+    return np.array(holders, dtype=np.int64), np.array(blocks, dtype=np.int64)
+
+
+def _block_pairs(
+    memberships: IndexPairs,
+    n: int,
+    max_block_size: int,
+    *,
+    split: int | None = None,
+    window: int = 0,
+    order: Callable[[int], tuple[str, str, str]] | None = None,
+) -> Indexes:
+    """The codes ``i * n + j`` of every pair of records sharing a block, each once.
+
+    A block of at most ``max_block_size`` records (on each side with ``split``) gives
+    all its pairs; a larger one, with ``order``, the pairs within ``window`` of each
+    other in that order, else none.
     """
-    blocks: dict[str, list[int]] = defaultdict(list)
-    for index, record in enumerate(records):
-        for key in blocking_keys(record):
-            blocks[key].append(index)
-    seen: set[int] = set()  # i * n + j: a third of a tuple's memory
-    n = len(records)
-    for members in blocks.values():
-        if len(members) < 2:
-            continue
-        if len(members) <= max_block_size:
-            pairs: Iterator[tuple[int, int]] = (
-                (members[x], members[y])
-                for x in range(len(members))
-                for y in range(x + 1, len(members))
-            )
-        else:
-            ordered = sorted(members, key=lambda i: _window_key(records[i]))
-            pairs = (
-                (ordered[x], ordered[y])
-                for x in range(len(ordered))
-                for y in range(x + 1, min(x + window, len(ordered)))
-            )
-        for i, j in pairs:
-            if i > j:
-                i, j = j, i
-            if i * n + j not in seen:
-                seen.add(i * n + j)
-                yield i, j
-    if secondary:
-        capped = min(max_block_size, SECONDARY_BLOCK)
-        for i, j in secondary_pairs(records, max_block_size=capped):
-            if i * n + j not in seen:
-                seen.add(i * n + j)
-                yield i, j
+    holders, blocks = memberships
+    if not len(blocks):
+        return np.zeros(0, dtype=np.int64)
+    members = holders[np.argsort(blocks, kind="stable")]  # by block, then record
+    sizes = np.bincount(blocks)
+    starts = np.cumsum(sizes) - sizes
+    if split is None:
+        small = sizes <= max_block_size
+    else:
+        lefts = np.bincount(blocks[holders < split], minlength=len(sizes))
+        small = (lefts <= max_block_size) & (sizes - lefts <= max_block_size)
+    found = [
+        _all_pairs(members, starts[small & (sizes == s)], s)
+        for s in np.unique(sizes[small & (sizes > 1)]).tolist()
+    ]
+    if order is not None and window > 1:
+        found += _window_pairs(members, starts[~small], sizes[~small], window, order)
+    return _codes(found, n, split)
+
+
+def _all_pairs(members: Indexes, starts: Indexes, size: int) -> IndexPairs:
+    rows = members[starts[:, None] + np.arange(size)]
+    xs, ys = np.triu_indices(size, 1)
+    return rows[:, xs].ravel(), rows[:, ys].ravel()
+
+
+def _window_pairs(
+    members: Indexes,
+    starts: Indexes,
+    sizes: Indexes,
+    window: int,
+    order: Callable[[int], tuple[str, str, str]],
+) -> list[IndexPairs]:
+    """Pairs within ``window`` of each other in each block sorted by ``order`` (stable)."""
+    if not len(starts):
+        return []
+    keys: dict[int, tuple[str, str, str]] = {}
+
+    def key(i: int) -> tuple[str, str, str]:
+        if i not in keys:
+            keys[i] = order(i)
+        return keys[i]
+
+    ordered = np.array(
+        [
+            i
+            for start, size in zip(starts.tolist(), sizes.tolist(), strict=True)
+            for i in sorted(members[start : start + size].tolist(), key=key)
+        ],
+        dtype=np.int64,
+    )
+    block = np.repeat(np.arange(len(sizes)), sizes)
+    found = []
+    for d in range(1, min(window, len(ordered))):
+        same = block[:-d] == block[d:]
+        found.append((ordered[:-d][same], ordered[d:][same]))
+    return found
+
+
+def _codes(pairs: Iterable[IndexPairs], n: int, split: int | None) -> Indexes:
+    """``i * n + j`` (``i < j``) of ``pairs``, sorted, each once; no record with itself
+    and, with ``split``, only pairs across it."""  # noqa: D205, D209
+    codes = [np.zeros(0, dtype=np.int64)]
+    for left, right in pairs:
+        low, high = np.minimum(left, right), np.maximum(left, right)
+        keep = low < high if split is None else (low < split) & (high >= split)
+        codes.append(low[keep] * n + high[keep])
+    return _unique(np.concatenate(codes))
+
+
+def _unique_inverse(values: Indexes) -> IndexPairs:
+    """The distinct ``values`` (sorted) and each value's position among them."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.concatenate(([True], ordered[1:] != ordered[:-1])) if len(values) else ordered
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first.astype(bool)], inverse
+
+
+def _unique(values: Indexes) -> Indexes:
+    """``values`` sorted, each once (a sort: numpy's hashing ``unique`` is slower here)."""
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values

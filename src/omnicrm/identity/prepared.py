@@ -35,6 +35,8 @@ _GENDERS = {
 _normalize_name = lru_cache(maxsize=1 << 16)(normalize_name)
 _normalize_kana = lru_cache(maxsize=1 << 16)(normalize_kana)
 _normalize_address = lru_cache(maxsize=1 << 14)(normalize_address)
+_normalize_postal_code = lru_cache(maxsize=1 << 14)(normalize_postal_code)
+_parse_date = lru_cache(maxsize=1 << 16)(parse_date)  # birth dates recur in a batch
 
 
 def normalize_gender(text: str) -> str:
@@ -119,7 +121,7 @@ def prepare(
     birth: date | None = None
     if record.birth_date is not None:
         try:
-            birth = parse_date(record.birth_date, day_first=day_first)
+            birth = _parse_date(record.birth_date, day_first=day_first)
         except OmniCRMError:
             bad.append("birth_date")
     address = _read("address", record.address, _normalize_address, bad)
@@ -136,7 +138,7 @@ def prepare(
             bad,
         ),
         phone=_text("phone", record.phone, lambda v: normalize_phone(v, region=phone_region), bad),
-        postal_code=_text("postal_code", record.postal_code, normalize_postal_code, bad),
+        postal_code=_text("postal_code", record.postal_code, _normalize_postal_code, bad),
         gender=_text("gender", record.gender, normalize_gender, bad),
         member_card=_text("member_card_no", record.member_card_no, normalize_name, bad),
         birth_date=birth,

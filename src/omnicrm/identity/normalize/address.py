@@ -93,10 +93,20 @@ def _japanese(text: str) -> Address:
 
 
 def _western(text: str) -> Address:
-    words = re.sub(r"[^\w\s/-]", " ", text.casefold()).replace("/", " ").split()
-    numbers = [w for w in words if any(c.isdigit() for c in w)]
-    names = [_WESTERN_WORDS.get(w, w) for w in words if not any(c.isdigit() for c in w)]
+    """An ASCII address: words with a digit are the house number, the others the locality."""
+    words = _NOT_WORD.sub(" ", text.casefold()).replace("/", " ").split()
+    numbers: list[str] = []
+    names: list[str] = []
+    for word in words:
+        if _ASCII_DIGIT.search(word):
+            numbers.append(word)
+        else:
+            names.append(_WESTERN_WORDS.get(word, word))
     return Address("", " ".join(names), "-".join(numbers), "")
+
+
+_NOT_WORD = re.compile(r"[^\w\s/-]")
+_ASCII_DIGIT = re.compile("[0-9]")  # the text is ASCII: the digits str.isdigit finds
 
 
 def normalize_address(text: str) -> Address:
