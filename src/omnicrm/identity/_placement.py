@@ -112,27 +112,31 @@ class PlacementSteps:
     def _prepare(self, record: CustomerRecord) -> PreparedRecord:
         return self._prepared(record)
 
+    def _forms(self, uow: IdentityUnitOfWork) -> bool:
+        """Whether records are read and written with their prepared forms."""
+        return self._form is not None and offers(uow.identity_records, PreparedRows)
+
     def _rows(
         self, uow: IdentityUnitOfWork, sources: Iterable[SourceRef]
     ) -> Mapping[SourceRef, StoredRecord]:
         """The rows of ``sources``; their stored prepared forms go to the prepared cache."""
         repo, form = uow.identity_records, self._form
-        if form is None or not offers(repo, PreparedRows):
+        if form is None or not self._forms(uow):
             return repo.get_many(sources)
         rows: dict[SourceRef, StoredRecord] = {}
         for ref, (row, text) in cast("PreparedRows", repo).get_many_forms(sources).items():
             rows[ref] = row
             record = row.record
-            if text is not None and record is not None and record not in self._prepared:
-                prepared = form.decode(text, record)
-                if prepared is not None:
-                    self._prepared.add(prepared)
+            if record is not None and record not in self._prepared:
+                # each read builds new objects: keep their forms for this placement only
+                prepared = None if text is None else form.decode(text, record)
+                self._prepared.add(prepared or self._prepare_uncached(record), scoped=True)
         return rows
 
     def _put(self, uow: IdentityUnitOfWork, stored: StoredRecord, new: PreparedRecord) -> None:
         """Write the row of a placed record, with its prepared form where kept."""
         repo, form = uow.identity_records, self._form
-        if form is not None and offers(repo, PreparedRows):
+        if form is not None and self._forms(uow):
             cast("PreparedRows", repo).put_form(stored, form.encode(new))
         else:
             repo.put(stored)
@@ -172,7 +176,10 @@ class PlacementSteps:
             raise ErasedRecordError(
                 "source", str(record.source), "this person was erased; the record is refused"
             )
-        new = self._prepare(record)
+        self._prepared.new_scope()
+        # with stored forms, the new record is read back as another object: keep its
+        # prepared form for this placement only
+        new = self._prepared(record, scoped=self._forms(uow))
         keys = hashed_keys(new)
         if existing is not None:  # an update of a known record: stay with its person
             self._put(uow, attrs.evolve(existing, record=record), new)

@@ -22,7 +22,7 @@ import hashlib
 import json
 import unicodedata
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -34,7 +34,7 @@ from omnicrm.identity.normalize import Address
 from omnicrm.identity.prepared import PreparedRecord
 from omnicrm.identity.records import CustomerRecord, stored_value
 
-__all__ = ["PreparedForm", "prepared_form"]
+__all__ = ["PreparedForm", "forget_parsed_forms", "prepared_form"]
 
 _FORM_VERSION = 1
 _FINGERPRINT_CHARS = 16
@@ -125,12 +125,28 @@ class PreparedForm:
         if not self.current(text):
             return None
         try:
-            return _decoded(json.loads(text[len(self.fingerprint) :]), record)
+            return _decoded(_parsed(text[len(self.fingerprint) :]), record)
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
 
 
-def _decoded(fields: list[Any], record: CustomerRecord) -> PreparedRecord:
+@lru_cache(maxsize=1 << 16)
+def _parsed(body: str) -> tuple[Any, ...]:
+    """A form's fields, parsed once while among the most recent ``65,536``.
+
+    Kept as tuples of texts, numbers and ``None``: the garbage collector stops tracking
+    such tuples after their first collection, so a large cache of them costs later
+    collections nothing (a cache of ``PreparedRecord`` objects is walked by every one).
+    """
+    return tuple(tuple(v) if isinstance(v, list) else v for v in json.loads(body))
+
+
+def forget_parsed_forms() -> None:
+    """Drop every parsed form kept (after an erasure: keep no personal data)."""
+    _parsed.cache_clear()
+
+
+def _decoded(fields: tuple[Any, ...], record: CustomerRecord) -> PreparedRecord:
     values: dict[str, Any] = {"record": record}
     for (name, raw), value in zip(_TEXT_FIELDS, fields, strict=False):
         values[name] = getattr(record, raw) if value == _SAME else value
