@@ -134,11 +134,17 @@ class PreparedForm:
 def _parsed(body: str) -> tuple[Any, ...]:
     """A form's fields, parsed once while among the most recent ``65,536``.
 
-    Kept as tuples of texts, numbers and ``None``: the garbage collector stops tracking
-    such tuples after their first collection, so a large cache of them costs later
-    collections nothing (a cache of ``PreparedRecord`` objects is walked by every one).
+    One flat tuple of texts, numbers, a date and ``None`` (the texts, the birth date,
+    whether there is an address, its four parts, the unreadable fields): the garbage
+    collector stops tracking such a tuple at its first collection, so a large cache of
+    them costs later collections nothing (a cache of ``PreparedRecord`` objects, or of
+    tuples holding tuples, is walked again by every collection until the oldest).
     """
-    return tuple(tuple(v) if isinstance(v, list) else v for v in json.loads(body))
+    *texts, birth, address, unreadable = json.loads(body)
+    parts = (False, None, None, None, None) if address is None else (True, *address)
+    if len(texts) != len(_TEXT_FIELDS) or len(parts) != 1 + len(_ADDRESS):
+        raise ValueError("not a prepared form")
+    return (*texts, None if birth is None else date.fromisoformat(birth), *parts, *unreadable)
 
 
 def forget_parsed_forms() -> None:
@@ -146,16 +152,20 @@ def forget_parsed_forms() -> None:
     _parsed.cache_clear()
 
 
+_BIRTH = len(_TEXT_FIELDS)  # where a parsed form's birth date is; the address follows
+_UNREADABLE = _BIRTH + 2 + len(_ADDRESS)
+
+
 def _decoded(fields: tuple[Any, ...], record: CustomerRecord) -> PreparedRecord:
     values: dict[str, Any] = {"record": record}
     for (name, raw), value in zip(_TEXT_FIELDS, fields, strict=False):
         values[name] = getattr(record, raw) if value == _SAME else value
-    birth, address, unreadable = fields[len(_TEXT_FIELDS) :]
-    values["birth_date"] = None if birth is None else date.fromisoformat(birth)
-    if address is not None:
-        address = stored_value(Address, dict(zip(_ADDRESS, address, strict=True)))
+    values["birth_date"] = fields[_BIRTH]
+    address = None
+    if fields[_BIRTH + 1]:
+        address = stored_value(Address, dict(zip(_ADDRESS, fields[_BIRTH + 2 :], strict=False)))
     values["address"] = address
-    values["unreadable"] = tuple(unreadable)
+    values["unreadable"] = fields[_UNREADABLE:]
     return stored_value(PreparedRecord, values)
 
 

@@ -96,6 +96,11 @@ def stored_source(text: str) -> SourceRef:
     trusts the id (checked when the source was built, before it was stored); the
     channel name is checked (once per name) and a text without ``":"`` is refused.
     """
+    return read_source(text)
+
+
+def read_source(text: str) -> SourceRef:
+    """:func:`stored_source` building a new object each time (nothing kept)."""
     channel, sep, ident = text.partition(":")
     if not sep or not ident:
         return SourceRef.parse(text)  # raises the precise error
@@ -239,7 +244,7 @@ def record_values(record: CustomerRecord) -> tuple[Any, ...]:
 def record_from_values(values: tuple[Any, ...]) -> CustomerRecord:
     """The record :func:`record_values` gave ``values`` for (a store's read path)."""
     fields = dict(zip(_VALUE_NAMES, values[2:], strict=True))
-    fields["source"] = stored_source(values[0])
+    fields["source"] = read_source(values[0])
     fields["attributes"] = FrozenMap(dict(values[1])) if values[1] else _NO_ATTRIBUTES
     return stored_value(CustomerRecord, fields)
 

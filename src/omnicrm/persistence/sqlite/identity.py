@@ -23,6 +23,7 @@ from omnicrm.identity.codec import (
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision, StoredRecord, Verdict
 from omnicrm.identity.records import (
     SourceRef,
+    read_source,
     record_from_values,
     record_values,
     stored_source,
@@ -236,7 +237,7 @@ def _stored(source: object, customer_id: object, data: object) -> StoredRecord:
 @lru_cache(maxsize=1 << 16)
 def _values(data: str) -> tuple[Any, ...]:
     """A record's text decoded once, kept as plain values (not tracked by ``gc``)."""
-    return record_values(record_from_json(data, stored=True))
+    return record_values(record_from_json(data, stored=True, keep_source=False))
 
 
 def _built(source: object, customer_id: object, data: object) -> StoredRecord:
@@ -246,7 +247,7 @@ def _built(source: object, customer_id: object, data: object) -> StoredRecord:
     beyond the placement, so nothing read here stays for the garbage collector to walk.
     """
     record = None if data is None else record_from_values(_values(str(data)))
-    values = {"source": stored_source(str(source)), "customer_id": str(customer_id)}
+    values = {"source": read_source(str(source)), "customer_id": str(customer_id)}
     values["record"] = record
     return stored_value(StoredRecord, values)
 
