@@ -127,8 +127,9 @@ def test_other_settings_prepare_again(tmp_path: Path) -> None:
     month_first = _resolver(store, MatchConfig(day_first=False))
     with store.unit_of_work() as uow:
         row = month_first._rows(uow, [M1])[M1]  # type: ignore[arg-type]
+    assert row.record not in month_first._prepared
     prepared = month_first._prepare(row.record)  # type: ignore[arg-type]
-    assert prepared.birth_date == date(1985, 1, 4)  # prepared again, not the day-first form
+    assert prepared.birth_date == date(1985, 1, 4)
     assert month_first.fill_prepared_forms() == 1  # rewritten for the new settings
     assert month_first.fill_prepared_forms() == 0
     again = _resolver(store, MatchConfig(day_first=False))
@@ -144,10 +145,10 @@ def test_erasure_removes_the_forms(tmp_path: Path) -> None:
     record = CustomerRecord(source=M1, family_name="高橋", address="千代田区丸の内1-2-3")
     resolver.resolve(record, idempotency_key=next(keys))
     assert "1-2-3" in str(_forms(tmp_path / "id.db"))  # the form holds personal data
-    assert record in resolver._prepared
+    assert len(resolver._prepared._items) == 1  # type: ignore[attr-defined]
     resolver.erase("store:M1", idempotency_key=next(keys))
     assert _forms(tmp_path / "id.db") == {str(M1): None}
-    assert record not in resolver._prepared
+    assert not resolver._prepared._items  # type: ignore[attr-defined]
     assert resolver.fill_prepared_forms() == 0  # a tombstone gets no form
     store.close()
 

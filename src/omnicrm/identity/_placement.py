@@ -37,7 +37,7 @@ from omnicrm.identity.outcomes import Placement
 from omnicrm.identity.ports import PreparedRows
 from omnicrm.identity.prepared import PreparedRecord, prepare
 from omnicrm.identity.readings import Readings, learn_readings
-from omnicrm.identity.records import CustomerRecord, SourceRef, read_source, stored_source
+from omnicrm.identity.records import CustomerRecord, SourceRef, stored_source
 from omnicrm.identity.scoring import decide, quick_decision
 from omnicrm.ids import IdGenerator
 
@@ -112,31 +112,27 @@ class PlacementSteps:
     def _prepare(self, record: CustomerRecord) -> PreparedRecord:
         return self._prepared(record)
 
-    def _forms(self, uow: IdentityUnitOfWork) -> bool:
-        """Whether records are read and written with their prepared forms."""
-        return self._form is not None and offers(uow.identity_records, PreparedRows)
-
     def _rows(
         self, uow: IdentityUnitOfWork, sources: Iterable[SourceRef]
     ) -> Mapping[SourceRef, StoredRecord]:
         """The rows of ``sources``; their stored prepared forms go to the prepared cache."""
         repo, form = uow.identity_records, self._form
-        if form is None or not self._forms(uow):
+        if form is None or not offers(repo, PreparedRows):
             return repo.get_many(sources)
         rows: dict[SourceRef, StoredRecord] = {}
         for ref, (row, text) in cast("PreparedRows", repo).get_many_forms(sources).items():
             rows[ref] = row
             record = row.record
-            if record is not None and record not in self._prepared:
-                # each read builds new objects: keep their forms for this placement only
-                prepared = None if text is None else form.decode(text, record)
-                self._prepared.add(prepared or self._prepare_uncached(record), scoped=True)
+            if text is not None and record is not None and record not in self._prepared:
+                prepared = form.decode(text, record)
+                if prepared is not None:
+                    self._prepared.add(prepared)
         return rows
 
     def _put(self, uow: IdentityUnitOfWork, stored: StoredRecord, new: PreparedRecord) -> None:
         """Write the row of a placed record, with its prepared form where kept."""
         repo, form = uow.identity_records, self._form
-        if form is not None and self._forms(uow):
+        if form is not None and offers(repo, PreparedRows):
             cast("PreparedRows", repo).put_form(stored, form.encode(new))
         else:
             repo.put(stored)
@@ -176,10 +172,7 @@ class PlacementSteps:
             raise ErasedRecordError(
                 "source", str(record.source), "this person was erased; the record is refused"
             )
-        self._prepared.new_scope()
-        # with stored forms, the new record is read back as another object: keep its
-        # prepared form for this placement only
-        new = self._prepared(record, scoped=self._forms(uow))
+        new = self._prepare(record)
         keys = hashed_keys(new)
         if existing is not None:  # an update of a known record: stay with its person
             self._put(uow, attrs.evolve(existing, record=record), new)
@@ -257,9 +250,7 @@ class PlacementSteps:
         index, limit = uow.identity_keys, self._limit
         if isinstance(index, PostingTexts):
             texts = _compared(index.posting_texts(keys, limit=limit), len(keys), limit)
-            # rows read with forms are new objects each time: so are their sources
-            parse = read_source if self._forms(uow) else stored_source
-            return {parse(text) for text in {text for ts in texts for text in ts}}
+            return {stored_source(text) for text in {text for ts in texts for text in ts}}
         postings = _compared(index.postings(keys, limit=limit), len(keys), limit)
         return {ref for refs in postings for ref in refs}
 

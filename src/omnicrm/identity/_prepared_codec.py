@@ -22,7 +22,7 @@ import hashlib
 import json
 import unicodedata
 from datetime import date
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -34,7 +34,7 @@ from omnicrm.identity.normalize import Address
 from omnicrm.identity.prepared import PreparedRecord
 from omnicrm.identity.records import CustomerRecord, stored_value
 
-__all__ = ["PreparedForm", "forget_parsed_forms", "prepared_form"]
+__all__ = ["PreparedForm", "prepared_form"]
 
 _FORM_VERSION = 1
 _FINGERPRINT_CHARS = 16
@@ -125,47 +125,21 @@ class PreparedForm:
         if not self.current(text):
             return None
         try:
-            return _decoded(_parsed(text[len(self.fingerprint) :]), record)
+            return _decoded(json.loads(text[len(self.fingerprint) :]), record)
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
 
 
-@lru_cache(maxsize=1 << 16)
-def _parsed(body: str) -> tuple[Any, ...]:
-    """A form's fields, parsed once while among the most recent ``65,536``.
-
-    One flat tuple of texts, numbers, a date and ``None`` (the texts, the birth date,
-    whether there is an address, its four parts, the unreadable fields): the garbage
-    collector stops tracking such a tuple at its first collection, so a large cache of
-    them costs later collections nothing (a cache of ``PreparedRecord`` objects, or of
-    tuples holding tuples, is walked again by every collection until the oldest).
-    """
-    *texts, birth, address, unreadable = json.loads(body)
-    parts = (False, None, None, None, None) if address is None else (True, *address)
-    if len(texts) != len(_TEXT_FIELDS) or len(parts) != 1 + len(_ADDRESS):
-        raise ValueError("not a prepared form")
-    return (*texts, None if birth is None else date.fromisoformat(birth), *parts, *unreadable)
-
-
-def forget_parsed_forms() -> None:
-    """Drop every parsed form kept (after an erasure: keep no personal data)."""
-    _parsed.cache_clear()
-
-
-_BIRTH = len(_TEXT_FIELDS)  # where a parsed form's birth date is; the address follows
-_UNREADABLE = _BIRTH + 2 + len(_ADDRESS)
-
-
-def _decoded(fields: tuple[Any, ...], record: CustomerRecord) -> PreparedRecord:
+def _decoded(fields: list[Any], record: CustomerRecord) -> PreparedRecord:
     values: dict[str, Any] = {"record": record}
     for (name, raw), value in zip(_TEXT_FIELDS, fields, strict=False):
         values[name] = getattr(record, raw) if value == _SAME else value
-    values["birth_date"] = fields[_BIRTH]
-    address = None
-    if fields[_BIRTH + 1]:
-        address = stored_value(Address, dict(zip(_ADDRESS, fields[_BIRTH + 2 :], strict=False)))
+    birth, address, unreadable = fields[len(_TEXT_FIELDS) :]
+    values["birth_date"] = None if birth is None else date.fromisoformat(birth)
+    if address is not None:
+        address = stored_value(Address, dict(zip(_ADDRESS, address, strict=True)))
     values["address"] = address
-    values["unreadable"] = fields[_UNREADABLE:]
+    values["unreadable"] = tuple(unreadable)
     return stored_value(PreparedRecord, values)
 
 

@@ -96,11 +96,6 @@ def stored_source(text: str) -> SourceRef:
     trusts the id (checked when the source was built, before it was stored); the
     channel name is checked (once per name) and a text without ``":"`` is refused.
     """
-    return read_source(text)
-
-
-def read_source(text: str) -> SourceRef:
-    """:func:`stored_source` building a new object each time (nothing kept)."""
     channel, sep, ident = text.partition(":")
     if not sep or not ident:
         return SourceRef.parse(text)  # raises the precise error
@@ -222,31 +217,6 @@ _TEXT_DEFAULTS: dict[str, Any] = {
 }
 
 _STORED_NAMES = frozenset(_TEXT_DEFAULTS) | {"attributes"}
-
-
-_VALUE_NAMES = tuple(_TEXT_DEFAULTS)  # every field but the source and the attributes
-
-
-def record_values(record: CustomerRecord) -> tuple[Any, ...]:
-    """``record`` as a tuple of plain values, for :func:`record_from_values`.
-
-    The source is its text and the attributes their pairs, so the tuple holds only
-    texts, numbers, dates and ``None``: the garbage collector stops tracking such a
-    tuple after its first collection, and a cache of many costs collections nothing.
-    """
-    return (
-        str(record.source),
-        tuple(record.attributes.items()),
-        *(getattr(record, name) for name in _VALUE_NAMES),
-    )
-
-
-def record_from_values(values: tuple[Any, ...]) -> CustomerRecord:
-    """The record :func:`record_values` gave ``values`` for (a store's read path)."""
-    fields = dict(zip(_VALUE_NAMES, values[2:], strict=True))
-    fields["source"] = read_source(values[0])
-    fields["attributes"] = FrozenMap(dict(values[1])) if values[1] else _NO_ATTRIBUTES
-    return stored_value(CustomerRecord, fields)
 
 
 def stored_record(source: SourceRef, fields: dict[str, Any]) -> CustomerRecord:

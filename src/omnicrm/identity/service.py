@@ -19,7 +19,7 @@ from omnicrm.events import DomainEvent
 from omnicrm.idempotency import run_once
 from omnicrm.identity._online import PreparedCache, different_between, person_guard
 from omnicrm.identity._placement import PlacementSteps, offers
-from omnicrm.identity._prepared_codec import forget_parsed_forms, prepared_form
+from omnicrm.identity._prepared_codec import prepared_form
 from omnicrm.identity.codec import record_to_dict
 from omnicrm.identity.config import MatchConfig
 from omnicrm.identity.events import CustomerErased, CustomersUnmerged
@@ -351,7 +351,6 @@ class Resolver(PlacementSteps):
             return CommandOutcome(customer_id, audit_id)
 
         self._prepared.clear()  # no prepared copy of their data stays in this process
-        forget_parsed_forms()
         return self._outcome(
             "identity.erase", idempotency_key, {"customer_id": customer_id}, command
         )

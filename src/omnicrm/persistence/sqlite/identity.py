@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, cast
+from typing import cast
 
 import attrs
 
@@ -21,14 +21,7 @@ from omnicrm.identity.codec import (
     record_to_json,
 )
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision, StoredRecord, Verdict
-from omnicrm.identity.records import (
-    SourceRef,
-    read_source,
-    record_from_values,
-    record_values,
-    stored_source,
-    stored_value,
-)
+from omnicrm.identity.records import SourceRef, stored_source, stored_value
 from omnicrm.persistence._sql import INTEGRITY_ERRORS, SQLConnection, translate_errors
 from omnicrm.validation import check_id
 
@@ -234,29 +227,6 @@ def _stored(source: object, customer_id: object, data: object) -> StoredRecord:
     return _decoded(str(source), str(customer_id), None if data is None else str(data))
 
 
-@lru_cache(maxsize=1 << 16)
-def _values(data: str) -> tuple[Any, ...]:
-    """A record's text decoded once, kept as plain values (not tracked by ``gc``)."""
-    return record_values(record_from_json(data, stored=True, keep_source=False))
-
-
-def _built(source: object, customer_id: object, data: object) -> StoredRecord:
-    """A row read back as new objects, from values decoded once.
-
-    For rows read with their prepared forms: the resolver keeps no object of theirs
-    beyond the placement, so nothing read here stays for the garbage collector to walk.
-    """
-    record = None if data is None else record_from_values(_values(str(data)))
-    values = {"source": read_source(str(source)), "customer_id": str(customer_id)}
-    values["record"] = record
-    return stored_value(StoredRecord, values)
-
-
-def _forget_decoded() -> None:
-    _decoded.cache_clear()
-    _values.cache_clear()
-
-
 class SQLiteSourceRecordRepository(_Repo):
     """:class:`~omnicrm.identity.ports.SourceRecordRepository` on ``identity_records``."""
 
@@ -272,7 +242,7 @@ class SQLiteSourceRecordRepository(_Repo):
         """:meth:`put` with the record's prepared form (``None``: keep it if unchanged)."""
         data = None if stored.record is None else record_to_json(stored.record)
         if data is None:  # erasure: keep no decoded copy of personal data in memory
-            _forget_decoded()
+            _decoded.cache_clear()
         with translate_errors("store a source record"):
             self._conn.execute(
                 "INSERT INTO identity_records (source, customer_id, data, prepared) "
@@ -301,13 +271,10 @@ class SQLiteSourceRecordRepository(_Repo):
         self, sources: Iterable[SourceRef]
     ) -> Mapping[SourceRef, tuple[StoredRecord, str | None]]:
         """:meth:`get_many` with each row's stored prepared form (``None`` if it has none)."""
-        return self._rows(sources, "data, prepared", _built)
+        return self._rows(sources, "data, prepared")
 
     def _rows(
-        self,
-        sources: Iterable[SourceRef],
-        columns: str,
-        decode: Callable[[object, object, object], StoredRecord] = _stored,
+        self, sources: Iterable[SourceRef], columns: str
     ) -> dict[SourceRef, tuple[StoredRecord, str | None]]:
         keys = [str(s) for s in dict.fromkeys(sources)]
         found: dict[SourceRef, tuple[StoredRecord, str | None]] = {}
@@ -319,7 +286,7 @@ class SQLiteSourceRecordRepository(_Repo):
                 f"WHERE source IN ({marks})",
                 chunk,
             ):
-                stored = decode(source, customer_id, data)
+                stored = _stored(source, customer_id, data)
                 found[stored.source] = (stored, cast("str | None", form[0]) if form else None)
         return found
 
