@@ -37,7 +37,7 @@ from omnicrm.identity.outcomes import Placement
 from omnicrm.identity.ports import PreparedRows
 from omnicrm.identity.prepared import PreparedRecord, prepare
 from omnicrm.identity.readings import Readings, learn_readings
-from omnicrm.identity.records import CustomerRecord, SourceRef, stored_source
+from omnicrm.identity.records import CustomerRecord, SourceRef, read_source, stored_source
 from omnicrm.identity.scoring import decide, quick_decision
 from omnicrm.ids import IdGenerator
 
@@ -255,7 +255,9 @@ class PlacementSteps:
         index, limit = uow.identity_keys, self._limit
         if isinstance(index, PostingTexts):
             texts = _compared(index.posting_texts(keys, limit=limit), len(keys), limit)
-            return {stored_source(text) for text in {text for ts in texts for text in ts}}
+            # rows read with forms are kept only when met again: their sources likewise
+            parse = read_source if self._forms(uow) else stored_source
+            return {parse(text) for text in {text for ts in texts for text in ts}}
         postings = _compared(index.postings(keys, limit=limit), len(keys), limit)
         return {ref for refs in postings for ref in refs}
 

@@ -21,7 +21,7 @@ from omnicrm.identity.codec import (
     record_to_json,
 )
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision, StoredRecord, Verdict
-from omnicrm.identity.records import SourceRef, stored_source, stored_value
+from omnicrm.identity.records import SourceRef, read_source, stored_source, stored_value
 from omnicrm.persistence._sql import INTEGRITY_ERRORS, SQLConnection, translate_errors
 from omnicrm.validation import check_id
 
@@ -246,7 +246,12 @@ def _kept_when_met_again(source: object, customer_id: object, data: object) -> S
     if len(_SEEN_ONCE) >= _SEEN_LIMIT:
         _SEEN_ONCE.clear()
     _SEEN_ONCE.add(marker)
-    return _decoded.__wrapped__(*key)
+    row_source, row_customer, row_data = key  # nothing of a row met once is kept
+    record = (
+        None if row_data is None else record_from_json(row_data, stored=True, keep_source=False)
+    )
+    values = {"source": read_source(row_source), "customer_id": row_customer, "record": record}
+    return stored_value(StoredRecord, values)
 
 
 def _forget_decoded() -> None:
