@@ -120,6 +120,24 @@ def test_a_placed_record_is_stored_with_its_form_and_read_back(tmp_path: Path) -
     store.close()
 
 
+def test_a_row_read_with_its_form_is_kept_from_its_second_reading(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "id.db")
+    source = SourceRef("store", "kept-from-second-reading")  # a row no other test reads
+    record = CustomerRecord(source=source, family_name="高橋", address="千代田区丸の内1-2-3")
+    _resolver(store).resolve(record, idempotency_key=next(keys))
+    fresh = _resolver(store)
+    with store.unit_of_work() as uow:
+        first, second, third = (fresh._rows(uow, [source])[source] for _ in range(3))  # type: ignore[arg-type]
+    assert first is not second  # met once: decoded, not kept (it dies young)
+    assert second is third  # met again: kept for reuse, by the store and the resolver
+    assert first.record in fresh._prepared  # for this placement only
+    fresh._prepared.new_scope()  # type: ignore[attr-defined]
+    assert first.record not in fresh._prepared
+    assert third.record in fresh._prepared
+    assert fresh._prepare(third.record) == prepare(third.record)  # type: ignore[arg-type]
+    store.close()
+
+
 def test_other_settings_prepare_again(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "id.db")
     record = CustomerRecord(source=M1, family_name="高橋", birth_date="01/04/1985")

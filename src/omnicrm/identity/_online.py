@@ -76,6 +76,9 @@ def score_ceiling(p: PreparedRecord, config: MatchConfig) -> float | None:
     return ceiling
 
 
+_SCOPED = 1 << 12  # a scope holds one command's reads: a few dozen records
+
+
 class PreparedCache:
     """Prepared records by the identity of the record object, at most ``size`` of them.
 
@@ -83,32 +86,65 @@ class PreparedCache:
     store always, SQLite through its decoded-row cache), so a candidate met again is
     found without hashing or normalising it; the entry keeps its record alive, so an
     ``id`` is never reused while it is cached. Full, the cache starts over.
+
+    A record read with its stored form for the first time is kept for the current
+    *scope* only (one placement, until :meth:`new_scope`), as the store keeps its row
+    only from its second reading on: objects kept for long are walked by every garbage
+    collection until they reach the oldest generation, and at a large store most
+    candidates are met once.
     """
 
     def __init__(self, prepare: Callable[[CustomerRecord], PreparedRecord], size: int) -> None:
         self._prepare = prepare
         self._size = size
         self._items: dict[int, PreparedRecord] = {}
+        self._scoped: dict[int, PreparedRecord] = {}
+        self._seen: set[int] = set()
+
+    def _find(self, record: object) -> PreparedRecord | None:
+        key = id(record)
+        found = self._scoped.get(key) or self._items.get(key)
+        return found if found is not None and found.record is record else None
 
     def __contains__(self, record: object) -> bool:
         """Whether ``record`` (this very object) is cached."""
-        found = self._items.get(id(record))
-        return found is not None and found.record is record
+        return self._find(record) is not None
 
-    def add(self, prepared: PreparedRecord) -> None:
-        """Cache ``prepared`` (read from a store) for its record."""
+    def seen_before(self, text: str) -> bool:
+        """Whether ``text`` (a stored form) was met before; remember it if not."""
+        marker = hash(text)
+        if marker in self._seen:
+            return True
+        if len(self._seen) >= self._size:
+            self._seen = set()
+        self._seen.add(marker)
+        return False
+
+    def add(self, prepared: PreparedRecord, *, scoped: bool = False) -> None:
+        """Cache ``prepared`` for its record; ``scoped``: only until :meth:`new_scope`."""
+        if scoped:
+            if len(self._scoped) >= _SCOPED:
+                self._scoped = {}
+            self._scoped[id(prepared.record)] = prepared
+            return
         if len(self._items) >= self._size:
             self._items = {}
         self._items[id(prepared.record)] = prepared
 
+    def new_scope(self) -> None:
+        """Forget the records kept for the current scope only."""
+        self._scoped = {}
+
     def clear(self) -> None:
         """Forget every cached record (after an erasure: keep no personal data)."""
         self._items = {}
+        self._scoped = {}
+        self._seen = set()
 
     def __call__(self, record: CustomerRecord) -> PreparedRecord:
         """The prepared form of ``record``, normalised once while it stays cached."""
-        found = self._items.get(id(record))
-        if found is not None and found.record is record:
+        found = self._find(record)
+        if found is not None:
             return found
         prepared = self._prepare(record)
         self.add(prepared)

@@ -37,7 +37,7 @@ from omnicrm.identity.outcomes import Placement
 from omnicrm.identity.ports import PreparedRows
 from omnicrm.identity.prepared import PreparedRecord, prepare
 from omnicrm.identity.readings import Readings, learn_readings
-from omnicrm.identity.records import CustomerRecord, SourceRef, stored_source
+from omnicrm.identity.records import CustomerRecord, SourceRef, read_source, stored_source
 from omnicrm.identity.scoring import decide, quick_decision
 from omnicrm.ids import IdGenerator
 
@@ -112,12 +112,16 @@ class PlacementSteps:
     def _prepare(self, record: CustomerRecord) -> PreparedRecord:
         return self._prepared(record)
 
+    def _forms(self, uow: IdentityUnitOfWork) -> bool:
+        """Whether records are read and written with their prepared forms."""
+        return self._form is not None and offers(uow.identity_records, PreparedRows)
+
     def _rows(
         self, uow: IdentityUnitOfWork, sources: Iterable[SourceRef]
     ) -> Mapping[SourceRef, StoredRecord]:
         """The rows of ``sources``; their stored prepared forms go to the prepared cache."""
         repo, form = uow.identity_records, self._form
-        if form is None or not offers(repo, PreparedRows):
+        if form is None or not self._forms(uow):
             return repo.get_many(sources)
         rows: dict[SourceRef, StoredRecord] = {}
         for ref, (row, text) in cast("PreparedRows", repo).get_many_forms(sources).items():
@@ -125,14 +129,14 @@ class PlacementSteps:
             record = row.record
             if text is not None and record is not None and record not in self._prepared:
                 prepared = form.decode(text, record)
-                if prepared is not None:
-                    self._prepared.add(prepared)
+                if prepared is not None:  # kept from its second reading on, like the row
+                    self._prepared.add(prepared, scoped=not self._prepared.seen_before(text))
         return rows
 
     def _put(self, uow: IdentityUnitOfWork, stored: StoredRecord, new: PreparedRecord) -> None:
         """Write the row of a placed record, with its prepared form where kept."""
         repo, form = uow.identity_records, self._form
-        if form is not None and offers(repo, PreparedRows):
+        if form is not None and self._forms(uow):
             cast("PreparedRows", repo).put_form(stored, form.encode(new))
         else:
             repo.put(stored)
@@ -172,6 +176,7 @@ class PlacementSteps:
             raise ErasedRecordError(
                 "source", str(record.source), "this person was erased; the record is refused"
             )
+        self._prepared.new_scope()
         new = self._prepare(record)
         keys = hashed_keys(new)
         if existing is not None:  # an update of a known record: stay with its person
@@ -250,7 +255,9 @@ class PlacementSteps:
         index, limit = uow.identity_keys, self._limit
         if isinstance(index, PostingTexts):
             texts = _compared(index.posting_texts(keys, limit=limit), len(keys), limit)
-            return {stored_source(text) for text in {text for ts in texts for text in ts}}
+            # rows read with forms are kept only when met again: their sources likewise
+            parse = read_source if self._forms(uow) else stored_source
+            return {parse(text) for text in {text for ts in texts for text in ts}}
         postings = _compared(index.postings(keys, limit=limit), len(keys), limit)
         return {ref for refs in postings for ref in refs}
 

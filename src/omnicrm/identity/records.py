@@ -17,6 +17,7 @@ __all__ = [
     "MAX_FIELD_LENGTH",
     "CustomerRecord",
     "SourceRef",
+    "read_source",
     "stored_record",
     "stored_source",
     "stored_value",
@@ -96,6 +97,11 @@ def stored_source(text: str) -> SourceRef:
     trusts the id (checked when the source was built, before it was stored); the
     channel name is checked (once per name) and a text without ``":"`` is refused.
     """
+    return read_source(text)
+
+
+def read_source(text: str) -> SourceRef:
+    """:func:`stored_source` building a new object each time (nothing kept)."""
     channel, sep, ident = text.partition(":")
     if not sep or not ident:
         return SourceRef.parse(text)  # raises the precise error

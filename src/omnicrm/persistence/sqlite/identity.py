@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import cast
 
@@ -21,7 +21,7 @@ from omnicrm.identity.codec import (
     record_to_json,
 )
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision, StoredRecord, Verdict
-from omnicrm.identity.records import SourceRef, stored_source, stored_value
+from omnicrm.identity.records import SourceRef, read_source, stored_source, stored_value
 from omnicrm.persistence._sql import INTEGRITY_ERRORS, SQLConnection, translate_errors
 from omnicrm.validation import check_id
 
@@ -227,6 +227,38 @@ def _stored(source: object, customer_id: object, data: object) -> StoredRecord:
     return _decoded(str(source), str(customer_id), None if data is None else str(data))
 
 
+_SEEN_ONCE: set[int] = set()  # rows read once, by the hash of their text
+_SEEN_LIMIT = 1 << 17
+
+
+def _kept_when_met_again(source: object, customer_id: object, data: object) -> StoredRecord:
+    """:func:`_stored` keeping a row for reuse only from its second reading on.
+
+    For rows read with their prepared forms (the resolver's candidates): at a large
+    store most candidates are met once, and a row kept for reuse stays for every garbage
+    collection to walk until it reaches the oldest generation; a row met once is
+    decoded and left to die young.
+    """
+    key = (str(source), str(customer_id), None if data is None else str(data))
+    marker = hash(key)
+    if marker in _SEEN_ONCE:
+        return _decoded(*key)
+    if len(_SEEN_ONCE) >= _SEEN_LIMIT:
+        _SEEN_ONCE.clear()
+    _SEEN_ONCE.add(marker)
+    row_source, row_customer, row_data = key  # nothing of a row met once is kept
+    record = (
+        None if row_data is None else record_from_json(row_data, stored=True, keep_source=False)
+    )
+    values = {"source": read_source(row_source), "customer_id": row_customer, "record": record}
+    return stored_value(StoredRecord, values)
+
+
+def _forget_decoded() -> None:
+    _decoded.cache_clear()
+    _SEEN_ONCE.clear()
+
+
 class SQLiteSourceRecordRepository(_Repo):
     """:class:`~omnicrm.identity.ports.SourceRecordRepository` on ``identity_records``."""
 
@@ -242,7 +274,7 @@ class SQLiteSourceRecordRepository(_Repo):
         """:meth:`put` with the record's prepared form (``None``: keep it if unchanged)."""
         data = None if stored.record is None else record_to_json(stored.record)
         if data is None:  # erasure: keep no decoded copy of personal data in memory
-            _decoded.cache_clear()
+            _forget_decoded()
         with translate_errors("store a source record"):
             self._conn.execute(
                 "INSERT INTO identity_records (source, customer_id, data, prepared) "
@@ -271,10 +303,13 @@ class SQLiteSourceRecordRepository(_Repo):
         self, sources: Iterable[SourceRef]
     ) -> Mapping[SourceRef, tuple[StoredRecord, str | None]]:
         """:meth:`get_many` with each row's stored prepared form (``None`` if it has none)."""
-        return self._rows(sources, "data, prepared")
+        return self._rows(sources, "data, prepared", _kept_when_met_again)
 
     def _rows(
-        self, sources: Iterable[SourceRef], columns: str
+        self,
+        sources: Iterable[SourceRef],
+        columns: str,
+        decode: Callable[[object, object, object], StoredRecord] = _stored,
     ) -> dict[SourceRef, tuple[StoredRecord, str | None]]:
         keys = [str(s) for s in dict.fromkeys(sources)]
         found: dict[SourceRef, tuple[StoredRecord, str | None]] = {}
@@ -286,7 +321,7 @@ class SQLiteSourceRecordRepository(_Repo):
                 f"WHERE source IN ({marks})",
                 chunk,
             ):
-                stored = _stored(source, customer_id, data)
+                stored = decode(source, customer_id, data)
                 found[stored.source] = (stored, cast("str | None", form[0]) if form else None)
         return found
 
