@@ -24,12 +24,18 @@ _CLIP = 20.0
 
 def fit_weights(
     prepared: Sequence[PreparedRecord], config: MatchConfig, *, iterations: int = 30,
-    max_pairs: int = 200_000,
+    max_pairs: int = 200_000, pairs: Iterable[tuple[int, int]] | None = None,
 ) -> MatchConfig:  # fmt: skip
-    """:func:`~omnicrm.identity.estimate_weights` on records already prepared."""
+    """:func:`~omnicrm.identity.estimate_weights` on records already prepared.
+
+    ``pairs``: the records' candidate pairs of the blocking keys, when already found.
+    """
     fields = [f for f in config.weights if f in COMPARATORS]
     patterns: Counter[tuple[str, ...]] = Counter()
-    pairs = candidate_pairs(prepared, max_block_size=config.max_block_size, window=config.window)
+    if pairs is None:
+        pairs = candidate_pairs(
+            prepared, max_block_size=config.max_block_size, window=config.window
+        )
     for i, j in sample_pairs(pairs, max_pairs):
         a, b = prepared[i], prepared[j]
         patterns[tuple(COMPARATORS[f](a, b) for f in fields)] += 1

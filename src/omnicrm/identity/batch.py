@@ -18,7 +18,7 @@ from omnicrm.identity._households import (
     estimate_households,
 )
 from omnicrm.identity._prefilter import RecordColumns, reachable
-from omnicrm.identity.blocking import candidate_indexes, reused_blocks
+from omnicrm.identity.blocking import IndexPairs, candidate_indexes
 from omnicrm.identity.clusters import GuardedClusters
 from omnicrm.identity.config import DEFAULT_WEIGHTS, MatchConfig
 from omnicrm.identity.explain import Decision, Explanation
@@ -121,7 +121,7 @@ batch's weights: enough for every level's share, and a constant cost at any batc
 
 
 def with_households(
-    config: MatchConfig, prepared: Sequence[PreparedRecord]
+    config: MatchConfig, prepared: Sequence[PreparedRecord], pairs: IndexPairs | None = None
 ) -> tuple[MatchConfig, HouseholdEstimate]:
     """``config`` as a batch measures it, when ``config.households`` is ``None``.
 
@@ -137,7 +137,8 @@ def with_households(
 
     For a bound on a pair's score: the weights are the returned ``config.weights``
     (fitted, then relaxed and frequency-adjusted in scoring as any weights are) and the
-    thresholds the returned config's; nothing else moves.
+    thresholds the returned config's; nothing else moves. ``pairs``: the batch's candidate
+    pairs of the blocking keys, when already found (EM fits on them).
     """
     if config.households is not None:
         return config, ASSUMED
@@ -148,7 +149,8 @@ def with_households(
         and len(prepared) >= MIN_FITTED_RECORDS
         and config.weights == DEFAULT_WEIGHTS
     ):
-        config = fit_weights(prepared, config, max_pairs=FITTED_PAIRS)
+        listed = None if pairs is None else zip(*(side.tolist() for side in pairs), strict=True)
+        config = fit_weights(prepared, config, max_pairs=FITTED_PAIRS, pairs=listed)
         shift = threshold_shift(len(prepared))
         config = attrs.evolve(
             config,
@@ -319,14 +321,17 @@ def resolve(
     """
     config = config or MatchConfig()
     prepared, rejected = prepare_all(records, config)
-    with reused_blocks():  # the weights' fit and the scoring share the blocks' pairs
-        config, households = with_households(config, prepared)
-        left, right = candidate_indexes(
-            prepared,
-            max_block_size=config.max_block_size,
-            window=config.window,
-            secondary=config.households is False,
-        )
+    size, window = config.max_block_size, config.window
+    # the pairs of the blocking keys, found once for the weights' fit and the scoring
+    primary = candidate_indexes(prepared, max_block_size=size, window=window)
+    config, households = with_households(config, prepared, primary)
+    left, right = candidate_indexes(
+        prepared,
+        max_block_size=size,
+        window=window,
+        secondary=config.households is False,
+        primary=primary,
+    )
     same, different = list(same), list(different)
     index = {p.record.source: i for i, p in enumerate(prepared)} if same or different else {}
     frequencies = count_names(prepared) if config.name_frequencies else None

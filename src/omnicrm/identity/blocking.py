@@ -7,8 +7,6 @@ with the stored records sharing at least one key, never with the whole store.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +18,6 @@ __all__ = [
     "blocking_keys",
     "candidate_indexes",
     "candidate_pairs",
-    "reused_blocks",
     "secondary_keys",
     "secondary_pairs",
 ]
@@ -254,6 +251,7 @@ def candidate_indexes(
     max_block_size: int,
     window: int,
     secondary: bool = False,
+    primary: IndexPairs | None = None,
 ) -> IndexPairs:
     """Every pair of indexes ``(i, j)``, ``i < j``, sharing a blocking key, once, in order.
 
@@ -263,12 +261,12 @@ def candidate_indexes(
     ``secondary``, pairs sharing a :func:`secondary_keys` key (in a block of at most
     :data:`SECONDARY_BLOCK`) and neighbours in the order of their names are added.
     Computed in arrays (numpy): the pairs of all blocks at once, with no set of pairs.
+    ``primary``: the pairs of the blocking keys when already found (this function
+    without ``secondary``, for the same records and settings), so they are not found twice.
     """
     n = len(records)
-    reused = _REUSED.get()
-    settings = (id(records), n, max_block_size, window)
-    if reused is not None and settings in reused and reused[settings][0] is records:
-        codes = reused[settings][1]
+    if primary is not None:
+        codes = primary[0] * n + primary[1]
     else:
         codes = _block_pairs(
             _primary_memberships(records),
@@ -277,30 +275,10 @@ def candidate_indexes(
             window=window,
             order=lambda i: _window_key(records[i]),
         )
-        if reused is not None:
-            reused[settings] = (records, codes)
     if secondary:
         capped = min(max_block_size, SECONDARY_BLOCK)
         codes = _unique(np.concatenate((codes, _secondary_codes(records, capped, None))))
     return codes // max(n, 1), codes % max(n, 1)
-
-
-_REUSED: ContextVar[dict[tuple[int, int, int, int], tuple[object, Indexes]] | None] = ContextVar(
-    "reused_blocks", default=None
-)
-
-
-@contextmanager
-def reused_blocks() -> Iterator[None]:
-    """Within this block, :func:`candidate_indexes` asked again for the same records (the
-    same sequence object, unchanged) and settings reuses the pairs of the blocking keys:
-    a batch enumerates them once for fitting its weights and once for scoring.
-    """  # noqa: D205
-    token = _REUSED.set({})
-    try:
-        yield
-    finally:
-        _REUSED.reset(token)
 
 
 def candidate_pairs(
