@@ -87,11 +87,11 @@ class PreparedCache:
     found without hashing or normalising it; the entry keeps its record alive, so an
     ``id`` is never reused while it is cached. Full, the cache starts over.
 
-    A record read with its stored form for the first time is kept for the current
-    *scope* only (one placement, until :meth:`new_scope`), as the store keeps its row
-    only from its second reading on: objects kept for long are walked by every garbage
-    collection until they reach the oldest generation, and at a large store most
-    candidates are met once.
+    A record decoded from a stored form (:meth:`from_form`) the first time is kept for
+    the current *scope* only (one placement, until :meth:`new_scope`); from its second
+    reading on it is kept, found by its form's text: objects kept for long are walked
+    by every garbage collection until they reach the oldest generation, and at a large
+    store most candidates are met once.
     """
 
     def __init__(self, prepare: Callable[[CustomerRecord], PreparedRecord], size: int) -> None:
@@ -99,6 +99,7 @@ class PreparedCache:
         self._size = size
         self._items: dict[int, PreparedRecord] = {}
         self._scoped: dict[int, PreparedRecord] = {}
+        self._forms: dict[str, PreparedRecord] = {}
         self._seen: set[int] = set()
 
     def _find(self, record: object) -> PreparedRecord | None:
@@ -110,7 +111,7 @@ class PreparedCache:
         """Whether ``record`` (this very object) is cached."""
         return self._find(record) is not None
 
-    def seen_before(self, text: str) -> bool:
+    def _seen_before(self, text: str) -> bool:
         """Whether ``text`` (a stored form) was met before; remember it if not."""
         marker = hash(text)
         if marker in self._seen:
@@ -119,6 +120,34 @@ class PreparedCache:
             self._seen = set()
         self._seen.add(marker)
         return False
+
+    def from_form(
+        self,
+        text: str,
+        source: SourceRef,
+        decode: Callable[[str, SourceRef], PreparedRecord | None],
+    ) -> PreparedRecord | None:
+        """The record of ``source`` stored as ``text`` (a form), prepared.
+
+        Decoded by ``decode`` (``None`` if it cannot be read) and cached for the current
+        scope the first time; kept from the second time on, so a row met again gives
+        the same record object. (Two sources may store the same text: a form holds no
+        source, so a kept record is only reused for its own source.)
+        """
+        found = self._forms.get(text)
+        if found is None or found.record.source != source:
+            found = decode(text, source)
+            if found is None:
+                return None
+            if not self._seen_before(text):
+                self.add(found, scoped=True)
+                return found
+            if len(self._forms) >= self._size:
+                self._forms = {}
+            self._forms[text] = found
+        if self._find(found.record) is None:
+            self.add(found)
+        return found
 
     def add(self, prepared: PreparedRecord, *, scoped: bool = False) -> None:
         """Cache ``prepared`` for its record; ``scoped``: only until :meth:`new_scope`."""
@@ -139,6 +168,7 @@ class PreparedCache:
         """Forget every cached record (after an erasure: keep no personal data)."""
         self._items = {}
         self._scoped = {}
+        self._forms = {}
         self._seen = set()
 
     def __call__(self, record: CustomerRecord) -> PreparedRecord:

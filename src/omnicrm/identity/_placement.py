@@ -6,9 +6,9 @@ is compared with its candidates, joined to a person, and how two people are merg
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, TypeVar, cast, runtime_checkable
+from typing import TYPE_CHECKING, cast
 
 import attrs
 
@@ -34,32 +34,23 @@ from omnicrm.identity.model import (
     Verdict,
 )
 from omnicrm.identity.outcomes import Placement
-from omnicrm.identity.ports import PreparedRows
+from omnicrm.identity.ports import PostingTexts, PreparedRows
 from omnicrm.identity.prepared import PreparedRecord, prepare
 from omnicrm.identity.readings import Readings, learn_readings
-from omnicrm.identity.records import CustomerRecord, SourceRef, read_source, stored_source
+from omnicrm.identity.records import (
+    CustomerRecord,
+    SourceRef,
+    read_source,
+    stored_source,
+    stored_value,
+)
 from omnicrm.identity.scoring import decide, quick_decision
 from omnicrm.ids import IdGenerator
 
 if TYPE_CHECKING:
     from omnicrm.identity.ports import IdentityUnitOfWork
 
-__all__ = ["PlacementSteps", "PostingTexts", "offers"]
-
-T = TypeVar("T")
-
-
-@runtime_checkable
-class PostingTexts(Protocol):
-    """An optional match-key index method: postings with sources as stored text.
-
-    An index offering it (the SQL ones) saves the resolver parsing the dozens of
-    sources of a common key only to count them; the others give parsed sources.
-    """
-
-    def posting_texts(self, keys: Iterable[str], *, limit: int) -> Mapping[str, tuple[str, ...]]:
-        """Each key's sources as ``"channel:id"`` text, as ``postings`` gives them."""
-        ...
+__all__ = ["PlacementSteps", "offers"]
 
 
 _OFFERS: dict[tuple[type, type], bool] = {}
@@ -74,16 +65,21 @@ def offers(repository: object, port: type) -> bool:
     return found
 
 
-def _compared(groups: Mapping[str, Sequence[T]], keys: int, limit: int) -> list[Sequence[T]]:
-    """The postings to compare with.
+def _compared(sizes: Mapping[str, int], keys: int, limit: int) -> list[str]:
+    """The keys whose postings to compare with, from each key's number of sources.
 
-    The rare keys' (under ``limit`` sources each), or every key's when all ``keys``
-    keys of the record are common ones.
+    The rare keys (under ``limit`` sources each), or every key when all ``keys`` keys
+    of the record are common ones.
     """
-    rare = [group for group in groups.values() if len(group) < limit]
-    if not rare and len(groups) == keys:
-        return list(groups.values())
+    rare = [key for key, size in sizes.items() if size < limit]
+    if not rare and len(sizes) == keys:
+        return list(sizes)
     return rare
+
+
+def _by_source(item: tuple[SourceRef, object]) -> tuple[str, str]:
+    """A sort key putting ``(source, ...)`` items in source order (channel, then id)."""
+    return item[0].channel.name, item[0].id
 
 
 def _scripts_differ(a: PreparedRecord, b: PreparedRecord) -> bool:
@@ -119,18 +115,25 @@ class PlacementSteps:
     def _rows(
         self, uow: IdentityUnitOfWork, sources: Iterable[SourceRef]
     ) -> Mapping[SourceRef, StoredRecord]:
-        """The rows of ``sources``; their stored prepared forms go to the prepared cache."""
+        """The rows of ``sources``, read from their stored forms where current.
+
+        A row read from its form comes with its record prepared (in the prepared cache);
+        the others are read as they are and prepared when compared.
+        """
         repo, form = uow.identity_records, self._form
         if form is None or not self._forms(uow):
             return repo.get_many(sources)
+        wanted = list(sources)
+        current = cast("PreparedRows", repo).current_forms(wanted, fingerprint=form.fingerprint)
         rows: dict[SourceRef, StoredRecord] = {}
-        for ref, (row, text) in cast("PreparedRows", repo).get_many_forms(sources).items():
-            rows[ref] = row
-            record = row.record
-            if text is not None and record is not None and record not in self._prepared:
-                prepared = form.decode(text, record)
-                if prepared is not None:  # kept from its second reading on, like the row
-                    self._prepared.add(prepared, scoped=not self._prepared.seen_before(text))
+        for ref, (customer_id, text) in current.items():
+            prepared = self._prepared.from_form(text, ref, form.decode)
+            if prepared is not None:  # else damaged: read below, prepared again
+                values = {"source": ref, "customer_id": customer_id, "record": prepared.record}
+                rows[ref] = stored_value(StoredRecord, values)
+        missing = [ref for ref in wanted if ref not in rows]
+        if missing:
+            rows.update(repo.get_many(missing))
         return rows
 
     def _put(self, uow: IdentityUnitOfWork, stored: StoredRecord, new: PreparedRecord) -> None:
@@ -191,7 +194,7 @@ class PlacementSteps:
         links: dict[str, list[Explanation]] = {}
         review_refs: list[tuple[float, SourceRef]] = []
         person_readings: dict[str, Readings] = {}
-        for ref, row in sorted(stored.items()):
+        for ref, row in sorted(stored.items(), key=_by_source):
             if row.record is None:
                 continue
             candidate = self._prepare(row.record)
@@ -208,7 +211,7 @@ class PlacementSteps:
             verdict = verdicts.get(frozenset((record.source, ref))) if verdicts else None
             if verdict == Verdict.DIFFERENT:
                 continue
-            decision, score, _ = quick_decision(new_filled, candidate, self._config)
+            decision, score, _ = quick_decision(new_filled, candidate, self._config, prune=True)
             if verdict == Verdict.SAME or decision == Decision.MERGE:
                 explanation = decide(new_filled, candidate, self._config)
                 links.setdefault(row.customer_id, []).append(explanation)
@@ -253,13 +256,16 @@ class PlacementSteps:
         if not decided and ceiling is not None and ceiling < self._config.review_threshold:
             return set()
         index, limit = uow.identity_keys, self._limit
-        if isinstance(index, PostingTexts):
-            texts = _compared(index.posting_texts(keys, limit=limit), len(keys), limit)
+        if offers(index, PostingTexts):
+            texts = cast("PostingTexts", index)
+            chosen = _compared(texts.posting_counts(keys, limit=limit), len(keys), limit)
+            found = texts.posting_texts(chosen, limit=limit) if chosen else {}
             # rows read with forms are kept only when met again: their sources likewise
             parse = read_source if self._forms(uow) else stored_source
-            return {parse(text) for text in {text for ts in texts for text in ts}}
-        postings = _compared(index.postings(keys, limit=limit), len(keys), limit)
-        return {ref for refs in postings for ref in refs}
+            return {parse(text) for text in {text for ts in found.values() for text in ts}}
+        postings = index.postings(keys, limit=limit)
+        chosen = _compared({key: len(refs) for key, refs in postings.items()}, len(keys), limit)
+        return {ref for key in chosen for ref in postings[key]}
 
     def _join(
         self,

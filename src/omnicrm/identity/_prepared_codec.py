@@ -13,7 +13,9 @@ normalisation code that ran, so each stored form starts with a *fingerprint* of 
   by other code is never read as current: it is prepared again instead (a mismatch
   costs only time, never a different decision).
 
-A field equal to the record's own field is stored as ``0`` instead of the text.
+A form holds its record too (so a candidate is read from its form alone, one text
+decoded instead of two); a prepared field equal to the record's own field is stored as
+``0`` instead of the text.
 """
 
 from __future__ import annotations
@@ -29,14 +31,15 @@ from typing import Any
 import attrs
 import phonenumbers
 
+from omnicrm.identity.codec import record_from_json, record_to_dict
 from omnicrm.identity.config import MatchConfig
 from omnicrm.identity.normalize import Address
 from omnicrm.identity.prepared import PreparedRecord
-from omnicrm.identity.records import CustomerRecord, stored_value
+from omnicrm.identity.records import SourceRef, stored_value
 
 __all__ = ["PreparedForm", "prepared_form"]
 
-_FORM_VERSION = 1
+_FORM_VERSION = 2  # 2: the record inside the form
 _FINGERPRINT_CHARS = 16
 _SAME = 0  # "equal to the record's field"
 
@@ -100,9 +103,12 @@ class PreparedForm:
     fingerprint: str
 
     def encode(self, p: PreparedRecord) -> str:
-        """The stored text of ``p`` (its record is stored apart and not repeated)."""
+        """The stored text of ``p``: its record (but the source, the row's key) and form."""
         r = p.record
-        fields: list[Any] = [
+        record = record_to_dict(r)
+        del record["source"]
+        fields: list[Any] = [record]
+        fields += [
             _SAME if getattr(p, name) == getattr(r, raw) else getattr(p, name)
             for name, raw in _TEXT_FIELDS
         ]
@@ -116,25 +122,29 @@ class PreparedForm:
         """Whether ``text`` is a form of this fingerprint (written by these settings)."""
         return text is not None and text.startswith(self.fingerprint)
 
-    def decode(self, text: str, record: CustomerRecord) -> PreparedRecord | None:
-        """The prepared form of ``record`` stored as ``text``; ``None`` if not current.
+    def decode(self, text: str, source: SourceRef) -> PreparedRecord | None:
+        """The prepared form, with its record, of ``source`` stored as ``text``.
 
-        Also ``None`` for a text of this fingerprint that cannot be read (a damaged
-        row): a stored form is only a shortcut, the record is then prepared again.
+        ``None`` if the text is not current, or is of this fingerprint but cannot be
+        read (a damaged row): a stored form is only a shortcut, the row's record is then
+        read and prepared again.
         """
         if not self.current(text):
             return None
         try:
-            return _decoded(json.loads(text[len(self.fingerprint) :]), record)
+            return _decoded(json.loads(text[len(self.fingerprint) :]), source)
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
 
 
-def _decoded(fields: list[Any], record: CustomerRecord) -> PreparedRecord:
+def _decoded(fields: list[Any], source: SourceRef) -> PreparedRecord:
+    if len(fields) != len(_TEXT_FIELDS) + 4 or not isinstance(fields[0], dict):
+        raise ValueError("not a prepared form")
+    record = record_from_json(fields[0], stored=True, source=source)
     values: dict[str, Any] = {"record": record}
-    for (name, raw), value in zip(_TEXT_FIELDS, fields, strict=False):
+    for (name, raw), value in zip(_TEXT_FIELDS, fields[1:], strict=False):
         values[name] = getattr(record, raw) if value == _SAME else value
-    birth, address, unreadable = fields[len(_TEXT_FIELDS) :]
+    birth, address, unreadable = fields[len(_TEXT_FIELDS) + 1 :]
     values["birth_date"] = None if birth is None else date.fromisoformat(birth)
     if address is not None:
         address = stored_value(Address, dict(zip(_ADDRESS, address, strict=True)))

@@ -70,17 +70,23 @@ def record_to_json(record: CustomerRecord) -> str:
 
 
 def record_from_json(
-    text: str | dict[str, Any], *, stored: bool = False, keep_source: bool = True
+    text: str | dict[str, Any],
+    *,
+    stored: bool = False,
+    keep_source: bool = True,
+    source: SourceRef | None = None,
 ) -> CustomerRecord:
     """The record written by :func:`record_to_json` (or its dict).
 
     ``stored=True`` is for a store reading back a row it wrote: the record is built
     without running its validators again (:func:`~omnicrm.identity.records.stored_record`),
-    its source kept for reuse unless ``keep_source=False``.
+    its source kept for reuse unless ``keep_source=False``. ``source``: the record's
+    source, already known (a dict without ``"source"``, as a prepared form holds it).
     """
     data = dict(json.loads(text)) if isinstance(text, str) else dict(text)
-    parse = (stored_source if keep_source else read_source) if stored else SourceRef.parse
-    source = parse(data.pop("source"))
+    if source is None:
+        parse = (stored_source if keep_source else read_source) if stored else SourceRef.parse
+        source = parse(data.pop("source"))
     birth = data.pop("birth_date", None)
     if isinstance(birth, dict):
         data["birth_date"] = date.fromisoformat(birth["date"])

@@ -19,6 +19,7 @@ __all__ = [
     "DecisionRepository",
     "IdentityUnitOfWork",
     "MatchKeyRepository",
+    "PostingTexts",
     "PreparedRows",
     "ProfileRepository",
     "SourceRecordRepository",
@@ -142,22 +143,46 @@ class AuditRepository(Protocol):
 
 
 @runtime_checkable
+class PostingTexts(Protocol):
+    """Optional match-key index methods: postings counted, and with sources as stored text.
+
+    An index offering them (the SQL ones) saves the resolver reading the dozens of
+    sources of a common key only to count them, and parsing those it does read before
+    they are needed; the others give parsed postings.
+    """
+
+    def posting_counts(self, keys: Iterable[str], *, limit: int) -> Mapping[str, int]:
+        """How many sources each key has (keys with none left out), counted to ``limit``."""
+        ...
+
+    def posting_texts(self, keys: Iterable[str], *, limit: int) -> Mapping[str, tuple[str, ...]]:
+        """Each key's sources as ``"channel:id"`` text, as ``postings`` gives them."""
+        ...
+
+
+@runtime_checkable
 class PreparedRows(Protocol):
     """Optional source-record repository methods: each record's prepared form beside it.
 
     A :class:`SourceRecordRepository` offering them (the SQL ones) keeps a text per row
-    that the resolver writes (each record's normalised form, tagged with a fingerprint
-    of the settings and code that produced it), so a candidate read cold is decoded
-    instead of normalised again. The text is opaque to the repository: it stores and
-    returns it. ``put`` keeps a row's form while its record is unchanged (a merge moves
-    it) and drops it with any other change (an erasure among them). Optional: the
-    resolver checks for it with ``isinstance`` and prepares records as before without.
+    that the resolver writes (the record with its normalised form, tagged with a
+    fingerprint of the settings and code that produced it), so a candidate read cold is
+    decoded from that one text instead of its record being read and normalised again.
+    The text is opaque to the repository: it stores it, compares its start with a
+    fingerprint and returns it. ``put`` keeps a row's form while its record is unchanged
+    (a merge moves it) and drops it with any other change (an erasure among them).
+    Optional: the resolver checks for it with ``isinstance`` and prepares records as
+    before without.
     """
 
-    def get_many_forms(
-        self, sources: Iterable[SourceRef]
-    ) -> Mapping[SourceRef, tuple[StoredRecord, str | None]]:
-        """``get_many`` with each row's stored form (``None`` if it has none)."""
+    def current_forms(
+        self, sources: Iterable[SourceRef], *, fingerprint: str
+    ) -> Mapping[SourceRef, tuple[str, str]]:
+        """``(customer_id, form)`` of the rows among ``sources`` whose form is current.
+
+        Current: the form starts with ``fingerprint``. Other rows (no form, another
+        fingerprint, no such row) are left out; the resolver reads them with ``get_many``.
+        """
         ...
 
     def put_form(self, stored: StoredRecord, form: str | None) -> None:

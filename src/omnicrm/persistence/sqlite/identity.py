@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import cast
 
@@ -21,7 +21,7 @@ from omnicrm.identity.codec import (
     record_to_json,
 )
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision, StoredRecord, Verdict
-from omnicrm.identity.records import SourceRef, read_source, stored_source, stored_value
+from omnicrm.identity.records import SourceRef, stored_source, stored_value
 from omnicrm.persistence._sql import INTEGRITY_ERRORS, SQLConnection, translate_errors
 from omnicrm.validation import check_id
 
@@ -227,36 +227,8 @@ def _stored(source: object, customer_id: object, data: object) -> StoredRecord:
     return _decoded(str(source), str(customer_id), None if data is None else str(data))
 
 
-_SEEN_ONCE: set[int] = set()  # rows read once, by the hash of their text
-_SEEN_LIMIT = 1 << 17
-
-
-def _kept_when_met_again(source: object, customer_id: object, data: object) -> StoredRecord:
-    """:func:`_stored` keeping a row for reuse only from its second reading on.
-
-    For rows read with their prepared forms (the resolver's candidates): at a large
-    store most candidates are met once, and a row kept for reuse stays for every garbage
-    collection to walk until it reaches the oldest generation; a row met once is
-    decoded and left to die young.
-    """
-    key = (str(source), str(customer_id), None if data is None else str(data))
-    marker = hash(key)
-    if marker in _SEEN_ONCE:
-        return _decoded(*key)
-    if len(_SEEN_ONCE) >= _SEEN_LIMIT:
-        _SEEN_ONCE.clear()
-    _SEEN_ONCE.add(marker)
-    row_source, row_customer, row_data = key  # nothing of a row met once is kept
-    record = (
-        None if row_data is None else record_from_json(row_data, stored=True, keep_source=False)
-    )
-    values = {"source": read_source(row_source), "customer_id": row_customer, "record": record}
-    return stored_value(StoredRecord, values)
-
-
 def _forget_decoded() -> None:
     _decoded.cache_clear()
-    _SEEN_ONCE.clear()
 
 
 class SQLiteSourceRecordRepository(_Repo):
@@ -297,32 +269,39 @@ class SQLiteSourceRecordRepository(_Repo):
 
     def get_many(self, sources: Iterable[SourceRef]) -> Mapping[SourceRef, StoredRecord]:
         """Return the existing rows among ``sources``."""
-        return {s: row for s, (row, _) in self._rows(sources, "data").items()}
-
-    def get_many_forms(
-        self, sources: Iterable[SourceRef]
-    ) -> Mapping[SourceRef, tuple[StoredRecord, str | None]]:
-        """:meth:`get_many` with each row's stored prepared form (``None`` if it has none)."""
-        return self._rows(sources, "data, prepared", _kept_when_met_again)
-
-    def _rows(
-        self,
-        sources: Iterable[SourceRef],
-        columns: str,
-        decode: Callable[[object, object, object], StoredRecord] = _stored,
-    ) -> dict[SourceRef, tuple[StoredRecord, str | None]]:
         keys = [str(s) for s in dict.fromkeys(sources)]
-        found: dict[SourceRef, tuple[StoredRecord, str | None]] = {}
+        found: dict[SourceRef, StoredRecord] = {}
         for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
-            for source, customer_id, data, *form in self._all(
+            for row in self._all(
                 "read source records",
-                f"SELECT source, customer_id, {columns} FROM identity_records "
-                f"WHERE source IN ({marks})",
+                f"SELECT source, customer_id, data FROM identity_records WHERE source IN ({marks})",
                 chunk,
             ):
-                stored = decode(source, customer_id, data)
-                found[stored.source] = (stored, cast("str | None", form[0]) if form else None)
+                stored = _stored(*row)
+                found[stored.source] = stored
+        return found
+
+    def current_forms(
+        self, sources: Iterable[SourceRef], *, fingerprint: str
+    ) -> Mapping[SourceRef, tuple[str, str]]:
+        """``(customer_id, form)`` of the rows among ``sources`` whose form is current.
+
+        Those whose form starts with ``fingerprint``; the record text is not read (the
+        resolver's forms hold their records), nor kept in the decoded-row cache.
+        """
+        refs = {str(s): s for s in sources}
+        found: dict[SourceRef, tuple[str, str]] = {}
+        for chunk in _chunks(list(refs)):
+            marks = ",".join("?" * len(chunk))
+            rows = self._all(
+                "read source records",
+                f"SELECT source, customer_id, prepared FROM identity_records "
+                f"WHERE source IN ({marks}) AND substr(prepared, 1, ?) = ?",
+                [*chunk, len(fingerprint), fingerprint],
+            )
+            for source, customer_id, form in cast("list[tuple[str, str, str]]", rows):
+                found[refs[source]] = (customer_id, form)
         return found
 
     def rows_without_form(
@@ -387,6 +366,26 @@ class SQLiteMatchKeyRepository(_Repo):
             key: tuple(stored_source(s) for s in texts)
             for key, texts in self.posting_texts(keys, limit=limit).items()
         }
+
+    def posting_counts(self, keys: Iterable[str], *, limit: int) -> Mapping[str, int]:
+        """How many sources each key has (those that have any), counted up to ``limit``.
+
+        One row per key instead of its postings: the resolver asks which keys are rare
+        before reading any key's sources (a common key's ``limit`` index entries are
+        counted, not returned).
+        """
+        wanted = sorted(set(keys))
+        found: dict[str, int] = {}
+        for chunk in _chunks(wanted, _KEYS_PER_QUERY):
+            arm = "SELECT ?, count(*) FROM (SELECT seq FROM identity_keys WHERE key = ? "
+            arm += "ORDER BY seq DESC LIMIT ?) AS newest"
+            rows = self._all(
+                "count match keys",
+                " UNION ALL ".join([arm] * len(chunk)),
+                [v for key in chunk for v in (key, key, limit)],
+            )
+            found.update((key, n) for key, n in cast("list[tuple[str, int]]", rows) if n)
+        return found
 
     def posting_texts(self, keys: Iterable[str], *, limit: int) -> Mapping[str, tuple[str, ...]]:
         """:meth:`postings` with each source as stored (``"channel:id"``), not yet parsed.

@@ -15,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from omnicrm.errors import ConcurrencyError, DuplicateError, NotFoundError, StateError
 from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision, StoredRecord, Verdict
-from omnicrm.identity.ports import IdentityUnitOfWork, PreparedRows
+from omnicrm.identity.ports import IdentityUnitOfWork, PostingTexts, PreparedRows
 from omnicrm.identity.records import CustomerRecord, SourceRef
 from omnicrm.identity.service import Resolver
 from omnicrm.persistence.memory import MemoryStore
@@ -108,9 +108,12 @@ class IdentityRepositoryContract(StoreContract):
             assert keys.find(["k2"], limit=1) == {B}  # the latest indexed
             assert keys.postings(["k2", "k3", "k9"], limit=10) == {"k2": (B, A), "k3": (C,)}
             assert keys.postings(["k2"], limit=1) == {"k2": (B,)}
-            if hasattr(keys, "posting_texts"):  # the optional port: the same, as stored text
+            if isinstance(keys, PostingTexts):  # the optional port: the same, as stored text
                 texts = keys.posting_texts(["k2", "k3", "k9"], limit=10)
                 assert texts == {"k2": (str(B), str(A)), "k3": (str(C),)}
+                counts = keys.posting_counts(["k2", "k3", "k9"], limit=10)
+                assert counts == {"k2": 2, "k3": 1}  # keys with no sources left out
+                assert keys.posting_counts(["k1", "k2"], limit=1) == {"k1": 1, "k2": 1}
             assert keys.keys_of(A) == {"k1", "k2"}
             keys.remove(A)
             assert keys.find(["k1", "k2"], limit=10) == {B}
@@ -125,18 +128,23 @@ class IdentityRepositoryContract(StoreContract):
             ra, rb, rc = (CustomerRecord(source=s, family_name="高橋") for s in (A, B, C))
             rb2 = attrs.evolve(rb, given_name="太郎")
 
-            def forms() -> dict[SourceRef, str | None]:
-                return {s: f for s, (_, f) in repo.get_many_forms([A, B, C]).items()}
+            def forms() -> dict[SourceRef, str | None]:  # any fingerprint ("" starts each)
+                found = repo.current_forms([A, B, C], fingerprint="")
+                return {s: found[s][1] if s in found else None for s in (A, B, C)}
 
             repo.put_form(StoredRecord(source=A, customer_id="p1", record=ra), "fa")
             repo.put_form(StoredRecord(source=B, customer_id="p1", record=rb), "fb")
             repo.put(StoredRecord(source=C, customer_id="p2", record=rc))
             assert forms() == {A: "fa", B: "fb", C: None}
-            assert repo.get_many_forms([A])[A][0] == repo.get(A)
+            assert repo.current_forms([A, B, C], fingerprint="f") == {
+                A: ("p1", "fa"),
+                B: ("p1", "fb"),
+            }
             repo.put(StoredRecord(source=A, customer_id="p2", record=ra))  # moved: kept
             repo.put(StoredRecord(source=B, customer_id="p1", record=rb2))  # changed: dropped
             repo.put_form(StoredRecord(source=C, customer_id="p2", record=rc), "xc")
             assert forms() == {A: "fa", B: None, C: "xc"}
+            assert repo.current_forms([A, C], fingerprint="f") == {A: ("p2", "fa")}
             lacking = repo.rows_without_form(None, fingerprint="f", limit=10)
             assert [r.source for r in lacking] == [C, B]  # source order
             assert [r.source for r in repo.rows_without_form(C, fingerprint="f", limit=10)] == [B]
