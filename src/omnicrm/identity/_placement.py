@@ -6,7 +6,7 @@ is compared with its candidates, joined to a person, and how two people are merg
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
@@ -221,7 +221,7 @@ class PlacementSteps:
             decide(new, self._prepare(stored[ref].record), self._config)  # type: ignore[arg-type]
             for _, ref in sorted(review_refs)[: self._review_limit]
         ]
-        target, merged, joined = self._join(uow, record.source, new, links, stored, now)
+        target, merged, joined = self._join(uow, record.source, new, links, stored, decisions, now)
         if target is None:
             target = str(record.source)
             uow.identity_profiles.add(
@@ -274,9 +274,13 @@ class PlacementSteps:
         new: PreparedRecord,
         links: dict[str, list[Explanation]],
         stored: Mapping[SourceRef, StoredRecord],
+        decisions: Sequence[PairDecision],
         now: datetime,
     ) -> tuple[str | None, list[str], bool]:
-        """Join the linked people that can be one person with the record; merge them."""
+        """Join the linked people that can be one person with the record; merge them.
+
+        ``decisions``: those involving the record's source.
+        """
         if not links:
             return None, [], False
         strength: dict[str, tuple[float, IdentityProfile]] = {}
@@ -300,7 +304,11 @@ class PlacementSteps:
         accepted: list[IdentityProfile] = []
         for profile in order:
             members = self._members(uow, profile, stored)
-            decided = uow.identity_decisions.involving(sorted(profile.members | group_refs))
+            decided = (  # the record's own decisions, read already, suffice while it is alone
+                decisions
+                if group_refs == {source}
+                else uow.identity_decisions.involving(sorted(profile.members | group_refs))
+            )
             if person_guard(group_records, members) or different_between(
                 decided, group_refs, profile.members
             ):

@@ -11,7 +11,6 @@ from omnicrm.identity.model import AuditEntry, IdentityProfile, PairDecision
 from omnicrm.identity.records import (
     CustomerRecord,
     SourceRef,
-    read_source,
     stored_record,
     stored_source,
     stored_value,
@@ -73,20 +72,18 @@ def record_from_json(
     text: str | dict[str, Any],
     *,
     stored: bool = False,
-    keep_source: bool = True,
     source: SourceRef | None = None,
 ) -> CustomerRecord:
     """The record written by :func:`record_to_json` (or its dict).
 
     ``stored=True`` is for a store reading back a row it wrote: the record is built
     without running its validators again (:func:`~omnicrm.identity.records.stored_record`),
-    its source kept for reuse unless ``keep_source=False``. ``source``: the record's
-    source, already known (a dict without ``"source"``, as a prepared form holds it).
+    its source kept for reuse. ``source``: the record's source, already known (a dict
+    without ``"source"``, as a prepared form holds it).
     """
     data = dict(json.loads(text)) if isinstance(text, str) else dict(text)
     if source is None:
-        parse = (stored_source if keep_source else read_source) if stored else SourceRef.parse
-        source = parse(data.pop("source"))
+        source = (stored_source if stored else SourceRef.parse)(data.pop("source"))
     birth = data.pop("birth_date", None)
     if isinstance(birth, dict):
         data["birth_date"] = date.fromisoformat(birth["date"])
