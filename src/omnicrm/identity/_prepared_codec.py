@@ -14,8 +14,10 @@ normalisation code that ran, so each stored form starts with a *fingerprint* of 
   costs only time, never a different decision).
 
 A form holds its record too (so a candidate is read from its form alone, one text
-decoded instead of two); a prepared field equal to the record's own field is stored as
-``0`` instead of the text.
+decoded instead of two), written by :func:`~omnicrm.identity.codec.record_to_dict` like
+the row's own record text, so it needs no fingerprint of its own: that codec must read
+every record it ever wrote anyway. A prepared field equal to the record's own field is
+stored as ``0`` instead of the text.
 """
 
 from __future__ import annotations
