@@ -374,38 +374,39 @@ class SQLiteMatchKeyRepository(_Repo):
         before reading any key's sources (a common key's ``limit`` index entries are
         counted, not returned).
         """
-        wanted = sorted(set(keys))
-        found: dict[str, int] = {}
-        for chunk in _chunks(wanted, _KEYS_PER_QUERY):
-            arm = "SELECT ?, count(*) FROM (SELECT seq FROM identity_keys WHERE key = ? "
-            arm += "ORDER BY seq DESC LIMIT ?) AS newest"
-            rows = self._all(
-                "count match keys",
-                " UNION ALL ".join([arm] * len(chunk)),
-                [v for key in chunk for v in (key, key, limit)],
-            )
-            found.update((key, n) for key, n in cast("list[tuple[str, int]]", rows) if n)
-        return found
+        rows = self._newest(
+            "count match keys", "SELECT ?, count(*) FROM (SELECT seq", keys, limit, counted=True
+        )
+        return {key: n for key, n in cast("list[tuple[str, int]]", rows) if n}
 
     def posting_texts(self, keys: Iterable[str], *, limit: int) -> Mapping[str, tuple[str, ...]]:
         """:meth:`postings` with each source as stored (``"channel:id"``), not yet parsed.
 
-        The resolver reads every key's postings but compares only the rare keys'
-        sources: it parses those few and only counts the common keys' dozens.
+        The resolver reads the sources of a record's rare keys only (found with
+        :meth:`posting_counts`) and parses them when it needs them.
         """
-        wanted = sorted(set(keys))
         found: dict[str, list[tuple[int, str]]] = {}
-        for chunk in _chunks(wanted, _KEYS_PER_QUERY):
-            arm = "SELECT * FROM (SELECT key, seq, source FROM identity_keys WHERE key = ? "
-            arm += "ORDER BY seq DESC LIMIT ?) AS newest"
-            rows = self._all(
-                "find match keys",
-                " UNION ALL ".join([arm] * len(chunk)),
-                [v for key in chunk for v in (key, limit)],
-            )
-            for key, seq, source in cast("list[tuple[str, int, str]]", rows):
-                found.setdefault(key, []).append((-seq, source))
+        select = "SELECT * FROM (SELECT key, seq, source"
+        rows = self._newest("find match keys", select, keys, limit)
+        for key, seq, source in cast("list[tuple[str, int, str]]", rows):
+            found.setdefault(key, []).append((-seq, source))
         return {key: tuple(text for _, text in sorted(refs)) for key, refs in found.items()}
+
+    def _newest(
+        self, action: str, select: str, keys: Iterable[str], limit: int, *, counted: bool = False
+    ) -> list[tuple[object, ...]]:
+        """``select`` over each key's ``limit`` newest index entries, one arm per key.
+
+        One statement with a ``LIMIT`` per key (``UNION ALL``, in chunks), so a very
+        common key reads only its newest entries (``identity_keys_postings``: key, seq,
+        source). ``counted``: the select's first column is the key, given as a parameter.
+        """
+        arm = f"{select} FROM identity_keys WHERE key = ? ORDER BY seq DESC LIMIT ?) AS newest"
+        rows: list[tuple[object, ...]] = []
+        for chunk in _chunks(sorted(set(keys)), _KEYS_PER_QUERY):
+            params = [v for key in chunk for v in ((key,) if counted else ()) + (key, limit)]
+            rows += self._all(action, " UNION ALL ".join([arm] * len(chunk)), params)
+        return rows
 
     def keys_of(self, source: SourceRef) -> frozenset[str]:
         """Return the keys ``source`` is indexed under."""
