@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import cast
 
@@ -227,10 +227,6 @@ def _stored(source: object, customer_id: object, data: object) -> StoredRecord:
     return _decoded(str(source), str(customer_id), None if data is None else str(data))
 
 
-def _forget_decoded() -> None:
-    _decoded.cache_clear()
-
-
 class SQLiteSourceRecordRepository(_Repo):
     """:class:`~omnicrm.identity.ports.SourceRecordRepository` on ``identity_records``."""
 
@@ -246,7 +242,7 @@ class SQLiteSourceRecordRepository(_Repo):
         """:meth:`put` with the record's prepared form (``None``: keep it if unchanged)."""
         data = None if stored.record is None else record_to_json(stored.record)
         if data is None:  # erasure: keep no decoded copy of personal data in memory
-            _forget_decoded()
+            _decoded.cache_clear()
         with translate_errors("store a source record"):
             self._conn.execute(
                 "INSERT INTO identity_records (source, customer_id, data, prepared) "
@@ -374,9 +370,9 @@ class SQLiteMatchKeyRepository(_Repo):
         before reading any key's sources (a common key's ``limit`` index entries are
         counted, not returned).
         """
-        rows = self._newest(
-            "count match keys", "SELECT ?, count(*) FROM (SELECT seq", keys, limit, counted=True
-        )
+        arm = "SELECT ?, count(*) FROM (SELECT seq FROM identity_keys WHERE key = ? "
+        arm += "ORDER BY seq DESC LIMIT ?) AS newest"
+        rows = self._per_key("count match keys", arm, keys, lambda key: (key, key, limit))
         return {key: n for key, n in cast("list[tuple[str, int]]", rows) if n}
 
     def posting_texts(self, keys: Iterable[str], *, limit: int) -> Mapping[str, tuple[str, ...]]:
@@ -385,27 +381,30 @@ class SQLiteMatchKeyRepository(_Repo):
         The resolver reads the sources of a record's rare keys only (found with
         :meth:`posting_counts`) and parses them when it needs them.
         """
+        arm = "SELECT * FROM (SELECT key, seq, source FROM identity_keys WHERE key = ? "
+        arm += "ORDER BY seq DESC LIMIT ?) AS newest"
+        rows = self._per_key("find match keys", arm, keys, lambda key: (key, limit))
         found: dict[str, list[tuple[int, str]]] = {}
-        select = "SELECT * FROM (SELECT key, seq, source"
-        rows = self._newest("find match keys", select, keys, limit)
         for key, seq, source in cast("list[tuple[str, int, str]]", rows):
             found.setdefault(key, []).append((-seq, source))
         return {key: tuple(text for _, text in sorted(refs)) for key, refs in found.items()}
 
-    def _newest(
-        self, action: str, select: str, keys: Iterable[str], limit: int, *, counted: bool = False
+    def _per_key(
+        self,
+        action: str,
+        arm: str,
+        keys: Iterable[str],
+        params: Callable[[str], tuple[object, ...]],
     ) -> list[tuple[object, ...]]:
-        """``select`` over each key's ``limit`` newest index entries, one arm per key.
+        """``arm`` once per key (with ``params(key)``), ``UNION ALL``, in chunks of keys.
 
-        One statement with a ``LIMIT`` per key (``UNION ALL``, in chunks), so a very
-        common key reads only its newest entries (``identity_keys_postings``: key, seq,
-        source). ``counted``: the select's first column is the key, given as a parameter.
+        One statement with a ``LIMIT`` per key, so a very common key reads only its
+        newest entries (``identity_keys_postings``: key, seq, source).
         """
-        arm = f"{select} FROM identity_keys WHERE key = ? ORDER BY seq DESC LIMIT ?) AS newest"
         rows: list[tuple[object, ...]] = []
         for chunk in _chunks(sorted(set(keys)), _KEYS_PER_QUERY):
-            params = [v for key in chunk for v in ((key,) if counted else ()) + (key, limit)]
-            rows += self._all(action, " UNION ALL ".join([arm] * len(chunk)), params)
+            values = [v for key in chunk for v in params(key)]
+            rows += self._all(action, " UNION ALL ".join([arm] * len(chunk)), values)
         return rows
 
     def keys_of(self, source: SourceRef) -> frozenset[str]:
