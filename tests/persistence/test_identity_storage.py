@@ -1,7 +1,11 @@
 """Identity storage details: the SQLite key-index migrations, WAL checkpoints, hot keys."""
 
+import os
 import sqlite3
+import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -168,3 +172,73 @@ def test_checkpointing_store_writers_pass_the_gate_and_survive_reopening(tmp_pat
     again.close()
     with pytest.raises(OmniCRMError):
         SQLiteStore(tmp_path / "bad.db", mmap_size=-1)
+
+
+def _in_thread(work: Callable[[], object]) -> object:
+    """``work()`` on a thread of its own (whose priority a test may change freely)."""
+    result: list[object] = []
+    thread = threading.Thread(target=lambda: result.append(work()))
+    thread.start()
+    thread.join()
+    return result[0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values")
+def test_the_checkpoint_thread_yields_the_cpu_to_commands(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "crm.db", background_checkpoint=True)
+    for n in range(20):  # the thread starts on the 16th commit
+        _write(store, n)
+    assert store._checkpointer is not None
+    thread = store._checkpointer._thread
+    assert thread is not None
+    assert thread.native_id is not None
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    permitted = _checkpoint._may_raise_to(mine)
+    lowered = max(mine, _checkpoint.BACKGROUND_NICE) if permitted else mine
+    deadline = time.monotonic() + 5.0  # the thread lowers itself as it starts
+    while os.getpriority(os.PRIO_PROCESS, thread.native_id) != lowered:
+        assert time.monotonic() < deadline, "the checkpoint thread kept its priority"
+        time.sleep(0.01)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine  # only it
+    store.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values")
+def test_a_restart_asks_for_normal_priority_and_goes_back_to_low(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def lowered_then_restarted() -> tuple[int, int, int]:
+        normal = _checkpoint._nice()
+        assert _checkpoint._set_nice(normal + 5)
+        with _checkpoint._normal_priority(normal):
+            inside = _checkpoint._nice()  # normal where permitted (root), else still low
+        return normal, inside, _checkpoint._nice()
+
+    normal, inside, after = _in_thread(lowered_then_restarted)  # type: ignore[misc]
+    assert inside in (normal, normal + 5)
+    assert after == normal + 5
+
+    def refused(*_args: object) -> None:
+        raise PermissionError("raising a priority needs a privilege")
+
+    def restart_when_refused() -> tuple[int, int]:
+        normal = _checkpoint._nice()
+        assert _checkpoint._set_nice(normal + 5)
+        monkeypatch.setattr(_checkpoint.os, "setpriority", refused)
+        with _checkpoint._normal_priority(normal):
+            inside = _checkpoint._nice()
+        return inside - normal, _checkpoint._nice() - normal
+
+    assert _in_thread(restart_when_refused) == (5, 5)  # runs on at the lower priority
+
+
+def test_the_priority_is_only_lowered_where_it_can_be_raised_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_checkpoint, "_may_raise_to", lambda nice: False)
+
+    def lowered() -> tuple[int, int]:
+        return _checkpoint._lower_priority(), _checkpoint._nice()
+
+    normal, now = _in_thread(lowered)  # type: ignore[misc]
+    assert now == normal  # kept: a restart must never run starved while writers wait

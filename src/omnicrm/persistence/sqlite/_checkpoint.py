@@ -16,17 +16,27 @@ it at a gate (a lock, so they resume the moment it ends instead of polling SQLit
 busy handler), and the ``RESTART`` itself never waits: if a write transaction is under
 way it gives up and is tried again after later commits. Durability is SQLite's: a
 checkpoint only copies committed pages and syncs the file.
+
+On Linux the thread runs at the lowest CPU priority (nice :data:`BACKGROUND_NICE`): a
+round copies and syncs a few hundred pages, and on a machine with few cores it otherwise
+competes with the commands it serves (on two cores, most of an online placement's
+slowest 1 % overlapped a round). The ``RESTART``, which holds writers back, runs at the
+thread's normal priority again; so the thread lowers its priority only where it may
+raise it back (``CAP_SYS_NICE`` or a high enough ``RLIMIT_NICE``), never risking a
+restart starved while writers wait.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 __all__ = [
+    "BACKGROUND_NICE",
     "CAUGHT_UP_PAGES",
     "RESTART_PAGES",
     "SAFETY_NET_PAGES",
@@ -45,6 +55,10 @@ SAFETY_NET_PAGES = 4 * RESTART_PAGES
 CAUGHT_UP_PAGES = 256
 """A ``PASSIVE`` round copying fewer pages than this leaves a remainder quick to restart."""
 
+BACKGROUND_NICE = 19
+"""The nice value the checkpoint thread runs at between restarts (Linux, where permitted)."""
+
+_CAP_SYS_NICE = 23  # the capability's bit in /proc/<pid>/status CapEff
 _CATCH_UP_ROUNDS = 8
 _WRITER_WAIT = 0.05  # seconds the restart waits for this process's writers to finish
 
@@ -56,6 +70,61 @@ os.register_at_fork(
     after_in_parent=_IN_SQLITE.release,
     after_in_child=_IN_SQLITE.release,
 )
+
+
+def _set_nice(value: int) -> bool:
+    """Set this thread's own nice value (Linux threads have one each); whether it took."""
+    if not sys.platform.startswith("linux"):  # elsewhere it would change the whole process
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), value)
+    except OSError:  # not permitted (raising a priority back needs a privilege or rlimit)
+        return False
+    return True
+
+
+def _nice() -> int:
+    """This thread's nice value (the process's, where threads have none of their own)."""
+    if not sys.platform.startswith("linux"):
+        return os.getpriority(os.PRIO_PROCESS, 0)
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def _may_raise_to(nice: int) -> bool:
+    """Whether this process may set a thread's nice value back down to ``nice`` (Linux)."""
+    import resource  # Unix only: imported on Linux alone
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NICE)
+    if soft == resource.RLIM_INFINITY or 20 - soft <= nice:
+        return True
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> _CAP_SYS_NICE & 1)
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def _lower_priority() -> int:
+    """Lower this thread's priority where it can be raised back; its normal nice value."""
+    normal = _nice()
+    if sys.platform.startswith("linux") and normal < BACKGROUND_NICE and _may_raise_to(normal):
+        _set_nice(BACKGROUND_NICE)
+    return normal
+
+
+@contextmanager
+def _normal_priority(normal: int) -> Iterator[None]:
+    """Run the block at nice value ``normal`` if the thread may; back to its own after."""
+    own = _nice()
+    raised = own > normal and _set_nice(normal)
+    try:
+        yield
+    finally:
+        if raised:
+            _set_nice(own)
 
 
 class WriterGate:
@@ -151,6 +220,7 @@ class Checkpointer:
             self._pid = os.getpid()
 
     def _run(self, wake: threading.Event, gate: WriterGate) -> None:
+        normal = _lower_priority()
         with _IN_SQLITE:  # never waits for a lock: a busy step is retried on a later round
             conn = sqlite3.connect(self._path, timeout=0, isolation_level=None)
         try:
@@ -160,7 +230,7 @@ class Checkpointer:
                 if self._stopped:
                     return
                 with _IN_SQLITE:
-                    background_round(conn, self._path, gate)
+                    background_round(conn, self._path, gate, normal_nice=normal)
         finally:
             with _IN_SQLITE:
                 conn.close()
@@ -188,7 +258,9 @@ def _flush(path: str) -> None:
         os.close(fd)
 
 
-def background_round(conn: sqlite3.Connection, path: str, gate: WriterGate) -> tuple[int, int]:
+def background_round(
+    conn: sqlite3.Connection, path: str, gate: WriterGate, *, normal_nice: int | None = None
+) -> tuple[int, int]:
     """One round of the thread: copy the log; once it is large, catch up and restart it.
 
     Catching up repeats "write the copied pages to disk, copy what was logged meanwhile"
@@ -196,6 +268,7 @@ def background_round(conn: sqlite3.Connection, path: str, gate: WriterGate) -> t
     writer logs more slowly than this copies), so the final ``RESTART``, which holds
     writers back, copies and syncs only a few pages. Returns ``(pages in the log, pages
     copied)`` after the last ``PASSIVE`` step; ``(-1, -1)`` if the database was busy.
+    ``normal_nice``: the priority to restart at (the thread's own if ``None``).
     """
     try:
         log, copied = _passive(conn)
@@ -205,7 +278,8 @@ def background_round(conn: sqlite3.Connection, path: str, gate: WriterGate) -> t
             _flush(path)
             log, copied = _passive(conn)
             if copied - before < CAUGHT_UP_PAGES:  # little was logged meanwhile
-                with gate.closed(_WRITER_WAIT) as idle:
+                normal = _nice() if normal_nice is None else normal_nice
+                with _normal_priority(normal), gate.closed(_WRITER_WAIT) as idle:
                     if idle:
                         conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
                 break
