@@ -84,9 +84,9 @@ def _set_nice(value: int) -> bool:
 
 
 def _nice() -> int:
-    """This thread's nice value (the process's, where threads have none of their own)."""
-    if not sys.platform.startswith("linux"):
-        return os.getpriority(os.PRIO_PROCESS, 0)
+    """This thread's nice value on Linux; 0 elsewhere (where nothing here changes it)."""
+    if not sys.platform.startswith("linux"):  # no per-thread value, or no getpriority
+        return 0
     return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
 
