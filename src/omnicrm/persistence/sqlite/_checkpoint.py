@@ -58,6 +58,8 @@ CAUGHT_UP_PAGES = 256
 BACKGROUND_NICE = 19
 """The nice value the checkpoint thread runs at between restarts (Linux, where permitted)."""
 
+_THREAD_NICE = sys.platform.startswith("linux")
+"""Whether threads have nice values of their own (elsewhere one would set the process's)."""
 _CAP_SYS_NICE = 23  # the capability's bit in /proc/<pid>/status CapEff
 _CATCH_UP_ROUNDS = 8
 _WRITER_WAIT = 0.05  # seconds the restart waits for this process's writers to finish
@@ -74,7 +76,7 @@ os.register_at_fork(
 
 def _set_nice(value: int) -> bool:
     """Set this thread's own nice value (Linux threads have one each); whether it took."""
-    if not sys.platform.startswith("linux"):  # elsewhere it would change the whole process
+    if not _THREAD_NICE:
         return False
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), value)
@@ -85,7 +87,7 @@ def _set_nice(value: int) -> bool:
 
 def _nice() -> int:
     """This thread's nice value on Linux; 0 elsewhere (where nothing here changes it)."""
-    if not sys.platform.startswith("linux"):  # no per-thread value, or no getpriority
+    if not _THREAD_NICE:  # and nothing here changes a priority there
         return 0
     return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
@@ -110,7 +112,7 @@ def _may_raise_to(nice: int) -> bool:
 def _lower_priority() -> int:
     """Lower this thread's priority where it can be raised back; its normal nice value."""
     normal = _nice()
-    if sys.platform.startswith("linux") and normal < BACKGROUND_NICE and _may_raise_to(normal):
+    if _THREAD_NICE and normal < BACKGROUND_NICE and _may_raise_to(normal):
         _set_nice(BACKGROUND_NICE)
     return normal
 
