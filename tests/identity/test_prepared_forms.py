@@ -105,6 +105,79 @@ def test_a_damaged_form_is_prepared_again(damage: str) -> None:
     assert form.decode(form.fingerprint + damage, record.source) is None
 
 
+def test_the_form_states_the_date_of_birth_in_front() -> None:
+    form = prepared_form(MatchConfig())
+    assert form is not None
+    born = form.encode(prepare(CustomerRecord(source=M1, family_name="高橋", birth_date="S60.4.1")))
+    unborn = form.encode(prepare(CustomerRecord(source=M1, family_name="高橋")))
+    assert form.born(born) == date(1985, 4, 1)
+    assert form.born(unborn) is None
+    assert PreparedForm("0" * len(form.fingerprint)).born(born) is None  # not current
+    start = len(form.fingerprint)
+    assert form.born(born[:start] + "1985-13-01" + born[start + 10 :]) is None  # unreadable
+    moved = born[:start] + "1990-04-01" + born[start + 10 :]
+    assert form.decode(moved, M1) is None  # disagrees with the form behind it: damaged
+    assert form.decode(born[:start] + "-" * 10 + born[start + 10 :], M1) is None
+    assert form.decode(unborn[:start] + "1985-04-01" + unborn[start + 10 :], M1) is None
+
+
+def _decoded_sources(resolver: Resolver) -> list[SourceRef]:
+    """Spy on the resolver's form: the sources whose forms it decodes, in order."""
+    form = resolver._form  # type: ignore[attr-defined]
+    seen: list[SourceRef] = []
+
+    class Spy(PreparedForm):
+        def decode(self, text: str, source: SourceRef):  # type: ignore[no-untyped-def]
+            seen.append(source)
+            return super().decode(text, source)
+
+    resolver._form = Spy(form.fingerprint)  # type: ignore[attr-defined]
+    return seen
+
+
+def test_a_candidate_born_apart_is_not_decoded(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "id.db")
+    taro = {"family_name": "高橋", "given_name": "太郎", "family_name_kana": "タカハシ",
+            "given_name_kana": "タロウ"}  # fmt: skip
+    _resolver(store).resolve(
+        CustomerRecord(source=M1, birth_date="1985-04-01", **taro), idempotency_key=next(keys)
+    )
+    _resolver(store).resolve(
+        CustomerRecord(source=E1, birth_date="1985-01-04", **taro), idempotency_key=next(keys)
+    )  # day and month swapped: may be the same person, so compared
+    fresh = _resolver(store)
+    decoded = _decoded_sources(fresh)
+    other = CustomerRecord(source=A1, birth_date="1972-11-30", **taro)  # a namesake
+    placed = fresh.resolve(other, idempotency_key=next(keys))
+    assert placed.created
+    assert decoded == []  # both candidates born apart: neither form decoded
+    again = _resolver(store)
+    decoded = _decoded_sources(again)
+    swapped = CustomerRecord(source=SourceRef("app", "A2"), birth_date="1985-04-01", **taro)
+    again.resolve(swapped, idempotency_key=next(keys))
+    assert set(decoded) == {M1, E1}  # the same date and the swapped one are compared
+    store.close()
+
+
+def test_a_pair_decided_same_is_compared_though_born_apart(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "id.db")
+    taro = {"family_name": "高橋", "given_name": "太郎", "phone": "090-1111-2222"}
+    resolver = _resolver(store)
+    resolver.resolve(
+        CustomerRecord(source=M1, birth_date="1985-04-01", **taro), idempotency_key=next(keys)
+    )
+    resolver.decide_pair(M1, E1, same=True, idempotency_key=next(keys))  # E1 not placed yet
+    fresh = _resolver(store)
+    decoded = _decoded_sources(fresh)
+    placed = fresh.resolve(
+        CustomerRecord(source=E1, birth_date="1972-11-30", **taro), idempotency_key=next(keys)
+    )
+    assert decoded == [M1]  # a decision on the pair: read and explained as before
+    assert [(e.b, e.guard) for e in placed.links] == [(M1, "different_birth_dates")]
+    assert placed.created  # the person guard still keeps the two people apart
+    store.close()
+
+
 def _resolver(store: object, config: MatchConfig | None = None) -> Resolver:
     return Resolver(store, SteppingClock(T0), SequentialIds(), config)  # type: ignore[arg-type]
 

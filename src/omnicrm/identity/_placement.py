@@ -7,7 +7,7 @@ is compared with its candidates, joined to a person, and how two people are merg
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, cast
 
 import attrs
@@ -44,7 +44,7 @@ from omnicrm.identity.records import (
     stored_source,
     stored_value,
 )
-from omnicrm.identity.scoring import decide, quick_decision
+from omnicrm.identity.scoring import birth_dates_guard, born_apart, decide, quick_decision
 from omnicrm.ids import IdGenerator
 
 if TYPE_CHECKING:
@@ -113,12 +113,18 @@ class PlacementSteps:
         return self._form is not None and offers(uow.identity_records, PreparedRows)
 
     def _rows(
-        self, uow: IdentityUnitOfWork, sources: Iterable[SourceRef]
+        self,
+        uow: IdentityUnitOfWork,
+        sources: Iterable[SourceRef],
+        *,
+        born: date | None = None,
     ) -> Mapping[SourceRef, StoredRecord]:
         """The rows of ``sources``, read from their stored forms where current.
 
         A row read from its form comes with its record prepared (in the prepared cache);
-        the others are read as they are and prepared when compared.
+        the others are read as they are and prepared when compared. With ``born`` (the
+        new record's date of birth, where a different one is a cannot-link guard) a row
+        whose form states a date of birth apart from it is left out, not decoded.
         """
         repo, form = uow.identity_records, self._form
         if form is None or not self._forms(uow):
@@ -126,12 +132,16 @@ class PlacementSteps:
         wanted = list(sources)
         current = cast("PreparedRows", repo).current_forms(wanted, fingerprint=form.fingerprint)
         rows: dict[SourceRef, StoredRecord] = {}
+        apart: set[SourceRef] = set()
         for ref, (customer_id, text) in current.items():
+            if born is not None and born_apart(born, form.born(text)):
+                apart.add(ref)
+                continue
             prepared = self._prepared.from_form(text, ref, form.decode)
             if prepared is not None:  # else damaged: read below, prepared again
                 values = {"source": ref, "customer_id": customer_id, "record": prepared.record}
                 rows[ref] = stored_value(StoredRecord, values)
-        missing = [ref for ref in wanted if ref not in rows]
+        missing = [ref for ref in wanted if ref not in rows and ref not in apart]
         if missing:
             rows.update(repo.get_many(missing))
         return rows
@@ -189,7 +199,9 @@ class PlacementSteps:
             return Placement(existing.customer_id, created=False)
         decisions = uow.identity_decisions.involving([record.source])
         candidates = self._candidates(uow, new, keys, bool(decisions)) - {record.source}
-        stored = self._rows(uow, sorted(candidates))
+        # a candidate born apart cannot link (unless a decision says they are one person)
+        guarded = not decisions and birth_dates_guard(self._config)
+        stored = self._rows(uow, sorted(candidates), born=new.birth_date if guarded else None)
         verdicts = {frozenset((d.a, d.b)): d.verdict for d in decisions}
         links: dict[str, list[Explanation]] = {}
         review_refs: list[tuple[float, SourceRef]] = []

@@ -18,6 +18,11 @@ decoded instead of two), written by :func:`~omnicrm.identity.codec.record_to_dic
 the row's own record text, so it needs no fingerprint of its own: that codec must read
 every record it ever wrote anyway. A prepared field equal to the record's own field is
 stored as ``0`` instead of the text.
+
+Between the fingerprint and the JSON stands the prepared date of birth, ten characters
+(ISO, or dashes when there is none): a placement reads it without decoding the rest
+(:meth:`PreparedForm.born`), and a candidate born apart from the new record (a
+cannot-link guard) is not decoded at all.
 """
 
 from __future__ import annotations
@@ -41,9 +46,10 @@ from omnicrm.identity.records import SourceRef, stored_value
 
 __all__ = ["PreparedForm", "prepared_form"]
 
-_FORM_VERSION = 2  # 2: the record inside the form
+_FORM_VERSION = 3  # 2: the record inside the form; 3: the date of birth before it
 _FINGERPRINT_CHARS = 16
 _SAME = 0  # "equal to the record's field"
+_NO_BIRTH = "-" * 10  # the birth date slot of a form without one (an ISO date is ten long)
 
 # prepared text field -> the record field it usually equals (its raw, written form)
 _TEXT_FIELDS: tuple[tuple[str, str], ...] = (
@@ -118,7 +124,8 @@ class PreparedForm:
         a = p.address
         fields.append(None if a is None else [getattr(a, name) for name in _ADDRESS])
         fields.append(list(p.unreadable))
-        return self.fingerprint + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+        return self.fingerprint + _born_text(p.birth_date) + text
 
     def current(self, text: str | None) -> bool:
         """Whether ``text`` is a form of this fingerprint (written by these settings)."""
@@ -133,10 +140,35 @@ class PreparedForm:
         """
         if not self.current(text):
             return None
+        start = len(self.fingerprint) + len(_NO_BIRTH)
         try:
-            return _decoded(json.loads(text[len(self.fingerprint) :]), source)
+            prepared = _decoded(json.loads(text[start:]), source)
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
+        if text[len(self.fingerprint) : start] != _born_text(prepared.birth_date):
+            return None  # the date in front disagrees with the form: damaged
+        return prepared
+
+    def born(self, text: str) -> date | None:
+        """The prepared date of birth a current form states, read without decoding it.
+
+        ``None`` when the form has none, or is not current, or the date is unreadable.
+        """
+        if not self.current(text):
+            return None
+        start = len(self.fingerprint)
+        written = text[start : start + len(_NO_BIRTH)]
+        if written == _NO_BIRTH or len(written) != len(_NO_BIRTH):
+            return None
+        try:
+            return date.fromisoformat(written)
+        except ValueError:
+            return None
+
+
+def _born_text(birth: date | None) -> str:
+    """The ten characters of a form standing for its date of birth."""
+    return _NO_BIRTH if birth is None else birth.isoformat()
 
 
 def _decoded(fields: list[Any], source: SourceRef) -> PreparedRecord:

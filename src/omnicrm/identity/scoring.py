@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 
 from omnicrm.identity._households import RELAXED_WEIGHT
 from omnicrm.identity._similarity import jaro_winkler, swap_distance
@@ -14,6 +15,7 @@ from omnicrm.identity.compare import (
     MISSING,
     NEAR,
     address_levels,
+    compare_birth_date,
     compare_name_part,
 )
 from omnicrm.identity.config import MatchConfig
@@ -25,6 +27,8 @@ __all__ = [
     "CORROBORATION",
     "FORGIVEN_WEIGHT",
     "UNCORROBORATED",
+    "birth_dates_guard",
+    "born_apart",
     "cannot_link",
     "corroborated",
     "decide",
@@ -363,9 +367,7 @@ def cannot_link(
     """
     if (
         households is not False
-        and a.birth_date
-        and b.birth_date
-        and _dates_differ(a, b)
+        and born_apart(a.birth_date, b.birth_date)
         and not (forgive and _forgivable(a, b))
     ):
         return "different_birth_dates"
@@ -381,8 +383,18 @@ def _forgivable(a: PreparedRecord, b: PreparedRecord) -> bool:
     return not _contradicted({f: COMPARATORS[f](a, b) for f, _ in _CONTRADICTIONS})
 
 
-def _dates_differ(a: PreparedRecord, b: PreparedRecord) -> bool:
-    return COMPARATORS["birth_date"](a, b) == DIFFERENT
+def born_apart(a: date | None, b: date | None) -> bool:
+    """Two known dates of birth no slip of the pen or swap explains: two people."""
+    return a is not None and b is not None and compare_birth_date(a, b) == DIFFERENT
+
+
+def birth_dates_guard(config: MatchConfig) -> bool:
+    """Whether :func:`cannot_link` under ``config`` keeps apart any pair :func:`born_apart`.
+
+    So whenever two records are born apart, whatever else they hold: two different dates
+    of birth are not forgiven (``forgive_one_difference``) and households are possible.
+    """
+    return config.households is not False and not config.forgive_one_difference
 
 
 def decide(
