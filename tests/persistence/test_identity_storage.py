@@ -30,7 +30,7 @@ def test_identity_v1_keys_survive_the_v2_and_v3_migrations(tmp_path: Path) -> No
     )
     conn.close()
     store = SQLiteStore(path)
-    assert store.schema_versions["identity"] == 4  # v4 (prepared forms) adds a column
+    assert store.schema_versions["identity"] == 5  # v4 adds a column, v5 drops an index
     with store.unit_of_work() as uow:
         assert uow.identity_keys.keys_of(A) == {"k1", "k2"}
         assert uow.identity_keys.find(["k1"], limit=1) == {B}  # the latest indexed first
@@ -49,6 +49,28 @@ def test_identity_v1_keys_survive_the_v2_and_v3_migrations(tmp_path: Path) -> No
         ("k1",),
     )
     assert "COVERING INDEX identity_keys_postings" in str(plan.fetchall())
+
+
+def test_identity_v5_drops_the_index_of_records_by_person(tmp_path: Path) -> None:
+    path = tmp_path / "crm.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    v4 = {name: steps[:4] if name == "identity" else steps for name, steps in MIGRATIONS.items()}
+    migrate(conn, retries=0, busy_timeout=1.0, migrations=v4)
+    conn.execute(
+        "INSERT INTO identity_records (source, customer_id, data) VALUES (?, ?, ?)",
+        (str(A), "p1", '{"source": "ec:1", "family_name": "高橋"}'),
+    )
+    index = "SELECT count(*) FROM sqlite_master WHERE name = 'identity_records_customer'"
+    assert conn.execute(index).fetchone() == (1,)
+    conn.close()
+    store = SQLiteStore(path)
+    assert store.schema_versions["identity"] == 5
+    with store.unit_of_work(read_only=True) as uow:
+        row = uow.identity_records.get(A)
+        assert row is not None
+        assert (row.customer_id, row.record.family_name if row.record else None) == ("p1", "高橋")
+    store.close()
+    assert sqlite3.connect(path).execute(index).fetchone() == (0,)
 
 
 def test_the_wal_is_checkpointed_off_the_committing_thread(tmp_path: Path) -> None:

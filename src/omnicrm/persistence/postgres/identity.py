@@ -8,7 +8,7 @@ as SQLite and Python sort), identity columns for sequence numbers.
 
 from __future__ import annotations
 
-__all__ = ["MIGRATION", "MIGRATION_V2", "MIGRATION_V3"]
+__all__ = ["MIGRATION", "MIGRATION_V2", "MIGRATION_V3", "MIGRATION_V4"]
 
 MIGRATION: tuple[str, ...] = (
     """CREATE TABLE identity_profiles (
@@ -60,3 +60,6 @@ MIGRATION_V2: tuple[str, ...] = (
 
 MIGRATION_V3: tuple[str, ...] = ("ALTER TABLE identity_records ADD COLUMN prepared TEXT",)
 """Version 3: each record's prepared form beside it (SQLite's identity version 4)."""
+
+MIGRATION_V4: tuple[str, ...] = ("DROP INDEX IF EXISTS identity_records_customer",)
+"""Version 4: no index of records by person (nothing reads records by ``customer_id``)."""

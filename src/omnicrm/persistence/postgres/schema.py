@@ -19,6 +19,7 @@ from omnicrm.persistence.postgres.idempotency import MIGRATION_V2 as IDEMPOTENCY
 from omnicrm.persistence.postgres.identity import MIGRATION as IDENTITY_V1
 from omnicrm.persistence.postgres.identity import MIGRATION_V2 as IDENTITY_V2
 from omnicrm.persistence.postgres.identity import MIGRATION_V3 as IDENTITY_V3
+from omnicrm.persistence.postgres.identity import MIGRATION_V4 as IDENTITY_V4
 from omnicrm.persistence.postgres.inventory import MIGRATION as INVENTORY_V1
 from omnicrm.persistence.postgres.loyalty import MIGRATION as LOYALTY_V1
 from omnicrm.persistence.postgres.loyalty import MIGRATION_V2 as LOYALTY_V2
@@ -34,7 +35,7 @@ MIGRATIONS: Migrations = {
     "timing": (TIMING_V1, TIMING_V2),
     "loyalty": (LOYALTY_V1, LOYALTY_V2),
     "inventory": (INVENTORY_V1,),
-    "identity": (IDENTITY_V1, IDENTITY_V2, IDENTITY_V3),
+    "identity": (IDENTITY_V1, IDENTITY_V2, IDENTITY_V3, IDENTITY_V4),
     "omni": (OMNI_V1,),
 }
 

@@ -21,6 +21,7 @@ from omnicrm.persistence.sqlite.identity import MIGRATION as IDENTITY_V1
 from omnicrm.persistence.sqlite.identity import MIGRATION_V2 as IDENTITY_V2
 from omnicrm.persistence.sqlite.identity import MIGRATION_V3 as IDENTITY_V3
 from omnicrm.persistence.sqlite.identity import MIGRATION_V4 as IDENTITY_V4
+from omnicrm.persistence.sqlite.identity import MIGRATION_V5 as IDENTITY_V5
 from omnicrm.persistence.sqlite.inventory import MIGRATION as INVENTORY_V1
 from omnicrm.persistence.sqlite.loyalty import MIGRATION as LOYALTY_V1
 from omnicrm.persistence.sqlite.loyalty import MIGRATION_V2 as LOYALTY_V2
@@ -36,7 +37,7 @@ MIGRATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
     "timing": (TIMING_V1, TIMING_V2),
     "loyalty": (LOYALTY_V1, LOYALTY_V2, LOYALTY_V3),
     "inventory": (INVENTORY_V1,),
-    "identity": (IDENTITY_V1, IDENTITY_V2, IDENTITY_V3, IDENTITY_V4),
+    "identity": (IDENTITY_V1, IDENTITY_V2, IDENTITY_V3, IDENTITY_V4, IDENTITY_V5),
     "omni": (OMNI_V1,),
 }
 
