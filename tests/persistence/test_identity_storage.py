@@ -19,11 +19,19 @@ from omnicrm.persistence.sqlite.schema import MIGRATIONS, migrate
 A, B = SourceRef("ec", "1"), SourceRef("store", "2")
 
 
+def _identity_at(path: Path, version: int) -> sqlite3.Connection:
+    """A new store file with the ``identity`` schema at ``version`` (the rest current)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    old = {
+        name: steps[:version] if name == "identity" else steps for name, steps in MIGRATIONS.items()
+    }
+    migrate(conn, retries=0, busy_timeout=1.0, migrations=old)
+    return conn
+
+
 def test_identity_v1_keys_survive_the_v2_and_v3_migrations(tmp_path: Path) -> None:
     path = tmp_path / "crm.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    v1 = {name: steps[:1] if name == "identity" else steps for name, steps in MIGRATIONS.items()}
-    migrate(conn, retries=0, busy_timeout=1.0, migrations=v1)
+    conn = _identity_at(path, 1)
     conn.executemany(
         "INSERT INTO identity_keys (key, source) VALUES (?, ?)",
         [("k1", str(A)), ("k2", str(A)), ("k1", str(B))],
@@ -53,9 +61,7 @@ def test_identity_v1_keys_survive_the_v2_and_v3_migrations(tmp_path: Path) -> No
 
 def test_identity_v5_drops_the_index_of_records_by_person(tmp_path: Path) -> None:
     path = tmp_path / "crm.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    v4 = {name: steps[:4] if name == "identity" else steps for name, steps in MIGRATIONS.items()}
-    migrate(conn, retries=0, busy_timeout=1.0, migrations=v4)
+    conn = _identity_at(path, 4)
     conn.execute(
         "INSERT INTO identity_records (source, customer_id, data) VALUES (?, ?, ?)",
         (str(A), "p1", '{"source": "ec:1", "family_name": "高橋"}'),
