@@ -389,10 +389,11 @@ def born_apart(a: date | None, b: date | None) -> bool:
 
 
 def birth_dates_guard(config: MatchConfig) -> bool:
-    """Whether :func:`cannot_link` under ``config`` keeps apart any pair :func:`born_apart`.
+    """Whether :func:`cannot_link` under ``config`` keeps apart every pair :func:`born_apart`.
 
-    So whenever two records are born apart, whatever else they hold: two different dates
-    of birth are not forgiven (``forgive_one_difference``) and households are possible.
+    It does, whatever else the two records hold, when two different dates of birth are
+    not forgiven (``forgive_one_difference`` off) and households are possible
+    (``households`` not ``False``).
     """
     return config.households is not False and not config.forgive_one_difference
 
