@@ -5,7 +5,8 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -149,14 +150,77 @@ def test_a_large_log_is_caught_up_then_restarted_between_writes(
     grown = _log_pages(path)
     assert grown >= 12
     conn = sqlite3.connect(path, timeout=0, isolation_level=None)
-    log, copied = _checkpoint.background_round(conn, str(path), _checkpoint.WriterGate())
+    log, copied, restarted_at = _checkpoint.background_round(
+        conn, str(path), _checkpoint.WriterGate()
+    )
     conn.close()
+    assert restarted_at == log
     assert log == copied >= grown  # everything logged was copied
     _write(store, 99)
     assert _log_pages(path) < grown  # and the next writer started the log over
     with store.unit_of_work(read_only=True) as uow:
         assert uow.identity_keys.keys_of(SourceRef("ec", "11")) == {"k11", "j11"}
         assert uow.identity_keys.keys_of(SourceRef("ec", "99")) == {"k99", "j99"}
+    store.close()
+
+
+class _CountingGate(_checkpoint.WriterGate):
+    def __init__(self) -> None:
+        super().__init__()
+        self.closings = 0
+
+    @contextmanager
+    def closed(self, timeout: float) -> Iterator[bool]:
+        self.closings += 1
+        with super().closed(timeout) as idle:
+            yield idle
+
+
+def test_a_restarted_log_is_not_restarted_again_before_anyone_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_checkpoint, "RESTART_PAGES", 4)
+    path = tmp_path / "crm.db"
+    store = SQLiteStore(path)
+    for n in range(12):
+        _write(store, n)
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    gate = _CountingGate()
+    first = _checkpoint.background_round(conn, str(path), gate)
+    assert gate.closings == 1
+    assert first.restarted_at == first.log >= 12
+    again = _checkpoint.background_round(conn, str(path), gate, restarted_at=first.restarted_at)
+    assert gate.closings == 1  # nothing written since: writers are not held back again
+    assert again == first
+    _write(store, 99)  # the writer starts the log over
+    after = _checkpoint.background_round(conn, str(path), gate, restarted_at=again.restarted_at)
+    assert after.log < first.log
+    conn.close()
+    store.close()
+
+
+def test_a_restart_a_reader_prevented_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_checkpoint, "RESTART_PAGES", 4)
+    path = tmp_path / "crm.db"
+    store = SQLiteStore(path)
+    for n in range(12):
+        _write(store, n)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM identity_keys").fetchone()  # reads from the log
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    gate = _CountingGate()
+    blocked = _checkpoint.background_round(conn, str(path), gate)
+    assert gate.closings == 1
+    assert blocked.restarted_at == -1
+    reader.execute("COMMIT")
+    reader.close()
+    done = _checkpoint.background_round(conn, str(path), gate, restarted_at=-1)
+    assert gate.closings == 2
+    assert done.restarted_at == done.log
+    conn.close()
     store.close()
 
 

@@ -10,8 +10,10 @@ The log only starts over from its beginning when a checkpoint has copied all of 
 a writer that never pauses keeps appending while the copy runs. So once the log has
 grown past :data:`RESTART_PAGES`, the thread repeats ``PASSIVE`` rounds until a round
 finds little left to copy (each round copies what was written during the previous one,
-faster than one writer writes), and only then runs a ``RESTART``: it holds writers back
-while it copies that remainder (a few milliseconds). Writers of this process wait for
+faster than one writer writes), writes the copied pages to disk, and only then runs a
+``RESTART``: it holds writers back while it copies and syncs what was logged since (a
+few milliseconds, mostly the two syncs). A log it restarted is not restarted again
+before someone writes (the next writer starts it over). Writers of this process wait for
 it at a gate (a lock, so they resume the moment it ends instead of polling SQLite's
 busy handler), and the ``RESTART`` itself never waits: if a write transaction is under
 way it gives up and is tried again after later commits. Durability is SQLite's: a
@@ -34,6 +36,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
 __all__ = [
     "BACKGROUND_NICE",
@@ -41,6 +44,7 @@ __all__ = [
     "RESTART_PAGES",
     "SAFETY_NET_PAGES",
     "Checkpointer",
+    "Round",
     "WriterGate",
     "background_round",
     "checkpoint",
@@ -225,6 +229,7 @@ class Checkpointer:
         normal = _lower_priority()
         with _IN_SQLITE:  # never waits for a lock: a busy step is retried on a later round
             conn = sqlite3.connect(self._path, timeout=0, isolation_level=None)
+        restarted = -1
         try:
             while True:
                 wake.wait()
@@ -232,7 +237,10 @@ class Checkpointer:
                 if self._stopped:
                     return
                 with _IN_SQLITE:
-                    background_round(conn, self._path, gate, normal_nice=normal)
+                    done = background_round(
+                        conn, self._path, gate, normal_nice=normal, restarted_at=restarted
+                    )
+                restarted = done.restarted_at
         finally:
             with _IN_SQLITE:
                 conn.close()
@@ -260,34 +268,63 @@ def _flush(path: str) -> None:
         os.close(fd)
 
 
+def _flush_both(path: str) -> None:
+    """:func:`_flush` the log, then the database file."""
+    _flush(path + "-wal")
+    _flush(path)
+
+
+class Round(NamedTuple):
+    """What one :func:`background_round` found and did."""
+
+    log: int
+    """Pages in the log after the last ``PASSIVE`` step (``-1``: the database was busy)."""
+    copied: int
+    """Pages of the log copied into the database file by then (``-1``: busy)."""
+    restarted_at: int
+    """The log's size at the thread's last restart: this round's, else the one it was given."""
+
+
 def background_round(
-    conn: sqlite3.Connection, path: str, gate: WriterGate, *, normal_nice: int | None = None
-) -> tuple[int, int]:
+    conn: sqlite3.Connection,
+    path: str,
+    gate: WriterGate,
+    *,
+    normal_nice: int | None = None,
+    restarted_at: int = -1,
+) -> Round:
     """One round of the thread: copy the log; once it is large, catch up and restart it.
 
     Catching up repeats "write the copied pages to disk, copy what was logged meanwhile"
     until a pass finds little to copy: each pass is shorter than the one before (one
-    writer logs more slowly than this copies), so the final ``RESTART``, which holds
-    writers back, copies and syncs only a few pages. Returns ``(pages in the log, pages
-    copied)`` after the last ``PASSIVE`` step; ``(-1, -1)`` if the database was busy.
+    writer logs more slowly than this copies). The pages are then written to disk once
+    more, so the final ``RESTART``, which holds writers back, copies and syncs only what
+    was logged since. ``restarted_at``: the log's size at the thread's last restart (from
+    the previous round); a log still that size was restarted and nothing was written
+    since (the next writer starts it over), so it is not restarted again.
     ``normal_nice``: the priority to restart at (the thread's own if ``None``).
     """
     try:
         log, copied = _passive(conn)
-        for _ in range(_CATCH_UP_ROUNDS if log >= RESTART_PAGES else 0):
+        large = log >= RESTART_PAGES and log != restarted_at
+        for _ in range(_CATCH_UP_ROUNDS if large else 0):
             before = copied
-            _flush(path + "-wal")
-            _flush(path)
+            _flush_both(path)
             log, copied = _passive(conn)
             if copied - before < CAUGHT_UP_PAGES:  # little was logged meanwhile
+                _flush_both(path)
                 normal = _nice() if normal_nice is None else normal_nice
                 with _normal_priority(normal), gate.closed(_WRITER_WAIT) as idle:
                     if idle:
-                        conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                        busy, log, copied = conn.execute(
+                            "PRAGMA wal_checkpoint(RESTART)"
+                        ).fetchone()
+                        if not busy:
+                            restarted_at = log
                 break
-        return log, copied
+        return Round(log, copied, restarted_at)
     except (sqlite3.Error, OSError):
-        return -1, -1
+        return Round(-1, -1, restarted_at)
 
 
 def checkpoint(conn: sqlite3.Connection) -> tuple[int, int]:
