@@ -139,17 +139,24 @@ def _write(store: SQLiteStore, n: int) -> None:
         uow.commit()
 
 
-def test_a_large_log_is_caught_up_then_restarted_between_writes(
+def _grown_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Path, SQLiteStore, sqlite3.Connection]:
+    """A store whose log is past a lowered restart size, and a checkpoint connection."""
     monkeypatch.setattr(_checkpoint, "RESTART_PAGES", 4)
     path = tmp_path / "crm.db"
     store = SQLiteStore(path)
     for n in range(12):
         _write(store, n)
+    return path, store, sqlite3.connect(path, timeout=0, isolation_level=None)
+
+
+def test_a_large_log_is_caught_up_then_restarted_between_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, store, conn = _grown_log(tmp_path, monkeypatch)
     grown = _log_pages(path)
     assert grown >= 12
-    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
     log, copied, restarted_at = _checkpoint.background_round(
         conn, str(path), _checkpoint.WriterGate()
     )
@@ -179,12 +186,7 @@ class _CountingGate(_checkpoint.WriterGate):
 def test_a_restarted_log_is_not_restarted_again_before_anyone_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_checkpoint, "RESTART_PAGES", 4)
-    path = tmp_path / "crm.db"
-    store = SQLiteStore(path)
-    for n in range(12):
-        _write(store, n)
-    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    path, store, conn = _grown_log(tmp_path, monkeypatch)
     gate = _CountingGate()
     first = _checkpoint.background_round(conn, str(path), gate)
     assert gate.closings == 1
@@ -202,15 +204,10 @@ def test_a_restarted_log_is_not_restarted_again_before_anyone_writes(
 def test_a_restart_a_reader_prevented_is_tried_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_checkpoint, "RESTART_PAGES", 4)
-    path = tmp_path / "crm.db"
-    store = SQLiteStore(path)
-    for n in range(12):
-        _write(store, n)
+    path, store, conn = _grown_log(tmp_path, monkeypatch)
     reader = sqlite3.connect(path, isolation_level=None)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM identity_keys").fetchone()  # reads from the log
-    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
     gate = _CountingGate()
     blocked = _checkpoint.background_round(conn, str(path), gate)
     assert gate.closings == 1
